@@ -1,0 +1,44 @@
+"""Runs one experiment config: the batched ticket cycle, metrics, figures, a summary.
+
+  python -m experiments.sweep --config=configs/embedding_sweep.py [--config.key=value ...]
+      [--workdir=./runs]
+"""
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from toyticket import checkpoints, config, plots, runs
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", "./runs", "Root of run directories.")
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  try:
+    config.validate(_CONFIG.value)
+    cfg = config.apply_quick(_CONFIG.value)
+    run_dir, rows, dense_rows = runs.run_sweep(cfg, _WORKDIR.value)
+  except (config.ConfigError, checkpoints.CheckpointError) as e:
+    print(e, file=sys.stderr)
+    sys.exit(2)
+  figs = plots.make_figures(cfg.figures, rows, dense_rows, f"{run_dir}/figures")
+  table = runs.summary(rows, dense_rows)
+  runs.atomic_write(f"{run_dir}/summary.txt", table + "\n")
+  print(table)
+  print(f"results: {run_dir}  ({len(rows)} sparse runs, {len(figs)} figures)")
+
+
+if __name__ == "__main__":
+  flags.mark_flag_as_required("config")
+  try:
+    config.check_overrides(sys.argv[1:])
+  except config.ConfigError as e:
+    print(e, file=sys.stderr)
+    sys.exit(2)
+  app.run(main)

@@ -1,0 +1,102 @@
+"""The batched cycle: vmap-vs-loop equality, exact masks, NaN isolation, restore, chunks."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from toyticket import checkpoints, cycle, runs, train
+
+
+def inputs(g, block):
+  return (runs.dense_inputs([g.dense[r] for r in block], g.d, g.task.n),
+          runs.cell_inputs(g, len(block)), runs.task_arrays(g.task))
+
+
+def test_train_vmap_equals_loop(tiny_group):
+  g = tiny_group
+  dense_in, _, data = inputs(g, [0, 1, 2])
+  p0 = cycle.init_dense(g.spec, dense_in)
+  mask = jnp.ones_like(p0["W1"][0])
+  run = lambda p, k, fl: train.train(p, mask, fl, k, data["x_train"], data["y_train"],
+                                     g.spec.train)
+  batched, _ = jax.jit(jax.vmap(run))(p0, dense_in["key"], dense_in["c0_trainable"])
+  for i in range(3):
+    alone, _ = jax.jit(run)(jax.tree.map(lambda a: a[i], p0), dense_in["key"][i],
+                            dense_in["c0_trainable"][i])
+    for k in alone:
+      np.testing.assert_allclose(batched[k][i], alone[k], atol=1e-5)
+
+
+def test_cycle_batched_equals_one_at_a_time(tiny_group):
+  g = tiny_group
+  block = list(range(len(g.dense)))
+  batched = runs.execute(g, block)
+  labels = runs.cell_labels(g, block)
+  for r in block:
+    alone = runs.execute(g, [r])
+    alone_labels = runs.cell_labels(g, [r])
+    for j, lab in enumerate(alone_labels):
+      i = labels.index(lab)
+      for k in ("W1", "W2", "b1", "C0"):
+        np.testing.assert_allclose(batched["sparse_final"][k][i], alone["sparse_final"][k][j],
+                                   atol=1e-5)
+      np.testing.assert_allclose(batched["cells"]["sparse_acc"][i],
+                                 alone["cells"]["sparse_acc"][j], atol=1e-5)
+
+
+def test_masks_exact_and_pruned_weights_stay_zero(tiny_group):
+  g = tiny_group
+  out = runs.execute(g, [0, 1])
+  labels = runs.cell_labels(g, [0, 1])
+  masks, w1 = out["masks"], out["sparse_final"]["W1"]
+  for j, lab in enumerate(labels):
+    assert masks[j].mean() == lab["density"]                  # realised == requested
+    assert np.all(w1[j][masks[j] == 0] == 0.0)                # exactly zero, never revived
+  assert int(out["cells"]["pruned_nonzero"].sum()) == 0
+  # Learned C0 trains; Hadamard C0 does not move at all.
+  c0 = out["sparse_final"]["C0"]
+  emb = [lab["embedding"] for lab in labels]
+  h = emb.index("hadamard")
+  np.testing.assert_array_equal(c0[h], out["dense_traj"]["C0"][0, 0])
+
+
+def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
+  g = tiny_group
+  dense_in, cells, data = inputs(g, [0, 1])
+  ok = cycle.cycle(g.spec, dense_in, cells, data)
+  bad_in = {**dense_in, "lr_scale": jnp.array([1.0, 1e30], jnp.float32)}
+  bad = cycle.cycle(g.spec, bad_in, cells, data)
+  assert int(bad["dense"]["diverged_epoch"][0]) == -1
+  assert int(bad["dense"]["diverged_epoch"][1]) >= 1
+  rows, dense_rows = runs.chunk_rows(g, [0, 1], jax.tree.map(np.asarray, bad))
+  assert [d["diverged_epoch"] >= 1 for d in dense_rows] == [False, True]
+  assert all(r["diverged"] == (r["seed"] == g.dense[1][1] and r["embedding"] == g.dense[1][0])
+             for r in rows)
+  for k in ("W1", "W2"):                         # run 0's cells: bit-identical to the clean batch
+    sel = np.concatenate([np.asarray(c["dense"]) == 0 for c in cells])
+    np.testing.assert_array_equal(np.asarray(bad["sparse_final"][k])[sel],
+                                  np.asarray(ok["sparse_final"][k])[sel])
+
+
+def test_restore_then_rewind_is_bit_identical(tiny_group, tmp_path):
+  g = tiny_group
+  dense_in, cells, data = inputs(g, [0, 1])
+  traj, losses = jax.jit(cycle.dense_phase, static_argnums=0)(g.spec, dense_in, data)
+  checkpoints.save(str(tmp_path / "ck"), {"dense_traj": traj, "dense_losses": losses})
+  restored = checkpoints.restore(str(tmp_path / "ck"))
+  mem = cycle.sparse_cycle_jit(g.spec, traj, losses, dense_in, cells, data)
+  rest = cycle.sparse_cycle_jit(g.spec, restored["dense_traj"], restored["dense_losses"],
+                                dense_in, cells, data)
+  for a, b in zip(jax.tree.leaves(mem), jax.tree.leaves(rest)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
+  import pytest
+  with pytest.raises(checkpoints.CheckpointError, match="no checkpoint"):
+    checkpoints.restore(str(tmp_path / "nope"))
+  checkpoints.save(str(tmp_path / "ck"), {"a": np.ones(3)})
+  for f in (tmp_path / "ck" / "state").rglob("*"):
+    if f.is_file():
+      f.write_bytes(b"garbage")
+  with pytest.raises(checkpoints.CheckpointError, match="cannot read"):
+    checkpoints.restore(str(tmp_path / "ck"))

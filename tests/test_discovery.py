@@ -1,0 +1,195 @@
+"""Mask methods: exact density, ties, nesting, and each score against a hand computation."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from toyticket import discovery as D
+from toyticket import embeddings, model
+
+jax.config.update("jax_enable_x64", False)
+
+
+def test_topk_exact_density_and_index_ties():
+  score = jnp.array([[1.0, 1.0, 1.0, 1.0], [2.0, 0.0, 1.0, 1.0]])
+  m = D.topk_mask(score, jnp.float32(0.5))                 # keep 4 of 8
+  np.testing.assert_array_equal(m, [[1, 1, 1, 0], [1, 0, 0, 0]])
+  for rho in (0.125, 0.25, 0.375, 1.0):
+    assert float(D.topk_mask(score, jnp.float32(rho)).sum()) == rho * 8
+
+
+def test_topk_nan_last_and_within_is_nested():
+  score = jnp.array([jnp.nan, 3.0, -jnp.inf, 1.0, 2.0, -jnp.inf])
+  np.testing.assert_array_equal(D.topk_mask(score, jnp.float32(0.5)), [0, 1, 0, 1, 1, 0])
+  within = jnp.array([1.0, 0, 1, 0, 0, 1])
+  # Every entry inside `within` ranks first, even with −inf/NaN scores: no revival.
+  np.testing.assert_array_equal(D.topk_mask(score, jnp.float32(0.5), within=within), within)
+  # Inside `within` all scores are −inf (NaN counts as −inf): ties go to the lower index.
+  np.testing.assert_array_equal(D.topk_mask(score, jnp.float32(2 / 6), within=within),
+                                [1, 0, 1, 0, 0, 0])
+
+
+def tiny_params(seed=0, d=4, n=4, h=3):
+  k = jax.random.PRNGKey(seed)
+  return model.init_params(k, embeddings.make_c0("random_fixed", d, n, jax.random.fold_in(k, 9)),
+                           h, 1)
+
+
+def tiny_data(n=4, count=32):
+  x = jax.random.bernoulli(jax.random.PRNGKey(1), 0.5, (count, n)).astype(jnp.float32)
+  return x, (x[:, :1] * x[:, 1:2])
+
+
+def fd_grad(f, w, eps=1e-3):
+  g = np.zeros(w.size)
+  for i in range(w.size):
+    e = np.zeros(w.size, np.float32)
+    e[i] = eps
+    e = e.reshape(w.shape)
+    g[i] = (f(w + e) - f(w - e)) / (2 * eps)
+  return g.reshape(w.shape)
+
+
+def test_snip_matches_finite_differences():
+  p, (x, y) = tiny_params(), tiny_data()
+  g = fd_grad(lambda w: float(D.w1_loss(w, p, x, y)), np.asarray(p["W1"]))
+  np.testing.assert_allclose(D.w1_grad(p, x, y), g, atol=2e-3)
+  ctx = D.Context({k: v[None] for k, v in p.items()}, 0, None, x, y, None, None,
+                  D.DiscoveryConfig())
+  np.testing.assert_allclose(D._snip(ctx), np.abs(g * p["W1"]), atol=2e-3)
+
+
+def test_grasp_hg_matches_finite_differences():
+  p, (x, y) = tiny_params(), tiny_data()
+  g = D.w1_grad(p, x, y)
+  # Hg ≈ (∇L(w + εg) − ∇L(w − εg)) / 2ε
+  eps = 1e-2
+  grad_at = lambda w: D.w1_grad({**p, "W1": w}, x, y)
+  fd = (grad_at(p["W1"] + eps * g) - grad_at(p["W1"] - eps * g)) / (2 * eps)
+  np.testing.assert_allclose(D.hvp_w1(p, x, y, g), fd, atol=1e-3, rtol=1e-2)
+  ctx = D.Context({k: v[None] for k, v in p.items()}, 0, None, x, y, None, None,
+                  D.DiscoveryConfig())
+  np.testing.assert_allclose(D._grasp(ctx), p["W1"] * fd, atol=1e-3, rtol=1e-2)
+
+
+def test_obs_saliency_and_damped_inverse_by_hand():
+  hess = jnp.array([[2.0, 1.0], [1.0, 2.0]])
+  hinv = D.damped_inverse(hess, 0.0)
+  np.testing.assert_allclose(hinv, np.linalg.inv(np.array([[2.0, 1], [1, 2]])), rtol=1e-6)
+  # diag of the inverse is 2/3: saliency w²/(2·2/3) = 0.75 w²
+  np.testing.assert_allclose(D.obs_saliency(jnp.array([[1.0, 2.0]]), hinv), [[0.75, 3.0]],
+                             rtol=1e-5)
+  damped = D.damped_inverse(hess, 0.5)                      # λ = 0.5 · mean(diag) = 1
+  np.testing.assert_allclose(damped, np.linalg.inv(np.array([[3.0, 1], [1, 3]])), rtol=1e-6)
+
+
+def test_hessian_is_symmetric_and_matches_hvp():
+  p, (x, y) = tiny_params(), tiny_data()
+  hess = D.w1_hessian(p, x, y)
+  np.testing.assert_allclose(hess, hess.T, atol=1e-5)
+  v = jax.random.normal(jax.random.PRNGKey(3), p["W1"].shape)
+  np.testing.assert_allclose(hess @ v.ravel(), D.hvp_w1(p, x, y, v).ravel(), atol=1e-5)
+
+
+def test_synflow_conservation_two_layer():
+  w1 = jax.random.normal(jax.random.PRNGKey(0), (5, 3))
+  w2 = jax.random.normal(jax.random.PRNGKey(1), (2, 5))
+  (s1, s2), r = D.synflow_scores([w1, w2])
+  np.testing.assert_allclose(s1.sum(), r, rtol=1e-5)
+  np.testing.assert_allclose(s2.sum(), r, rtol=1e-5)
+  # Per-neuron conservation: the score entering hidden unit h equals the score leaving it.
+  np.testing.assert_allclose(s1.sum(1), s2.sum(0), rtol=1e-5)
+
+
+def test_synflow_no_overflow_with_huge_weights():
+  (s,), r = D.synflow_scores([jnp.full((4, 4), 1e30)])
+  assert np.isfinite(r) and np.all(np.isfinite(s))
+
+
+def traj_of(p, epochs=3):
+  return jax.tree.map(lambda a: jnp.stack([a] * (epochs + 1)), p)
+
+
+def ctx_for(p, probe=0, x=None, y=None, vars_=None, pols=None, **hp):
+  if x is None:
+    x, y = tiny_data(p["C0"].shape[1])
+  return D.Context(traj_of(p), probe, jax.random.PRNGKey(0), x, y, vars_, pols,
+                   D.DiscoveryConfig(**hp))
+
+
+@pytest.mark.parametrize("name", ["obs_iterative", "synflow", "earlybird"])
+def test_iterative_methods_exact_density_and_nested(name):
+  p = tiny_params(d=4, n=4, h=4)
+  ctx = ctx_for(p, synflow_iters=6)
+  meth = D.REGISTRY[name]
+  aux = meth.prepare(ctx)
+  masks = [meth.select(aux, ctx, jnp.float32(rho))[0] for rho in (0.75, 0.5, 0.25)]
+  for rho, m in zip((0.75, 0.5, 0.25), masks):
+    assert float(m.sum()) == rho * 16
+  if name == "obs_iterative":   # one removal order, so lower densities are nested
+    assert np.all(masks[1] <= masks[0]) and np.all(masks[2] <= masks[1])
+
+
+def test_obs_iterative_corrects_weights_and_zeroes_pruned():
+  p = tiny_params(d=4, n=4, h=4)
+  ctx = ctx_for(p)
+  meth = D.REGISTRY["obs_iterative"]
+  mask, w = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.5))
+  assert np.all(np.asarray(w)[np.asarray(mask) == 0] == 0)
+  kept = np.asarray(mask) > 0
+  assert not np.allclose(np.asarray(w)[kept], np.asarray(p["W1"])[kept])  # corrected
+
+
+def test_earlybird_picks_first_stable_epoch():
+  p = tiny_params(d=4, n=4, h=4)
+  w_early = jnp.arange(16.0).reshape(4, 4)
+  w_late = w_early[::-1]
+  seq = [w_late, w_early, w_early, w_early, w_early, w_late]     # stable from epoch 1 on
+  traj = {**traj_of(p, 5), "W1": jnp.stack(seq)}
+  ctx = D.Context(traj, 0, None, None, None, None, None, D.DiscoveryConfig(earlybird_window=3))
+  mask, _ = D.REGISTRY["earlybird"].select(None, ctx, jnp.float32(0.5))
+  np.testing.assert_array_equal(mask, D.topk_mask(w_early, jnp.float32(0.5)))
+
+
+# ----------------------------------------------------------------- translations
+VARS = jnp.array([[0, 1], [2, 3]], jnp.int32)
+POLS = jnp.ones((2, 2), jnp.float32)
+
+
+def translation_setup():
+  """C0 = I (d = n = 4), k = 2. Row 0 is a perfect 2P detector of clause 0 (W1 = 1 on vars
+  0, 1); row 1 is noise. Every translation should keep W1[0, 0] and W1[0, 1] first."""
+  c0 = jnp.eye(4)
+  w1 = jnp.array([[1.0, 1.0, 0.05, -0.05], [0.3, -0.2, 0.1, 0.2]])
+  p = {"C0": c0, "W1": w1, "b1": jnp.zeros(2), "W2": jnp.ones((1, 2)), "b2": jnp.zeros(1)}
+  return p
+
+
+@pytest.mark.parametrize("translation", D.TRANSLATIONS)
+def test_translation_keeps_the_detector_coordinates(translation):
+  p = translation_setup()
+  ctx = ctx_for(p, x=jnp.zeros((4, 4)), y=jnp.zeros((4, 1)), vars_=VARS, pols=POLS,
+                coords_per_site=2)
+  meth = D.feature_method("static", translation)
+  mask, _ = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.25))   # 2 of 8 kept
+  np.testing.assert_array_equal(mask, [[1, 1, 0, 0], [0, 0, 0, 0]])
+
+
+def test_site_scores_static_dynamic():
+  p = translation_setup()
+  ctx = ctx_for(p, x=jnp.zeros((4, 4)), y=jnp.zeros((4, 1)), vars_=VARS, pols=POLS)
+  s, t = D.site_scores("static", ctx)
+  np.testing.assert_allclose(s[0, 0], 0.0, atol=1e-6)          # exact 2P: distance 0
+  np.testing.assert_array_equal(t[0, 0], [1, 1])
+  s_dyn, _ = D.site_scores("dynamic", ctx)                      # no motion: d0 − de = 0
+  np.testing.assert_allclose(s_dyn, 0.0, atol=1e-6)
+
+
+def test_kappa_by_hand():
+  p = translation_setup()
+  ctx = ctx_for(p, vars_=VARS, pols=POLS)
+  a = D.clause_couplings(p["C0"], VARS, POLS)                  # (m, 1+k, d)
+  # clause 0, 2P template t=(1,1)/√2: a[0,0] = (1,1,0,0)/√2
+  np.testing.assert_allclose(a[0, 0], np.array([1, 1, 0, 0]) / np.sqrt(2), rtol=1e-6)
+  score = D._kappa(ctx, use_grad=False)
+  np.testing.assert_allclose(score[0, 0], 1 / np.sqrt(2), rtol=1e-5)

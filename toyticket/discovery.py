@@ -1,0 +1,394 @@
+"""Ticket discovery: every method turns dense information into a W1 mask at a density.
+
+`density` is always the fraction of W1 KEPT, an array (never baked into the trace), so
+densities × seeds vmap into one program. A method is two pure functions:
+
+  prepare(ctx) -> aux                  once per (dense run, probe epoch): scores, Hessians
+  select(aux, ctx, density) -> (mask, w1_post)
+                                       mask (H, d) 0/1 at exact density; w1_post is the W1
+                                       a `final` (post-training) rewind starts from: the
+                                       dense-final W1, or OBS's weight-corrected one.
+
+Exact density: k = clip(round(density · H·d), 1, H·d) entries kept, ranks from a stable
+sort (ties go to the lower flat index; NaN scores rank last). Iterative methods select
+within their previous mask, so masks are nested and pruned weights are never revived.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from toyticket import codes as codes_lib
+from toyticket import model
+
+SITE_SCORES = ("static", "dynamic", "combined")
+TRANSLATIONS = ("greedy", "row", "orth", "signed", "omp")
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscoveryConfig:
+  """Static hyperparameters of the methods (hashable)."""
+  obs_damping: float = 1e-2        # λ in H + λ·mean(diag H)·I
+  synflow_iters: int = 100         # SynFlow pruning rounds, density_t = ρ^(t/T)
+  earlybird_eps: float = 0.02      # mask distance (fraction of W1 entries) threshold
+  earlybird_window: int = 3        # compare with this many previous epochs' masks
+  combined_weight: float = 1.0     # combined = z(static) + w · z(dynamic)
+  coords_per_site: int = 4         # site-greedy: coordinates each site claims
+  orth_penalty: float = 0.5        # orthogonalized: weight of interference with other sites
+  tau: float = 0.25                # sign-category threshold used by feature-space scores
+
+
+class Context(NamedTuple):
+  """What a method may read for one dense run.
+
+  traj: dense params stacked over epochs 0..E.  probe: int index of the probe epoch.
+  key: PRNG key.  x, y: scoring examples (first `score_examples` of the train set).
+  clause_vars (m, k), clause_pols (m, k).
+  """
+  traj: model.Params
+  probe: jax.Array
+  key: jax.Array
+  x: jax.Array
+  y: jax.Array
+  clause_vars: jax.Array
+  clause_pols: jax.Array
+  hp: DiscoveryConfig
+
+
+def at(traj: model.Params, epoch) -> model.Params:
+  return jax.tree.map(lambda a: a[epoch], traj)
+
+
+# ----------------------------------------------------------------------------- top-k
+def keep_count(density: jax.Array, size: int) -> jax.Array:
+  """k = clip(round(ρ · size), 1, size), int32."""
+  return jnp.clip(jnp.round(density * size), 1, size).astype(jnp.int32)
+
+
+def topk_mask(score: jax.Array, density: jax.Array, tiebreak: jax.Array | None = None,
+              within: jax.Array | None = None) -> jax.Array:
+  """0/1 mask (score's shape) keeping exactly keep_count(density) entries.
+
+  Order: entries inside `within` first (nesting), then higher score, then higher
+  tiebreak, then lower flat index. NaN scores rank as −inf.
+  """
+  flat = jnp.nan_to_num(score.ravel(), nan=-jnp.inf, posinf=jnp.finfo(jnp.float32).max)
+  keys = [-flat]
+  if tiebreak is not None:
+    keys.insert(0, -jnp.nan_to_num(tiebreak.ravel(), nan=-jnp.inf))
+  if within is not None:
+    keys.append(-within.ravel())
+  order = jnp.lexsort(tuple(keys)) if len(keys) > 1 else jnp.argsort(keys[0], stable=True)
+  ranks = jnp.zeros_like(order).at[order].set(jnp.arange(flat.size, dtype=order.dtype))
+  return (ranks < keep_count(density, flat.size)).reshape(score.shape).astype(jnp.float32)
+
+
+# ------------------------------------------------------------------- weight-space scores
+def w1_loss(w1: jax.Array, params: model.Params, x, y) -> jax.Array:
+  """Training loss as a function of W1 alone (dense mask)."""
+  return model.loss({**params, "W1": w1}, jnp.ones_like(w1), x, y)
+
+
+def w1_grad(params, x, y):
+  return jax.grad(w1_loss)(params["W1"], params, x, y)
+
+
+def w1_hessian(params, x, y) -> jax.Array:
+  """(H·d, H·d) Hessian of the loss over flattened W1 (exact; W1 is small here)."""
+  shape = params["W1"].shape
+  f = lambda w: w1_loss(w.reshape(shape), params, x, y)
+  return jax.hessian(f)(params["W1"].ravel())
+
+
+def damped_inverse(hess: jax.Array, damping: float) -> jax.Array:
+  """(H + λ·mean(diag H)·I)^{-1}."""
+  lam = damping * jnp.maximum(jnp.mean(jnp.diag(hess)), 1e-8)
+  return jnp.linalg.inv(hess + lam * jnp.eye(hess.shape[0], dtype=hess.dtype))
+
+
+def obs_saliency(w1: jax.Array, hinv: jax.Array) -> jax.Array:
+  """OBS saliency w_q² / (2 [H⁻¹]_qq), shape of w1."""
+  return (w1.ravel() ** 2 / (2.0 * jnp.diag(hinv))).reshape(w1.shape)
+
+
+def hvp_w1(params, x, y, v: jax.Array) -> jax.Array:
+  """H v for the loss Hessian over W1 (forward-over-reverse)."""
+  g = lambda w: jax.grad(w1_loss)(w, params, x, y)
+  return jax.jvp(g, (params["W1"],), (v,))[1]
+
+
+def synflow_scores(layers: list[jax.Array]) -> tuple[list[jax.Array], jax.Array]:
+  """SynFlow scores |∂R/∂θ ⊙ θ| for a linear chain layers[-1] @ ... @ layers[0].
+
+  R = 1ᵀ |L_last| ⋯ |L_0| 1 (all-ones input, biases dropped). Each layer is divided by its
+  max |entry| first: R scales by a positive constant, so rankings are unchanged and the
+  product cannot overflow float32. Returns (scores per layer, R of the normalised chain).
+  """
+  absl = [jnp.abs(l) / jnp.maximum(jnp.max(jnp.abs(l)), 1e-30) for l in layers]
+
+  def r_fn(ls):
+    v = jnp.ones((ls[0].shape[1],), jnp.float32)
+    for l in ls:
+      v = l @ v
+    return v.sum()
+
+  r, grads = jax.value_and_grad(r_fn)(absl)
+  return [g * a for g, a in zip(grads, absl)], r
+
+
+def clause_couplings(c0: jax.Array, clause_vars, clause_pols) -> jax.Array:
+  """a (m, 1+k, d): a[c,r,j] = Σ_i C0[j, vars(c)_i] pol(c)_i t_r,i / √k over all templates.
+
+  Coordinate W1[h, j] adds W1[h, j] · a[c, r, j] to the alignment u[h, c] · t_r / √k.
+  """
+  kp, n1p = codes_lib.templates(clause_vars.shape[1])
+  t = jnp.concatenate([kp, n1p]) / jnp.sqrt(clause_vars.shape[1])   # (R, k)
+  g = c0[:, clause_vars] * clause_pols[None]                        # (d, m, k)
+  return jnp.einsum("dmk,rk->mrd", g, t)
+
+
+# ----------------------------------------------------------- feature-space site scores
+def site_geometry(params: model.Params, ctx: Context):
+  """(dist (H, m) to the site's nearest template, template vector t (H, m, k) in ±1)."""
+  h, d = params["W1"].shape
+  c = codes_lib.codes_of(params, jnp.ones((h, d)), ctx.clause_vars, ctx.clause_pols,
+                         ctx.hp.tau, readout_check=False)
+  k = ctx.clause_vars.shape[1]
+  kp, n1p = codes_lib.templates(k)
+  best = jnp.argmin(c.dist, -1)                                     # (H, m) 0=kP 1=N1P
+  t = jnp.where(best[..., None] == 0, kp[0], n1p[c.rotation])
+  return jnp.min(c.dist, -1), t
+
+
+def zscore(a: jax.Array) -> jax.Array:
+  return (a - a.mean()) / jnp.maximum(a.std(), 1e-12)
+
+
+def site_scores(kind: str, ctx: Context):
+  """Site scores (H, m) and target templates (H, m, k) at the probe epoch.
+
+  static = −d_e; dynamic = d_0 − d_e; combined = z(static) + w · z(dynamic).
+  """
+  d_e, t = site_geometry(at(ctx.traj, ctx.probe), ctx)
+  d_0, _ = site_geometry(at(ctx.traj, 0), ctx)
+  if kind == "static":
+    s = -d_e
+  elif kind == "dynamic":
+    s = d_0 - d_e
+  else:
+    s = zscore(-d_e) + ctx.hp.combined_weight * zscore(d_0 - d_e)
+  return s, t
+
+
+def coordinate_contributions(params: model.Params, t: jax.Array, ctx: Context) -> jax.Array:
+  """contrib (H, m, d): W1[h, j] · Σ_i C0[j, vars(c)_i] pol(c)_i t[h,c,i] / √k."""
+  g = params["C0"][:, ctx.clause_vars] * ctx.clause_pols[None]       # (d, m, k)
+  a = jnp.einsum("dmk,hmk->hmd", g, t) / jnp.sqrt(t.shape[-1])
+  return params["W1"][:, None, :] * a
+
+
+# ------------------------------------------------------------------------ translations
+def translate_greedy(s, contrib, w1, density, ctx):
+  """Site-greedy: sites in descending score each claim their `coords_per_site` most
+  positively contributing coordinates; a coordinate ranks by its best claiming site
+  (then by its contribution); unclaimed coordinates fill the budget by |W1|."""
+  q = ctx.hp.coords_per_site
+  kth = -jnp.sort(-contrib, axis=-1)[..., q - 1:q]                  # (H, m, 1)
+  claims = (contrib >= kth) & (contrib > 0)
+  prio = jnp.where(claims, s[..., None], -jnp.inf).max(1)           # (H, d)
+  best = jnp.where(claims, contrib, -jnp.inf).max(1)
+  tie = jnp.where(jnp.isfinite(prio), best, jnp.abs(w1) - 1e9)
+  return topk_mask(prio, density, tiebreak=tie)
+
+
+def site_weights(s: jax.Array) -> jax.Array:
+  """Non-negative site weights relu(z(s)) (H, m)."""
+  return jax.nn.relu(zscore(s))
+
+
+def translate_row(s, contrib, w1, density, ctx):
+  """Row aggregation: score[h, j] = Σ_c relu(z(s))[h, c] · |contrib[h, c, j]|, so rows
+  holding many strong sites get more of the budget."""
+  return topk_mask(jnp.einsum("hm,hmd->hd", site_weights(s), jnp.abs(contrib)), density,
+                   tiebreak=jnp.abs(w1))
+
+
+def translate_orth(s, contrib, w1, density, ctx):
+  """Orthogonalized: score = max_c w_c·contrib_c − λ·Σ_{c'≠c} w_c'·|contrib_c'|: a coordinate
+  is worth keeping if it drives its best site without feeding the row's other sites."""
+  wc = site_weights(s)[..., None] * contrib
+  best_c = jnp.argmax(wc, axis=1)                                   # (H, d)
+  best = jnp.take_along_axis(wc, best_c[:, None], 1)[:, 0]
+  interf = jnp.abs(wc).sum(1) - jnp.abs(best)
+  return topk_mask(best - ctx.hp.orth_penalty * interf, density, tiebreak=jnp.abs(w1))
+
+
+def translate_signed(s, contrib, w1, density, ctx):
+  """Joint signed: score[h, j] = Σ_c relu(z(s))[h, c] · contrib[h, c, j] (signed), keeping
+  coordinates that push the row's weighted sites towards their templates jointly."""
+  return topk_mask(jnp.einsum("hm,hmd->hd", site_weights(s), contrib), density,
+                   tiebreak=jnp.abs(w1))
+
+
+def translate_omp(s, contrib, w1, density, ctx, c0=None, t=None):
+  """Joint OMP-style (matching pursuit, no refit): each row's target in feature space is
+  T_h = Σ_c relu(z(s))[h,c] · scatter(t[h,c] ⊙ pol(c) at vars(c)) ∈ R^n; atoms are the rows
+  C0[j] ∈ R^n. Repeat k times: pick the unselected (h, j) maximising |⟨r_h, C0[j]⟩|/‖C0[j]‖,
+  subtract its projection from r_h."""
+  hdim, d = w1.shape
+  n = c0.shape[1]
+  w = site_weights(s)
+  lit = t * ctx.clause_pols[None]                                   # (H, m, k)
+  tgt = jnp.zeros((hdim, n)).at[:, ctx.clause_vars].add(w[..., None] * lit)
+  norms = jnp.maximum(jnp.linalg.norm(c0, axis=1), 1e-12)           # (d,)
+  k = keep_count(density, hdim * d)
+
+  def body(_, carry):
+    r, sel = carry
+    corr = (r @ c0.T) / norms                                       # (H, d)
+    pick = jnp.argmax(jnp.where(sel > 0, -jnp.inf, jnp.abs(corr)).ravel())
+    h, j = pick // d, pick % d
+    r = r.at[h].add(-corr[h, j] / norms[j] * c0[j])
+    return r, sel.at[h, j].set(1.0)
+
+  _, sel = jax.lax.fori_loop(0, k, body, (tgt, jnp.zeros((hdim, d))))
+  return sel
+
+
+TRANSLATE = {"greedy": translate_greedy, "row": translate_row, "orth": translate_orth,
+             "signed": translate_signed, "omp": translate_omp}
+
+
+# ------------------------------------------------------------------------ the registry
+class Method(NamedTuple):
+  prepare: Callable
+  select: Callable
+  doc: str
+
+
+def final_w1(ctx):
+  return at(ctx.traj, -1)["W1"]
+
+
+def score_method(score_fn: Callable, doc: str) -> Method:
+  """A one-shot method: keep the top-ρ fraction of score_fn(ctx) (H, d)."""
+  return Method(lambda ctx: score_fn(ctx),
+                lambda aux, ctx, rho: (topk_mask(aux, rho), final_w1(ctx)), doc)
+
+
+def _snip(ctx):
+  p = at(ctx.traj, 0)
+  return jnp.abs(w1_grad(p, ctx.x, ctx.y) * p["W1"])
+
+
+def _grasp(ctx):
+  p = at(ctx.traj, 0)
+  return p["W1"] * hvp_w1(p, ctx.x, ctx.y, w1_grad(p, ctx.x, ctx.y))
+
+
+def _obs(ctx):
+  p = at(ctx.traj, -1)
+  return obs_saliency(p["W1"], damped_inverse(w1_hessian(p, ctx.x, ctx.y),
+                                              ctx.hp.obs_damping))
+
+
+def _kappa(ctx, use_grad: bool):
+  p = at(ctx.traj, ctx.probe)
+  a = clause_couplings(p["C0"], ctx.clause_vars, ctx.clause_pols)   # (m, R, d)
+  w = -w1_grad(p, ctx.x, ctx.y) if use_grad else p["W1"]
+  return jnp.max(w[:, None, None, :] * a[None], axis=(1, 2))
+
+
+def _obs_iterative_prepare(ctx):
+  p = at(ctx.traj, -1)
+  return damped_inverse(w1_hessian(p, ctx.x, ctx.y), ctx.hp.obs_damping)
+
+
+def _obs_iterative_select(hinv, ctx, rho):
+  """Removes weights one at a time (least w²/2[H⁻¹]qq first), applying the OBS correction
+  δw = −(w_q/[H⁻¹]_qq) H⁻¹e_q and the rank-one downdate of H⁻¹ after each removal."""
+  w1 = final_w1(ctx)
+  n = w1.size
+  n_remove = n - keep_count(rho, n)
+
+  def body(_, carry):
+    w, hi, alive = carry
+    diag = jnp.diag(hi)
+    sal = jnp.where(alive > 0, w ** 2 / (2 * jnp.maximum(diag, 1e-30)), jnp.inf)
+    q = jnp.argmin(sal)
+    w = w - (w[q] / hi[q, q]) * hi[:, q]
+    hi = hi - jnp.outer(hi[:, q], hi[q, :]) / hi[q, q]
+    alive = alive.at[q].set(0.0)
+    return w * alive, hi, alive
+
+  w, _, alive = jax.lax.fori_loop(0, n_remove, body, (w1.ravel(), hinv, jnp.ones(n)))
+  return alive.reshape(w1.shape), w.reshape(w1.shape)
+
+
+def _synflow_select(_, ctx, rho):
+  p = at(ctx.traj, 0)
+  t_max = ctx.hp.synflow_iters
+
+  def body(t, mask):
+    (_, s_w1, _), _ = synflow_scores([p["C0"], p["W1"] * mask, p["W2"]])
+    return topk_mask(s_w1, rho ** ((t + 1) / t_max), within=mask)
+
+  return jax.lax.fori_loop(0, t_max, body, jnp.ones_like(p["W1"])), final_w1(ctx)
+
+
+def _earlybird_select(_, ctx, rho):
+  """Magnitude masks m_e at every dense epoch; the first e ≥ window whose mask differs from
+  each of the previous `window` masks in < ε of W1's entries is the ticket (else m_E)."""
+  masks = jax.vmap(lambda w: topk_mask(jnp.abs(w), rho))(ctx.traj["W1"])  # (E+1, H, d)
+  win = ctx.hp.earlybird_window
+  e_count = masks.shape[0]
+  dist = jnp.stack([jnp.abs(masks - jnp.roll(masks, i, 0)).mean((1, 2))
+                    for i in range(1, win + 1)]).max(0)
+  ok = (dist < ctx.hp.earlybird_eps) & (jnp.arange(e_count) >= win)
+  e = jnp.where(ok.any(), jnp.argmax(ok), e_count - 1)
+  return masks[e], final_w1(ctx)
+
+
+def feature_method(kind: str, translation: str) -> Method:
+  def prepare(ctx):
+    s, t = site_scores(kind, ctx)
+    p = at(ctx.traj, ctx.probe)
+    return s, t, coordinate_contributions(p, t, ctx)
+
+  def select(aux, ctx, rho):
+    s, t, contrib = aux
+    p = at(ctx.traj, ctx.probe)
+    extra = {"c0": p["C0"], "t": t} if translation == "omp" else {}
+    return TRANSLATE[translation](s, contrib, p["W1"], rho, ctx, **extra), final_w1(ctx)
+
+  return Method(prepare, select, f"feature space: {kind} site score, {translation} translation")
+
+
+REGISTRY: dict[str, Method] = {
+    "random": score_method(lambda c: jax.random.uniform(c.key, final_w1(c).shape),
+                           "uniform random scores"),
+    "init_magnitude": score_method(lambda c: jnp.abs(at(c.traj, 0)["W1"]), "|W1| at θ0"),
+    "checkpoint_magnitude": score_method(lambda c: jnp.abs(at(c.traj, c.probe)["W1"]),
+                                         "|W1| at the probe epoch"),
+    "oracle": score_method(lambda c: jnp.abs(final_w1(c)), "|W1| at the dense end"),
+    "obs": score_method(_obs, "OBS saliency w²/(2[H⁻¹]qq) at the dense end"),
+    "obs_iterative": Method(_obs_iterative_prepare, _obs_iterative_select,
+                            "iterative OBS with weight correction (post-training)"),
+    "snip": score_method(_snip, "|g ⊙ w| at θ0"),
+    "grasp": score_method(_grasp, "keep highest w ⊙ Hg at θ0"),
+    "synflow": Method(lambda c: None, _synflow_select, "iterative SynFlow, all-ones input"),
+    "earlybird": Method(lambda c: None, _earlybird_select, "Early-Bird magnitude mask"),
+    "w1_kappa": score_method(lambda c: _kappa(c, False), "max_{c,t} W1[h,j]·a[c,t,j]"),
+    "w1_grad_kappa": score_method(lambda c: _kappa(c, True), "max_{c,t} −g[h,j]·a[c,t,j]"),
+}
+for _kind in SITE_SCORES:
+  REGISTRY[_kind] = feature_method(_kind, "greedy")
+  for _tr in TRANSLATIONS[1:]:  # the bare name is the greedy translation
+    REGISTRY[f"{_kind}-{_tr}"] = feature_method(_kind, _tr)
+
+METHODS = tuple(REGISTRY)
+USES_PROBE = ("checkpoint_magnitude", "w1_kappa", "w1_grad_kappa") + tuple(
+    m for m in METHODS if m.split("-")[0] in SITE_SCORES)

@@ -1,0 +1,330 @@
+"""From a config to results on disk: the run grid, chunks, resume, restore, result rows.
+
+Layout of one sweep: <workdir>/<config name>/<run id>/ with run id = hash of the resolved
+config, holding config.json, chunks/<chunk>.json (rows, written last: a chunk is done iff it
+exists), trajectories/<chunk>.npz, checkpoints/<chunk>/ (orbax), metrics.json, metrics.csv,
+aggregate.csv, dense.csv, summary.txt and figures/*.png. Every file is written to a temporary
+name and renamed, so an interrupted sweep leaves only whole files, and a re-run skips the
+chunks that are done.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import itertools
+import json
+import os
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from toyticket import checkpoints, codes, cycle, discovery, embeddings, sharding, task, train
+from toyticket.config import ConfigError, as_tuple
+
+T_NAMES = codes.TEMPLATE_NAMES
+
+
+# ------------------------------------------------------------------------------ grid
+@dataclasses.dataclass
+class Group:
+  """All runs sharing one static shape (model.hidden, task.m): one compiled program."""
+  gid: str
+  d: int                 # embedding width (model.d)
+  task: task.Task
+  spec: cycle.CycleSpec
+  dense: list            # [(embedding, seed)]
+  cell_grid: list        # [(method, density, rewind, probe_pos)] per dense run
+
+
+def groups(c: ml_collections.ConfigDict) -> list[Group]:
+  out = []
+  for hidden, m in itertools.product(as_tuple(c.model.hidden), as_tuple(c.task.m)):
+    t = c.task
+    tk = task.make_task(c.data_seed, t.n, m, t.k, t.target, t.polarity, t.n_train, t.n_test)
+    disc = {k: v for k, v in c.discovery.to_dict().items() if k != "score_examples"}
+    spec = cycle.CycleSpec(
+        hidden=hidden, n_out=tk.n_out, train=train.TrainConfig(**c.train.to_dict()),
+        methods=as_tuple(c.methods), probe_epochs=as_tuple(c.probe_epochs),
+        discovery=discovery.DiscoveryConfig(**disc, tau=c.codes.tau), tau=c.codes.tau,
+        readout_check=c.codes.readout_check,
+        score_examples=min(c.discovery.score_examples, t.n_train))
+    dense = list(itertools.product(as_tuple(c.embeddings), as_tuple(c.seeds)))
+    grid = list(itertools.product(as_tuple(c.methods), as_tuple(c.densities),
+                                  as_tuple(c.rewinds), range(len(as_tuple(c.probe_epochs)))))
+    out.append(Group(f"H{hidden}-m{m}", c.model.d, tk, spec, dense, grid))
+  return out
+
+
+def chunks(g: Group, max_cells: int) -> list[list[int]]:
+  """Dense-run index blocks; each block's sparse cells number at most max_cells."""
+  per = max(1, max_cells // max(1, len(g.cell_grid)))
+  idx = list(range(len(g.dense)))
+  return [idx[i:i + per] for i in range(0, len(idx), per)]
+
+
+def task_arrays(tk: task.Task) -> dict:
+  return {k: jnp.asarray(getattr(tk, k)) for k in
+          ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols")}
+
+
+def dense_inputs(dense: list, d: int, n: int) -> dict:
+  """Per dense run: seed key, C0 (family from the key's stream 2), C0-trainable flag and a
+  learning-rate multiplier (1; tests use it to make single runs diverge)."""
+  keys = [jax.random.PRNGKey(s) for _, s in dense]
+  c0 = [embeddings.make_c0(f, d, n, jax.random.fold_in(k, 2)) for (f, _), k in zip(dense, keys)]
+  return {"key": jnp.stack(keys), "c0": jnp.stack(c0),
+          "c0_trainable": jnp.array([float(embeddings.TRAINABLE[f]) for f, _ in dense]),
+          "lr_scale": jnp.ones(len(dense), jnp.float32)}
+
+
+def cell_inputs(g: Group, n_dense: int) -> tuple:
+  """Per method (static order): dense index, density, rewind code, probe position."""
+  out = []
+  for meth in g.spec.methods:
+    rows = [(r, rho, cycle.REWINDS.index(rw), p) for r in range(n_dense)
+            for (mm, rho, rw, p) in g.cell_grid if mm == meth]
+    r, rho, rw, p = map(list, zip(*rows))
+    out.append({"dense": jnp.array(r, jnp.int32), "density": jnp.array(rho, jnp.float32),
+                "rewind": jnp.array(rw, jnp.int32), "probe": jnp.array(p, jnp.int32)})
+  return tuple(out)
+
+
+def cell_labels(g: Group, dense_block: list[int]) -> list[dict]:
+  """Labels of the cells in output order (method-major, like cell_inputs)."""
+  labels = []
+  for meth in g.spec.methods:
+    for r in dense_block:
+      emb, seed = g.dense[r]
+      for (mm, rho, rw, p) in g.cell_grid:
+        if mm == meth:
+          labels.append({"group": g.gid, "embedding": emb, "seed": seed, "method": meth,
+                         "density": rho, "rewind": rw,
+                         "probe_epoch": g.spec.probe_epochs[p]})
+  return labels
+
+
+# ------------------------------------------------------------------------- execution
+def execute(g: Group, dense_block: list[int], restored: dict | None = None):
+  """Runs one chunk; returns the cycle's outputs as numpy (run axis leading).
+
+  restored: {"dense_traj", "dense_losses"} for these dense runs: skip dense training."""
+  dense_in = dense_inputs([g.dense[r] for r in dense_block], g.d, g.task.n)
+  cells = cell_inputs(g, len(dense_block))
+  data = task_arrays(g.task)
+  dense_in, cells, unpad = sharding.shard_runs(dense_in, cells)
+  if restored is None:
+    out = cycle.cycle(g.spec, dense_in, cells, data)
+  else:
+    traj, losses = sharding.pad_like(restored["dense_traj"], restored["dense_losses"],
+                                     dense_in["key"].shape[0])
+    out = cycle.sparse_cycle_jit(g.spec, traj, losses, dense_in, cells, data)
+  return unpad(jax.tree.map(np.asarray, out))
+
+
+# ------------------------------------------------------------------------------ rows
+def _f(x):
+  x = float(x)
+  return None if np.isnan(x) else round(x, 6)
+
+
+def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list]:
+  """Per-cell rows and per-dense-run rows (plain JSON-able dicts)."""
+  d, c = out["dense"], out["cells"]
+  dense_rows = []
+  for i, r in enumerate(dense_block):
+    emb, seed = g.dense[r]
+    row = {"group": g.gid, "embedding": emb, "seed": seed, "dense_acc": _f(d["acc"][i, -1]),
+           "dense_acc_init": _f(d["acc"][i, 0]), "diverged_epoch": int(d["diverged_epoch"][i])}
+    for t, name in enumerate(T_NAMES):
+      row[f"dense_{name}"] = int(d["code_counts"][i, -1, t])
+      row[f"init_{name}"] = int(d["code_counts"][i, 0, t])
+      for k, cls in enumerate(("stable", "recruited", "close_but_lost")):
+        row[f"{cls}_{name}"] = int(d["class_counts"][i, k, t])
+    dense_rows.append(row)
+  by_dense = {r: dense_rows[i] for i, r in enumerate(dense_block)}
+  rows = []
+  for j, lab in enumerate(cell_labels(g, dense_block)):
+    dr = by_dense[dense_block[[g.dense[r] for r in dense_block].index(
+        (lab["embedding"], lab["seed"]))]]
+    row = dict(lab)
+    row.update({"dense_acc": dr["dense_acc"], "masked_acc": _f(c["masked_acc"][j]),
+                "sparse_acc": _f(c["sparse_acc"][j]), "rewind_acc": _f(c["rewind_acc"][j]),
+                "realised_density": _f(c["realised_density"][j]),
+                "jaccard_mask_oracle": _f(c["jaccard_mask_oracle"][j]),
+                "jaccard_sites_oracle": _f(c["jaccard_sites_oracle"][j]),
+                "jaccard_codes_dense": _f(c["jaccard_codes_dense"][j]),
+                "pruned_nonzero": int(c["pruned_nonzero"][j]),
+                "dense_diverged_epoch": dr["diverged_epoch"],
+                "diverged_epoch": int(c["diverged_epoch"][j])})
+    row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
+    for t, name in enumerate(T_NAMES):
+      row[f"dense_{name}"] = dr[f"dense_{name}"]
+      for key in ("sparse_codes", "chance_codes", "masked_codes", "supported",
+                  "supported_but_lost", "stable_kept"):
+        row[f"{key.replace('_codes', '')}_{name}"] = int(c[key][j, t])
+      for key in ("same_site_recall", "family_recall"):
+        row[f"{key}_{name}"] = _f(c[key][j, t])
+      row[f"near_codes_start_{name}"] = _f(c["near_frac_codes"][j, 0, t])
+      row[f"near_rest_start_{name}"] = _f(c["near_frac_rest"][j, 0, t])
+    rows.append(row)
+  return rows, dense_rows
+
+
+KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch")
+
+
+def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
+  """Mean, sd and n over seeds of every numeric field, per (keys) cell; NaN-aware."""
+  buckets: dict = {}
+  for r in rows:
+    buckets.setdefault(tuple(r.get(k) for k in keys), []).append(r)
+  out = []
+  for key, rs in buckets.items():
+    agg = dict(zip(keys, key))
+    agg["n_seeds"] = len(rs)
+    for f, v in rs[0].items():
+      if f in keys or f == "seed" or isinstance(v, str):
+        continue
+      vals = np.array([np.nan if r[f] is None else float(r[f]) for r in rs])
+      ok = vals[~np.isnan(vals)]
+      agg[f"{f}_mean"] = _f(ok.mean()) if ok.size else None
+      agg[f"{f}_sd"] = _f(ok.std()) if ok.size else None
+    out.append(agg)
+  return out
+
+
+# ----------------------------------------------------------------------------- files
+def atomic_write(path: str, data: bytes | str) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "wb") as f:
+    f.write(data.encode() if isinstance(data, str) else data)
+  os.replace(tmp, path)
+
+
+def to_csv(rows: list[dict]) -> str:
+  buf = io.StringIO()
+  fields = list(dict.fromkeys(k for r in rows for k in r))
+  w = csv.DictWriter(buf, fieldnames=fields)
+  w.writeheader()
+  w.writerows(rows)
+  return buf.getvalue()
+
+
+def save_npz(path: str, tree: dict) -> None:
+  flat = {"/".join(str(getattr(k, "key", k)) for k in kp): np.asarray(v)
+          for kp, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
+  buf = io.BytesIO()
+  np.savez_compressed(buf, **flat)
+  atomic_write(path, buf.getvalue())
+
+
+def run_id(c: ml_collections.ConfigDict) -> str:
+  return hashlib.sha256(json.dumps(c.to_dict(), sort_keys=True, default=str).encode()
+                        ).hexdigest()[:12]
+
+
+def load_restored(src: str, c: ml_collections.ConfigDict) -> dict:
+  """{(group, embedding, seed): {"dense_traj", "dense_losses"}} from a finished run dir."""
+  cfg_path = os.path.join(src, "config.json")
+  if not os.path.isfile(cfg_path):
+    raise checkpoints.CheckpointError(f"checkpoint error: restore_from={src!r} is not a run "
+                                      "directory (no config.json)")
+  with open(cfg_path) as f:
+    src_cfg = json.load(f)
+  for field in ("data_seed", "task", "model", "train"):
+    if json.dumps(src_cfg[field], sort_keys=True) != json.dumps(c[field].to_dict()
+                                                                 if hasattr(c[field], "to_dict")
+                                                                 else c[field], sort_keys=True):
+      raise ConfigError(field, c[field], f"the restored run's value {src_cfg[field]!r}")
+  table = {}
+  chunk_dir = os.path.join(src, "chunks")
+  for name in sorted(os.listdir(chunk_dir)) if os.path.isdir(chunk_dir) else []:
+    if not name.endswith(".json"):
+      continue
+    with open(os.path.join(chunk_dir, name)) as f:
+      meta = json.load(f)
+    ck = checkpoints.restore(os.path.join(src, "checkpoints", name[:-5]))
+    for i, (emb, seed) in enumerate(meta["dense_runs"]):
+      table[(meta["group"], emb, seed)] = {
+          "dense_traj": jax.tree.map(lambda v: v[i], ck["dense_traj"]),
+          "dense_losses": ck["dense_losses"][i]}
+  return table
+
+
+def run_sweep(c: ml_collections.ConfigDict, workdir: str,
+              log: Callable[[str], None] = print) -> tuple[str, list, list]:
+  """Runs (or resumes) a validated config. Returns (run dir, cell rows, dense rows)."""
+  restored = load_restored(c.restore_from, c) if c.restore_from else None
+  gs = groups(c)
+  run_dir = os.path.join(workdir, c.name, run_id(c))
+  for sub in ("chunks", "trajectories", "checkpoints", "figures"):
+    os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
+  atomic_write(os.path.join(run_dir, "config.json"), json.dumps(c.to_dict(), indent=1))
+  plan = [(g, i, blk) for g in gs for i, blk in enumerate(chunks(g, c.max_cells_per_chunk))]
+  rows, dense_rows = [], []
+  for n, (g, i, blk) in enumerate(plan):
+    cid = f"{g.gid}-{i:04d}"
+    done = os.path.join(run_dir, "chunks", cid + ".json")
+    if not os.path.exists(done):
+      t0 = time.time()
+      rest = None
+      if restored is not None:
+        missing = [g.dense[r] for r in blk if (g.gid, *g.dense[r]) not in restored]
+        if missing:
+          raise checkpoints.CheckpointError(
+              f"checkpoint error: restore_from has no dense run {missing[0]} in {g.gid}")
+        picked = [restored[(g.gid, *g.dense[r])] for r in blk]
+        rest = jax.tree.map(lambda *v: np.stack(v), *picked)
+      out = execute(g, blk, rest)
+      r_rows, d_rows = chunk_rows(g, blk, out)
+      save_npz(os.path.join(run_dir, "trajectories", cid + ".npz"),
+               {"dense": out["dense"], "cells": out["cells"], "masks": out["masks"]})
+      checkpoints.save(os.path.join(run_dir, "checkpoints", cid),
+                       {"dense_traj": out["dense_traj"],
+                        "dense_losses": out["dense"]["loss"], "masks": out["masks"],
+                        "sparse_final": out["sparse_final"]})
+      atomic_write(done, json.dumps({"group": g.gid, "dense_runs": [g.dense[r] for r in blk],
+                                     "cells": r_rows, "dense": d_rows}))
+      log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(blk)} dense + {len(r_rows)} sparse runs "
+          f"in {time.time() - t0:.1f}s")
+    with open(done) as f:
+      meta = json.load(f)
+    rows += meta["cells"]
+    dense_rows += meta["dense"]
+  agg = aggregate(rows)
+  atomic_write(os.path.join(run_dir, "metrics.json"), json.dumps(
+      {"config": c.to_dict(), "runs": rows, "dense": dense_rows, "aggregate": agg}, indent=1))
+  atomic_write(os.path.join(run_dir, "metrics.csv"), to_csv(rows))
+  atomic_write(os.path.join(run_dir, "aggregate.csv"), to_csv(agg))
+  atomic_write(os.path.join(run_dir, "dense.csv"), to_csv(dense_rows))
+  return run_dir, rows, dense_rows
+
+
+def summary(rows: list[dict], dense_rows: list[dict]) -> str:
+  """Text table: per group × embedding × method × density × rewind, mean ± sd over seeds."""
+  lines = []
+  for d in aggregate(dense_rows, ("group", "embedding")):
+    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {d['dense_acc_mean']:.3f} ± "
+                 f"{d['dense_acc_sd']:.3f}  dense 4P {d['dense_4P_mean']:.1f} 3N1P "
+                 f"{d['dense_3N1P_mean']:.1f}  (θ0: 4P {d['init_4P_mean']:.1f} 3N1P "
+                 f"{d['init_3N1P_mean']:.1f})  n={d['n_seeds']}")
+  head = (f"{'group':<8} {'embedding':<13} {'method':<20} {'dens':>5} {'rewind':<6} "
+          f"{'masked':>6} {'sparse acc':>13} {'4P':>5} {'(θ0)':>5} {'3N1P':>5} {'(θ0)':>5} "
+          f"{'ssr4P':>6} {'fam4P':>6} {'nan':>3}")
+  lines += ["", head, "-" * len(head)]
+  fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
+  for a in aggregate(rows):
+    lines.append(
+        f"{a['group']:<8} {a['embedding']:<13} {a['method']:<20} {a['density']:>5} "
+        f"{a['rewind']:<6} {fmt(a['masked_acc_mean']):>6} "
+        f"{fmt(a['sparse_acc_mean'])}±{fmt(a['sparse_acc_sd'])} {fmt(a['sparse_4P_mean'], 1):>5} "
+        f"{fmt(a['chance_4P_mean'], 1):>5} {fmt(a['sparse_3N1P_mean'], 1):>5} "
+        f"{fmt(a['chance_3N1P_mean'], 1):>5} {fmt(a['same_site_recall_4P_mean'], 2):>6} "
+        f"{fmt(a['family_recall_4P_mean'], 2):>6} {int(round(a['diverged_mean'] * a['n_seeds'])):>3}")
+  return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Training as one pure function: epochs and steps in `lax.scan`, optimiser from optax.
+
+`train` is written for ONE run; batching many runs is `jax.vmap(train, ...)` (see cycle).
+The mask is applied in the forward pass (W1 ⊙ M), masked entries of W1 are zeroed at the
+start and after every update, so a pruned weight is exactly 0 and is never revived.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from toyticket import model
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+  """Static schedule: hashable, so it can be a jit static argument."""
+  optimizer: str = "sgd"
+  lr: float = 0.05
+  momentum: float = 0.9
+  batch_size: int = 128
+  epochs: int = 30
+
+
+def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:
+  if tc.optimizer == "sgd":
+    return optax.sgd(tc.lr, momentum=tc.momentum or None)
+  if tc.optimizer == "adam":
+    return optax.adam(tc.lr)
+  raise ValueError(f"train.optimizer={tc.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
+
+
+def epoch_batches(key: jax.Array, epoch: jax.Array, n_examples: int, batch_size: int):
+  """(steps, B) int32 example indices of one epoch: a fresh permutation per epoch."""
+  steps = n_examples // batch_size
+  perm = jax.random.permutation(jax.random.fold_in(key, epoch), n_examples)
+  return perm[: steps * batch_size].reshape(steps, batch_size)
+
+
+def train(params0: model.Params, mask: jax.Array, c0_trainable: jax.Array,
+          shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig,
+          lr_scale: jax.Array = 1.0):
+  """Trains one run for tc.epochs epochs.
+
+  Args: params0 (pytree), mask (H, d) 0/1, c0_trainable scalar 0/1 (gates C0's gradient),
+    shuffle_key, x (N, n), y (N, O), tc static schedule, lr_scale per-run multiplier of
+    the updates (= of the learning rate, for SGD and Adam).
+  Returns: (traj, losses): traj is params stacked over epochs 0..E (leading axis E+1, entry
+    0 = the start point with the mask applied); losses (E,) mean minibatch train loss per epoch.
+  """
+  opt = make_optimizer(tc)
+  x, y = jnp.asarray(x), jnp.asarray(y)
+  params0 = {**params0, "W1": params0["W1"] * mask}
+  grad_fn = jax.value_and_grad(model.loss)
+
+  def step(carry, idx):
+    params, opt_state = carry
+    loss, g = grad_fn(params, mask, x[idx], y[idx])
+    g = {**g, "C0": g["C0"] * c0_trainable}
+    updates, opt_state = opt.update(g, opt_state, params)
+    updates = jax.tree.map(lambda u: u * lr_scale, updates)
+    params = optax.apply_updates(params, updates)
+    params = {**params, "W1": params["W1"] * mask}
+    return (params, opt_state), loss
+
+  def epoch(carry, e):
+    params, opt_state = carry
+    batches = epoch_batches(shuffle_key, e, x.shape[0], tc.batch_size)
+    (params, opt_state), step_losses = jax.lax.scan(step, (params, opt_state), batches)
+    return (params, opt_state), (params, step_losses.mean())
+
+  (_, _), (traj, losses) = jax.lax.scan(epoch, (params0, opt.init(params0)),
+                                        jnp.arange(tc.epochs))
+  traj = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), params0, traj)
+  return traj, losses
+
+
+def diverged_epoch(traj: model.Params, losses: jax.Array) -> jax.Array:
+  """First epoch (1..E) whose loss or params are non-finite, or -1 if none (int32)."""
+  finite_p = jnp.stack([jnp.all(jnp.isfinite(a), axis=tuple(range(1, a.ndim)))
+                        for a in jax.tree.leaves(traj)]).all(0)[1:]
+  bad = ~(finite_p & jnp.isfinite(losses))
+  return jnp.where(bad.any(), jnp.argmax(bad) + 1, -1).astype(jnp.int32)

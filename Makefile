@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/python -m experiments.sweep --config=configs/embedding_sweep.py --workdir=$(WORKDIR)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n 2 tests
 
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench

@@ -5,13 +5,15 @@
   python -m experiments.sweep --config=configs/embedding_sweep.py --config.quick=True
 """
 from toyticket.config import base_config
+from toyticket.discovery import METHODS
 
 
 def get_config(arg: str = ""):
   c = base_config()
   c.name = "embedding_sweep"
   c.embeddings = ("hadamard", "random_fixed", "learned")
-  c.methods = ("oracle", "init_magnitude", "random")
+  c.methods = METHODS
+  c.figures = ("methods", "recall", "near_code")
   c.densities = (0.5, 0.25)
   c.rewinds = ("probe", "fresh")
   c.seeds = (0, 1, 2, 3)

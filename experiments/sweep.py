@@ -27,7 +27,8 @@ def main(argv):
   except (config.ConfigError, checkpoints.CheckpointError) as e:
     print(e, file=sys.stderr)
     sys.exit(2)
-  figs = plots.make_figures(cfg.figures, rows, dense_rows, f"{run_dir}/figures")
+  res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg)
+  figs = plots.make_figures(cfg.figures, res)
   table = runs.summary(rows, dense_rows)
   runs.atomic_write(f"{run_dir}/summary.txt", table + "\n")
   print(table)

@@ -9,7 +9,7 @@ import os
 
 import ml_collections
 
-from toyticket import cycle, discovery, embeddings, task, train
+from toyticket import cycle, discovery, embeddings, plots, task, train
 
 
 class ConfigError(ValueError):
@@ -88,6 +88,8 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.train.epochs = min(c.train.epochs, 3)
   c.task.n_train, c.task.n_test = 1024, 512
   c.seeds = as_tuple(c.seeds)[:2]
+  with c.ignore_type():            # at most two model groups (one compile each)
+    c.task.m = as_tuple(c.task.m)[:1] if len(as_tuple(c.model.hidden)) > 1 else c.task.m
   c.probe_epochs = tuple(min(e, c.train.epochs) for e in as_tuple(c.probe_epochs))
   c.discovery.synflow_iters = min(c.discovery.synflow_iters, 5)
   c.discovery.score_examples = min(c.discovery.score_examples, 256)
@@ -106,6 +108,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("embeddings", c.embeddings, embeddings.FAMILIES)
   _choice("methods", c.methods, discovery.METHODS)
   _choice("rewinds", c.rewinds, cycle.REWINDS)
+  _choice("figures", c.figures, tuple(plots.FIGURES))
   _choice("task.target", t.target, task.TARGETS)
   _choice("task.polarity", t.polarity, task.POLARITIES)
   _choice("train.optimizer", tr.optimizer, train.OPTIMIZERS)

@@ -266,10 +266,10 @@ def run_sweep(c: ml_collections.ConfigDict, workdir: str,
   for sub in ("chunks", "trajectories", "checkpoints", "figures"):
     os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
   atomic_write(os.path.join(run_dir, "config.json"), json.dumps(c.to_dict(), indent=1))
-  plan = [(g, i, blk) for g in gs for i, blk in enumerate(chunks(g, c.max_cells_per_chunk))]
+  plan = [(g, blk) for g in gs for blk in chunks(g, c.max_cells_per_chunk)]
   rows, dense_rows = [], []
-  for n, (g, i, blk) in enumerate(plan):
-    cid = f"{g.gid}-{i:04d}"
+  for n, (g, blk) in enumerate(plan):
+    cid = f"{n:04d}-{g.gid}"      # plan order first, so sorted files follow the rows
     done = os.path.join(run_dir, "chunks", cid + ".json")
     if not os.path.exists(done):
       t0 = time.time()
@@ -304,6 +304,25 @@ def run_sweep(c: ml_collections.ConfigDict, workdir: str,
   atomic_write(os.path.join(run_dir, "aggregate.csv"), to_csv(agg))
   atomic_write(os.path.join(run_dir, "dense.csv"), to_csv(dense_rows))
   return run_dir, rows, dense_rows
+
+
+def load_arrays(run_dir: str) -> dict:
+  """Per-run arrays of every chunk ({"cells/<key>", "dense/<key>", "masks"}), concatenated
+  in the order of the rows that run_sweep returns."""
+  parts: dict = {}
+  for name in sorted(os.listdir(os.path.join(run_dir, "chunks"))):
+    if name.endswith(".json"):
+      with np.load(os.path.join(run_dir, "trajectories", name[:-5] + ".npz")) as z:
+        for k in z.files:
+          parts.setdefault(k, []).append(z[k])
+  out = {}
+  for k, v in parts.items():
+    if len({a.shape[1:] for a in v}) == 1:
+      out[k] = np.concatenate(v)
+    else:                         # groups of different shapes (e.g. H): one entry per run
+      out[k] = np.empty(sum(len(a) for a in v), object)
+      out[k][:] = [x for a in v for x in a]
+  return out
 
 
 def summary(rows: list[dict], dense_rows: list[dict]) -> str:

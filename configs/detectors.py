@@ -1,0 +1,18 @@
+"""Detector-derived tickets (paper figs 11–13, 18): every weight-space baseline and the
+feature-space detectors under matched training; Jaccard-with-oracle vs gain scatter.
+
+  python -m experiments.sweep --config=configs/detectors.py
+"""
+from toyticket.config import base_config
+from toyticket.discovery import METHODS as ALL_METHODS
+
+
+def get_config():
+  c = base_config()
+  c.name = "detectors"
+  c.embeddings = ("hadamard",)
+  c.methods = ALL_METHODS
+  c.densities = (0.5, 0.25)
+  c.rewinds = ("probe",)
+  c.figures = ("methods", "heatmaps", "jaccard_gain")
+  return c

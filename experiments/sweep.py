@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -23,6 +24,8 @@ def main(argv):
   try:
     config.validate(_CONFIG.value)
     cfg = config.apply_quick(_CONFIG.value)
+    if cfg.distributed:
+      jax.distributed.initialize()   # coordinator etc. from the environment (SLURM, TPU, ...)
     run_dir, rows, dense_rows = runs.run_sweep(cfg, _WORKDIR.value)
   except (config.ConfigError, checkpoints.CheckpointError) as e:
     print(e, file=sys.stderr)

@@ -4,15 +4,19 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Subprocesses share a persistent compilation cache: identical programs compile once.
+CACHE = {"JAX_COMPILATION_CACHE_DIR": os.path.join(tempfile.gettempdir(), "toyticket-jax-cache"),
+         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
 CONFIGS = sorted(glob.glob(os.path.join(ROOT, "configs", "*.py")))
 
 
 def sweep(*args, workdir):
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT}
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
   return subprocess.run([sys.executable, "-m", "experiments.sweep", *args,
                          f"--workdir={workdir}"], cwd=ROOT, env=env, capture_output=True,
                         text=True, timeout=600)

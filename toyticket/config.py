@@ -42,6 +42,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.max_cells_per_chunk = 2048   # sparse runs per jit call; more are split into chunks
   c.restore_from = ""            # a run dir: restore its dense checkpoints, skip dense
   c.figures = ("methods",)
+  c.distributed = False          # call jax.distributed.initialize() (multi-host run axis)
   return c
 
 

@@ -171,6 +171,7 @@ def analyse_cells(spec, traj, start, masks, density, dense_idx, straj, slosses, 
         "loss": sl,
         "diverged_epoch": train.diverged_epoch(st, sl),
         "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W1"] != 0)),
+        "collapsed_rows": jnp.sum(mask.sum(1) == 0),
     })
     return out
 

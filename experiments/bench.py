@@ -1,0 +1,111 @@
+"""Benchmark of the batched training path (vmap over runs, one jit call) against the same
+runs one jitted call at a time, in one process; plus compile time, peak memory and achieved
+FLOP/s against a large-matmul ceiling measured in the same process.
+
+  python -m experiments.bench [--runs=128] [--epochs=2] [--out=bench.json]
+"""
+from __future__ import annotations
+
+import json
+import resource
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+
+from toyticket import cycle, embeddings, model, runs, task, train
+
+_RUNS = flags.DEFINE_integer("runs", 128, "R: runs in the batch.")
+_EPOCHS = flags.DEFINE_integer("epochs", 2, "Epochs per run (steps = epochs · N/B).")
+_LOOP_RUNS = flags.DEFINE_integer("loop_runs", 16, "Runs timed one at a time (the rate is "
+                                  "per run, so a subset suffices).")
+_HIDDEN = flags.DEFINE_integer("hidden", 16, "H.")
+_BATCH = flags.DEFINE_integer("batch_size", 128, "B.")
+_OUT = flags.DEFINE_string("out", "bench.json", "Where to write the table as JSON.")
+
+
+def timed(fn, *args, repeats=3):
+  """(first-call seconds, best steady-state seconds)."""
+  t0 = time.perf_counter()
+  jax.block_until_ready(fn(*args))
+  first = time.perf_counter() - t0
+  best = np.inf
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    best = min(best, time.perf_counter() - t0)
+  return first, best
+
+
+def matmul_ceiling(n=2048, dtype=jnp.float32):
+  """FLOP/s of one large n×n×n matmul (best of a few), the device's practical ceiling."""
+  a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
+  f = jax.jit(lambda x: x @ x)
+  _, t = timed(f, a, repeats=5)
+  return 2 * n ** 3 / t
+
+
+def step_flops(b, n, d, h, o):
+  """Model FLOPs of one training step of one run: forward 2(Hdn + BnH + BHO), backward ≈ 2×."""
+  return 3 * 2 * (h * d * n + b * n * h + b * h * o)
+
+
+def main(argv):
+  del argv
+  r, e, hdim, b = _RUNS.value, _EPOCHS.value, _HIDDEN.value, _BATCH.value
+  tk = task.make_task(0, n=16, m=16, k=4)
+  data = runs.task_arrays(tk)
+  tc = train.TrainConfig(epochs=e, batch_size=b)
+  dense = [("hadamard", s) for s in range(r)]
+  dense_in = runs.dense_inputs(dense, 16, 16)
+  spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,))
+  p0 = cycle.init_dense(spec, dense_in)
+  mask = jnp.ones((hdim, 16))
+  one = lambda p, k: train.train(p, mask, 0.0, k, data["x_train"], data["y_train"], tc)
+  steps = e * (tk.x_train.shape[0] // b)
+
+  batched = jax.jit(jax.vmap(one))
+  keys = jax.vmap(lambda k: cycle.stream(k, 1))(dense_in["key"])
+  first_b, t_b = timed(batched, p0, keys, repeats=2)
+  single = jax.jit(one)
+  n_loop = min(_LOOP_RUNS.value, r)
+  pick = lambda i: (jax.tree.map(lambda a: a[i], p0), keys[i])
+  first_s, _ = timed(single, *pick(0), repeats=0)
+  t0 = time.perf_counter()
+  for i in range(n_loop):
+    jax.block_until_ready(single(*pick(i)))
+  t_s = (time.perf_counter() - t0) * r / n_loop
+
+  flops_model = step_flops(b, 16, 16, hdim, 1) * steps * r
+  xla = batched.lower(p0, keys).compile().cost_analysis()
+  xla = xla[0] if isinstance(xla, list) else xla
+  flops_xla = float(xla.get("flops", np.nan)) if xla else np.nan
+  ceiling = matmul_ceiling()
+  peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+  dev = jax.devices()[0]
+  mem = dev.memory_stats() if hasattr(dev, "memory_stats") else None
+  table = {
+      "device": f"{dev.platform}:{dev.device_kind} ×{jax.device_count()}",
+      "runs": r, "steps_per_run": steps, "batch_size": b, "hidden": hdim,
+      "batched_run_steps_per_s": r * steps / t_b,
+      "one_at_a_time_run_steps_per_s": r * steps / t_s,
+      "speedup": t_s / t_b,
+      "batched_seconds": t_b, "one_at_a_time_seconds_extrapolated": t_s,
+      "compile_seconds_batched": first_b - t_b, "compile_seconds_single": first_s,
+      "model_flops_per_s": flops_model / t_b, "xla_flops_per_s": flops_xla / t_b,
+      "matmul_ceiling_flops_per_s": ceiling,
+      "fraction_of_ceiling": flops_model / t_b / ceiling,
+      "peak_host_rss_mib": peak_rss,
+      "peak_device_bytes": (mem or {}).get("peak_bytes_in_use"),
+  }
+  w = max(len(k) for k in table)
+  for k, v in table.items():
+    print(f"{k:<{w}}  {v:.4g}" if isinstance(v, float) else f"{k:<{w}}  {v}")
+  with open(_OUT.value, "w") as f:
+    json.dump(table, f, indent=1)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,113 @@
+"""Sharding over devices, interruption + resume, determinism (subprocesses)."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from test_cli import CACHE
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+
+
+def test_sharded_over_4_devices_equals_unsharded():
+  code = textwrap.dedent("""
+    import jax, numpy as np
+    assert jax.device_count() == 4, jax.devices()
+    import sys; sys.path.insert(0, "tests")
+    from conftest import tiny_config
+    from toyticket import runs
+    g = runs.groups(tiny_config(seeds=(0, 1, 2), embeddings=("hadamard",)))[0]
+    a = runs.execute(g, [0, 1, 2])                 # 3 dense runs, 24 cells over 4 devices
+    b = runs.execute(g, [0, 1, 2], shard=False)
+    la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
+    assert len(la) == len(lb)
+    for x, y in zip(la, lb):
+      assert x.shape == y.shape, (x.shape, y.shape)
+      np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    print("bitwise", all(np.array_equal(x, y, equal_nan=True) for x, y in zip(la, lb)))
+  """)
+  env = {**ENV, "XLA_FLAGS": ENV.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"}
+  p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                     text=True, timeout=600)
+  assert p.returncode == 0, p.stderr[-3000:]
+
+
+ARGS = ["--config=configs/embedding_sweep.py", "--config.quick=True",
+        "--config.methods=('oracle','random')", "--config.max_cells_per_chunk=8"]
+
+
+def sweep(workdir, wait=True):
+  cmd = [sys.executable, "-m", "experiments.sweep", *ARGS, f"--workdir={workdir}"]
+  if wait:
+    return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+  return subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+
+
+def metrics(workdir):
+  (path,) = glob.glob(os.path.join(workdir, "*", "*", "metrics.json"))
+  with open(path) as f:
+    m = json.load(f)
+  return m["runs"], m["dense"]
+
+
+@pytest.fixture(scope="module")
+def reference_dir(tmp_path_factory):
+  wd = str(tmp_path_factory.mktemp("ref"))
+  p = sweep(wd)
+  assert p.returncode == 0, p.stderr[-2000:]
+  assert p.stdout.count("chunk ") == 6          # 3 embeddings × 2 seeds, one per chunk
+  return wd
+
+
+@pytest.fixture(scope="module")
+def reference(reference_dir):
+  return metrics(reference_dir)
+
+
+def test_restore_from_run_dir_skips_dense_and_matches(reference_dir, reference, tmp_path):
+  (src,) = glob.glob(os.path.join(reference_dir, "*", "*"))
+  p = subprocess.run([sys.executable, "-m", "experiments.sweep", *ARGS,
+                      f"--config.restore_from={src}", f"--workdir={tmp_path}"], cwd=ROOT,
+                     env=ENV, capture_output=True, text=True, timeout=600)
+  assert p.returncode == 0, p.stderr[-2000:]
+  rows, dense = metrics(str(tmp_path))
+  ref_rows, ref_dense = reference
+  assert dense == ref_dense                      # the restored dense runs, unchanged
+  key = lambda r: (r["embedding"], r["seed"], r["method"], r["density"], r["rewind"])
+  for a, b in zip(sorted(rows, key=key), sorted(ref_rows, key=key)):
+    assert key(a) == key(b)
+    assert abs(a["sparse_acc"] - b["sparse_acc"]) <= 1e-3, (a, b)
+    assert a["realised_density"] == b["realised_density"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_interrupted_sweep_resumes_to_identical_results(sig, reference, tmp_path):
+  wd = str(tmp_path)
+  proc = sweep(wd, wait=False)
+  deadline = time.time() + 300
+  while time.time() < deadline and proc.poll() is None:
+    if len(glob.glob(os.path.join(wd, "*", "*", "chunks", "*.json"))) >= 2:
+      break
+    time.sleep(0.05)
+  proc.send_signal(sig)
+  proc.wait(timeout=60)
+  done_before = len(glob.glob(os.path.join(wd, "*", "*", "chunks", "*.json")))
+  assert 2 <= done_before < 6, done_before      # really interrupted mid-way
+  p = sweep(wd)
+  assert p.returncode == 0, p.stderr[-2000:]
+  assert p.stdout.count("chunk ") == 6 - done_before     # finished chunks were skipped
+  rows, dense = metrics(wd)
+  ref_rows, ref_dense = reference
+  key = lambda r: (r["embedding"], r["seed"], r["method"], r["density"], r["rewind"])
+  assert len(rows) == len({key(r) for r in rows}) == len(ref_rows)   # no duplicated cells
+  assert sorted(rows, key=key) == sorted(ref_rows, key=key)          # bit-identical numbers
+  assert dense == ref_dense
+  assert not glob.glob(os.path.join(wd, "**", "*.tmp"), recursive=True)

@@ -105,7 +105,7 @@ def cell_labels(g: Group, dense_block: list[int]) -> list[dict]:
         if mm == meth:
           labels.append({"group": g.gid, "embedding": emb, "seed": seed, "method": meth,
                          "density": rho, "rewind": rw,
-                         "probe_epoch": g.spec.probe_epochs[p]})
+                         "probe_epoch": g.spec.probe_epochs[p], "dense_index": r})
   return labels
 
 
@@ -151,12 +151,11 @@ def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list]
       for k, cls in enumerate(("stable", "recruited", "close_but_lost")):
         row[f"{cls}_{name}"] = int(d["class_counts"][i, k, t])
     dense_rows.append(row)
-  by_dense = {r: dense_rows[i] for i, r in enumerate(dense_block)}
+  by_dense = dict(zip(dense_block, dense_rows))
   rows = []
   for j, lab in enumerate(cell_labels(g, dense_block)):
-    dr = by_dense[dense_block[[g.dense[r] for r in dense_block].index(
-        (lab["embedding"], lab["seed"]))]]
-    row = dict(lab)
+    dr = by_dense[lab["dense_index"]]
+    row = {k: v for k, v in lab.items() if k != "dense_index"}
     row.update({"dense_acc": dr["dense_acc"], "masked_acc": _f(c["masked_acc"][j]),
                 "sparse_acc": _f(c["sparse_acc"][j]), "rewind_acc": _f(c["rewind_acc"][j]),
                 "realised_density": _f(c["realised_density"][j]),
@@ -242,11 +241,10 @@ def load_restored(src: str, c: ml_collections.ConfigDict) -> dict:
                                       "directory (no config.json)")
   with open(cfg_path) as f:
     src_cfg = json.load(f)
+  plain = lambda v: json.loads(json.dumps(v.to_dict() if hasattr(v, "to_dict") else v))
   for field in ("data_seed", "task", "model", "train"):
-    if json.dumps(src_cfg[field], sort_keys=True) != json.dumps(c[field].to_dict()
-                                                                 if hasattr(c[field], "to_dict")
-                                                                 else c[field], sort_keys=True):
-      raise ConfigError(field, c[field], f"the restored run's value {src_cfg[field]!r}")
+    if plain(src_cfg[field]) != plain(c[field]):
+      raise ConfigError(field, plain(c[field]), f"the restored run's value {src_cfg[field]!r}")
   table = {}
   chunk_dir = os.path.join(src, "chunks")
   for name in sorted(os.listdir(chunk_dir)) if os.path.isdir(chunk_dir) else []:

@@ -79,7 +79,7 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
       ax.set_xticks(pos + width * (len(ss) - 1) / 2, [str(v) for v in xs], rotation=45,
                     ha="right", fontsize=7)
       ax.set_ylabel(y.replace("_", " "))
-      if y.endswith("acc"):
+      if y.endswith("acc") and not y.startswith("d_"):
         lo = np.nanmin([r[y] if r[y] is not None else np.nan for r in rows])
         ax.set_ylim(max(0.0, lo - 0.05), 1.0)
       if i == 0:
@@ -323,10 +323,13 @@ def heatmap_panels(res, cell_indices, name):
   ones = np.ones_like(dense0["W1"][0])
   panels.append(("dense θ0", {k: v[0] for k, v in dense0.items()}, ones))
   panels.append(("dense final", {k: v[-1] for k, v in dense0.items()}, ones))
+  shown = set()
   for j in cell_indices:
     r = res.rows[j]
-    panels.append((f"masked, no retrain ({r['method']})",
-                   {k: v[-1] for k, v in dense0.items()}, ck["masks"][j]))
+    if (r["method"], r["density"]) not in shown:      # the mask is the same for every rewind
+      shown.add((r["method"], r["density"]))
+      panels.append((f"masked, no retrain ({r['method']})",
+                     {k: v[-1] for k, v in dense0.items()}, ck["masks"][j]))
     panels.append((f"sparse final {r['method']} ρ={r['density']} {r['rewind']}",
                    {k: v[j] for k, v in ck["sparse_final"].items()}, ck["masks"][j]))
   fig, axes = _grid(2, len(panels), w=3.2, h=3.0)

@@ -46,13 +46,20 @@ def init_dense(spec: CycleSpec, dense_in) -> model.Params:
                                                   spec.n_out))(dense_in["key"], dense_in["c0"])
 
 
+def train_batch(spec: CycleSpec, start, masks, dense_in, dense_idx, data):
+  """`train.train` vmapped over runs; run i takes its C0-trainable flag, shuffle stream and
+  learning-rate multiplier from dense run dense_idx[i]. Returns traj, losses."""
+  def one(p, m, r):
+    return train.train(p, m, dense_in["c0_trainable"][r], stream(dense_in["key"][r], 1),
+                       data["x_train"], data["y_train"], spec.train, dense_in["lr_scale"][r])
+  return jax.vmap(one)(start, masks, dense_idx)
+
+
 def dense_phase(spec: CycleSpec, dense_in, data):
   """Dense training of all dense runs: traj (R, E+1, ...), losses (R, E)."""
   p0 = init_dense(spec, dense_in)
-  ones = jnp.ones_like(p0["W1"][0])
-  return jax.vmap(lambda p, k, fl, lr: train.train(
-      p, ones, fl, stream(k, 1), data["x_train"], data["y_train"], spec.train, lr))(
-          p0, dense_in["key"], dense_in["c0_trainable"], dense_in["lr_scale"])
+  r = p0["W1"].shape[0]
+  return train_batch(spec, p0, jnp.ones_like(p0["W1"]), dense_in, jnp.arange(r), data)
 
 
 def _context(spec, traj, key, probe_epoch, data):
@@ -106,12 +113,7 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
   dense_idx, rewind, probe, density = cat("dense"), cat("rewind"), cat("probe"), cat("density")
   start = jax.vmap(lambda r, rw, p, w: rewind_params(spec, traj, dense_in, r, rw, p, w))(
       dense_idx, rewind, probe, posts)
-  fl = dense_in["c0_trainable"][dense_idx]
-  keys = dense_in["key"][dense_idx]
-  lrs = dense_in["lr_scale"][dense_idx]
-  straj, slosses = jax.vmap(lambda p, m, f, k, lr: train.train(
-      p, m, f, stream(k, 1), data["x_train"], data["y_train"], spec.train, lr))(
-          start, masks, fl, keys, lrs)
+  straj, slosses = train_batch(spec, start, masks, dense_in, dense_idx, data)
   return {"dense": analyse_dense(spec, traj, dense_losses, data),
           "cells": analyse_cells(spec, traj, start, masks, density, dense_idx, straj,
                                  slosses, data),

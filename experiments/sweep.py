@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import jax
@@ -28,8 +29,9 @@ def main(argv):
       jax.distributed.initialize()   # coordinator etc. from the environment (SLURM, TPU, ...)
     run_dir, rows, dense_rows = runs.run_sweep(cfg, _WORKDIR.value)
   except (config.ConfigError, checkpoints.CheckpointError) as e:
-    print(e, file=sys.stderr)
-    sys.exit(2)
+    print(e, file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(2)   # skip interpreter teardown, where orbax's threads print tracebacks
   res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg)
   figs = plots.make_figures(cfg.figures, res)
   table = runs.summary(rows, dense_rows)

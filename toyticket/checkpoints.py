@@ -6,8 +6,10 @@ the sparse-final params, all with the run axis leading.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import time
 
 import jax
 import numpy as np
@@ -31,15 +33,33 @@ def save(path: str, tree) -> None:
   os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _stderr_silenced():
+  """Points file descriptor 2 at /dev/null for the duration (for noisy library threads)."""
+  saved = os.dup(2)
+  with open(os.devnull, "w") as null:
+    os.dup2(null.fileno(), 2)
+    try:
+      yield
+    finally:
+      os.dup2(saved, 2)
+      os.close(saved)
+
+
 def restore(path: str):
   """The pytree saved at `path` (numpy arrays). Raises CheckpointError if unreadable."""
   path = os.path.abspath(path)
   if not os.path.isdir(os.path.join(path, "state")):
     raise CheckpointError(f"checkpoint error: no checkpoint at {path}")
-  try:
-    with ocp.StandardCheckpointer() as ckptr:
+  ckptr = ocp.StandardCheckpointer()
+  error = None
+  with _stderr_silenced():
+    try:
       tree = ckptr.restore(os.path.join(path, "state"))
-  except Exception as e:  # orbax/tensorstore raise many types; report one line
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise CheckpointError(f"checkpoint error: cannot read {path}: {first[:200]}") from None
+    except Exception as e:  # orbax/tensorstore raise many types; report one line
+      error = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+      time.sleep(0.3)       # orbax's worker threads print tracebacks after a failed read
+  if error is not None:
+    raise CheckpointError(f"checkpoint error: cannot read {path}: {error[:160]}")
+  ckptr.close()
   return jax.tree.map(np.asarray, tree)

@@ -2,7 +2,10 @@
 runs one jitted call at a time, in one process; plus compile time, peak memory and achieved
 FLOP/s against a large-matmul ceiling measured in the same process.
 
-  python -m experiments.bench [--runs=128] [--epochs=2] [--out=bench.json]
+Two batched layouts: "independent" (every run its own data order, as dense runs) and
+"shared" (--share runs per data order, as the sparse cells of one dense run).
+
+  python -m experiments.bench [--runs=128] [--epochs=2] [--share=64] [--out=bench.json]
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ _LOOP_RUNS = flags.DEFINE_integer("loop_runs", 16, "Runs timed one at a time (th
                                   "per run, so a subset suffices).")
 _HIDDEN = flags.DEFINE_integer("hidden", 16, "H.")
 _BATCH = flags.DEFINE_integer("batch_size", 128, "B.")
+_SHARE = flags.DEFINE_integer("share", 64, "Runs per data order in the 'shared' layout "
+                              "(as the sparse cells of one dense run share its order).")
 _OUT = flags.DEFINE_string("out", "bench.json", "Where to write the table as JSON.")
 
 
@@ -54,52 +59,54 @@ def step_flops(b, n, d, h, o):
 
 def main(argv):
   del argv
-  r, e, hdim, b = _RUNS.value, _EPOCHS.value, _HIDDEN.value, _BATCH.value
+  r, e, hdim, b, share = _RUNS.value, _EPOCHS.value, _HIDDEN.value, _BATCH.value, _SHARE.value
+  if r % share:
+    raise app.UsageError(f"--share={share} must divide --runs={r}")
   tk = task.make_task(0, n=16, m=16, k=4)
   data = runs.task_arrays(tk)
   tc = train.TrainConfig(epochs=e, batch_size=b)
-  dense = [("hadamard", s) for s in range(r)]
-  dense_in = runs.dense_inputs(dense, 16, 16)
+  dense_in = runs.dense_inputs([("hadamard", s) for s in range(r)], 16, 16)
   spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,))
   p0 = cycle.init_dense(spec, dense_in)
-  mask = jnp.ones((hdim, 16))
-  one = lambda p, k: train.train(p, mask, 0.0, k, data["x_train"], data["y_train"], tc)
-  steps = e * (tk.x_train.shape[0] // b)
-
-  batched = jax.jit(jax.vmap(one))
   keys = jax.vmap(lambda k: cycle.stream(k, 1))(dense_in["key"])
-  first_b, t_b = timed(batched, p0, keys, repeats=2)
-  single = jax.jit(one)
+  steps = e * (tk.x_train.shape[0] // b)
+  # group: params (C, ...) sharing one data order; C = 1 is a run alone.
+  group = lambda p, k: train.train(p, jnp.ones_like(p["W1"]), 0.0, k, data["x_train"],
+                                   data["y_train"], tc)
+  batched = jax.jit(jax.vmap(group))
+  layouts = {"independent": 1, "shared": share}
+  res = {}
+  for name, c in layouts.items():
+    pg = jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0)
+    res[name] = timed(batched, pg, keys[::c], repeats=2)
+  single = jax.jit(group)
   n_loop = min(_LOOP_RUNS.value, r)
-  pick = lambda i: (jax.tree.map(lambda a: a[i], p0), keys[i])
+  pick = lambda i: (jax.tree.map(lambda a: a[i:i + 1], p0), keys[i])
   first_s, _ = timed(single, *pick(0), repeats=0)
   t0 = time.perf_counter()
   for i in range(n_loop):
     jax.block_until_ready(single(*pick(i)))
   t_s = (time.perf_counter() - t0) * r / n_loop
 
-  flops_model = step_flops(b, 16, 16, hdim, 1) * steps * r
-  xla = batched.lower(p0, keys).compile().cost_analysis()
-  xla = xla[0] if isinstance(xla, list) else xla
-  flops_xla = float(xla.get("flops", np.nan)) if xla else np.nan
+  flops = step_flops(b, 16, 16, hdim, 1) * steps * r
   ceiling = matmul_ceiling()
   peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   dev = jax.devices()[0]
   mem = dev.memory_stats() if hasattr(dev, "memory_stats") else None
-  table = {
-      "device": f"{dev.platform}:{dev.device_kind} ×{jax.device_count()}",
-      "runs": r, "steps_per_run": steps, "batch_size": b, "hidden": hdim,
-      "batched_run_steps_per_s": r * steps / t_b,
-      "one_at_a_time_run_steps_per_s": r * steps / t_s,
-      "speedup": t_s / t_b,
-      "batched_seconds": t_b, "one_at_a_time_seconds_extrapolated": t_s,
-      "compile_seconds_batched": first_b - t_b, "compile_seconds_single": first_s,
-      "model_flops_per_s": flops_model / t_b, "xla_flops_per_s": flops_xla / t_b,
-      "matmul_ceiling_flops_per_s": ceiling,
-      "fraction_of_ceiling": flops_model / t_b / ceiling,
-      "peak_host_rss_mib": peak_rss,
-      "peak_device_bytes": (mem or {}).get("peak_bytes_in_use"),
-  }
+  table = {"device": f"{dev.platform}:{dev.device_kind} ×{jax.device_count()}",
+           "runs": r, "steps_per_run": steps, "batch_size": b, "hidden": hdim,
+           "runs_per_data_order_shared": share,
+           "one_at_a_time_run_steps_per_s": r * steps / t_s,
+           "one_at_a_time_seconds_extrapolated": t_s, "compile_seconds_single": first_s}
+  for name, (first, t_b) in res.items():
+    table.update({f"{name}_run_steps_per_s": r * steps / t_b,
+                  f"{name}_speedup": t_s / t_b,
+                  f"{name}_seconds": t_b,
+                  f"{name}_compile_seconds": first - t_b,
+                  f"{name}_model_flops_per_s": flops / t_b,
+                  f"{name}_fraction_of_ceiling": flops / t_b / ceiling})
+  table.update({"matmul_ceiling_flops_per_s": ceiling, "peak_host_rss_mib": peak_rss,
+                "peak_device_bytes": (mem or {}).get("peak_bytes_in_use")})
   w = max(len(k) for k in table)
   for k, v in table.items():
     print(f"{k:<{w}}  {v:.4g}" if isinstance(v, float) else f"{k:<{w}}  {v}")

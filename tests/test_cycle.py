@@ -1,4 +1,6 @@
 """The batched cycle: vmap-vs-loop equality, exact masks, NaN isolation, restore, chunks."""
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,7 +16,7 @@ def inputs(g, block):
 def test_train_vmap_equals_loop(tiny_group):
   g = tiny_group
   dense_in, _, data = inputs(g, [0, 1, 2])
-  p0 = cycle.init_dense(g.spec, dense_in)
+  p0 = jax.tree.map(lambda a: a[:, None], cycle.init_dense(g.spec, dense_in))   # C = 1
   mask = jnp.ones_like(p0["W1"][0])
   run = lambda p, k, fl: train.train(p, mask, fl, k, data["x_train"], data["y_train"],
                                      g.spec.train)
@@ -24,6 +26,25 @@ def test_train_vmap_equals_loop(tiny_group):
                             dense_in["c0_trainable"][i])
     for k in alone:
       np.testing.assert_allclose(batched[k][i], alone[k], atol=1e-5)
+
+
+def test_runs_sharing_a_data_order_equal_runs_trained_alone(tiny_group):
+  """One group of C runs (one data order, one wide matmul) == each run as its own C = 1."""
+  g = tiny_group
+  dense_in, _, data = inputs(g, [0, 1, 2])
+  p0 = cycle.init_dense(g.spec, dense_in)                     # 3 runs as one group
+  key = dense_in["key"][0]
+  masks = (jax.random.uniform(key, p0["W1"].shape) < 0.5).astype(jnp.float32)
+  run = jax.jit(lambda p, m: train.train(p, m, 1.0, key, data["x_train"], data["y_train"],
+                                         g.spec.train))
+  group, group_losses = run(p0, masks)
+  for i in range(3):
+    alone, losses = run(jax.tree.map(lambda a: a[i:i + 1], p0), masks[i:i + 1])
+    np.testing.assert_allclose(group_losses[i], losses[0], rtol=1e-5)
+    for k in alone:
+      np.testing.assert_allclose(group[k][i], alone[k][0], atol=1e-5)
+  assert np.all(np.asarray(group["W1"])[np.asarray(masks)[:, None].repeat(
+      group["W1"].shape[1], 1) == 0] == 0)
 
 
 def test_cycle_batched_equals_one_at_a_time(tiny_group):
@@ -72,9 +93,9 @@ def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
   assert all(r["diverged"] == (r["seed"] == g.dense[1][1] and r["embedding"] == g.dense[1][0])
              for r in rows)
   for k in ("W1", "W2"):                         # run 0's cells: bit-identical to the clean batch
-    sel = np.concatenate([np.asarray(c["dense"]) == 0 for c in cells])
-    np.testing.assert_array_equal(np.asarray(bad["sparse_final"][k])[sel],
-                                  np.asarray(ok["sparse_final"][k])[sel])
+    per_run = len(runs.cell_labels(g, [0]))                 # flat index r·C + c
+    np.testing.assert_array_equal(np.asarray(bad["sparse_final"][k])[:per_run],
+                                  np.asarray(ok["sparse_final"][k])[:per_run])
 
 
 def test_restore_then_rewind_is_bit_identical(tiny_group, tmp_path):
@@ -100,3 +121,15 @@ def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
       f.write_bytes(b"garbage")
   with pytest.raises(checkpoints.CheckpointError, match="cannot read"):
     checkpoints.restore(str(tmp_path / "ck"))
+
+
+def test_chunked_sweep_equals_one_chunk_exactly(tmp_path):
+  """max_cells_per_chunk only splits the work: every row is bit-identical."""
+  from conftest import tiny_config
+  key = lambda r: (r["group"], r["embedding"], r["seed"], r["method"], r["density"], r["rewind"])
+  whole = runs.run_sweep(tiny_config(max_cells_per_chunk=4096), str(tmp_path / "a"))
+  split = runs.run_sweep(tiny_config(max_cells_per_chunk=8), str(tmp_path / "b"))
+  assert len(os.listdir(os.path.join(whole[0], "chunks"))) == 1
+  assert len(os.listdir(os.path.join(split[0], "chunks"))) == 4       # one dense run each
+  assert sorted(whole[1], key=key) == sorted(split[1], key=key)
+  assert whole[2] == split[2]

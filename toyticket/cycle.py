@@ -1,8 +1,9 @@
 """The ticket cycle, batched: dense → discovery → rewind → sparse → analysis (SPEC §3).
 
 Every step is a pure function of (data, per-run inputs, mask). The run axes are vmap axes:
-dense runs (embeddings × seeds) in `dense_in`, sparse cells (dense run × method × density ×
-rewind × probe epoch) in `cells`. `cycle` runs the whole batch in ONE jit call;
+dense runs (embeddings × seeds) in `dense_in` (leading axis R), and the sparse cells of
+each dense run (method × density × rewind × probe epoch) in `cells` (one dict per method,
+arrays (R, C_method)); a dense run's cells train on its data order as one group. `cycle` runs the whole batch in ONE jit call;
 `sparse_cycle` starts from given dense trajectories (restored checkpoints).
 
 Per-run PRNG streams, from the run's seed key: 0 init, 1 shuffle (shared by the sparse
@@ -46,20 +47,22 @@ def init_dense(spec: CycleSpec, dense_in) -> model.Params:
                                                   spec.n_out))(dense_in["key"], dense_in["c0"])
 
 
-def train_batch(spec: CycleSpec, start, masks, dense_in, dense_idx, data):
-  """`train.train` vmapped over runs; run i takes its C0-trainable flag, shuffle stream and
-  learning-rate multiplier from dense run dense_idx[i]. Returns traj, losses."""
-  def one(p, m, r):
-    return train.train(p, m, dense_in["c0_trainable"][r], stream(dense_in["key"][r], 1),
-                       data["x_train"], data["y_train"], spec.train, dense_in["lr_scale"][r])
-  return jax.vmap(one)(start, masks, dense_idx)
+def train_batch(spec: CycleSpec, start, masks, dense_in, data):
+  """`train.train` vmapped over dense runs: the C runs of dense run r (leaves (R, C, ...),
+  masks (R, C, H, d)) share its data order (shuffle stream 1), C0-trainable flag and
+  learning-rate multiplier. Returns traj (R, C, E+1, ...), losses (R, C, E)."""
+  def one(p, m, key, c0_trainable, lr_scale):
+    return train.train(p, m, c0_trainable, stream(key, 1), data["x_train"], data["y_train"],
+                       spec.train, lr_scale)
+  return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"],
+                       dense_in["lr_scale"])
 
 
 def dense_phase(spec: CycleSpec, dense_in, data):
   """Dense training of all dense runs: traj (R, E+1, ...), losses (R, E)."""
-  p0 = init_dense(spec, dense_in)
-  r = p0["W1"].shape[0]
-  return train_batch(spec, p0, jnp.ones_like(p0["W1"]), dense_in, jnp.arange(r), data)
+  p0 = jax.tree.map(lambda a: a[:, None], init_dense(spec, dense_in))
+  traj, losses = train_batch(spec, p0, jnp.ones_like(p0["W1"]), dense_in, data)
+  return jax.tree.map(lambda a: a[:, 0], traj), losses[:, 0]
 
 
 def _context(spec, traj, key, probe_epoch, data):
@@ -70,33 +73,30 @@ def _context(spec, traj, key, probe_epoch, data):
 
 
 def discover(spec: CycleSpec, traj, dense_in, cells, data):
-  """Masks for every cell, method by method (static loop; cells vmapped inside).
-
-  Returns masks (C, H, d) and w1_post (C, H, d), cells in the order of `cells`."""
+  """Masks for every cell, method by method (static loop; dense runs and their cells
+  vmapped inside). Returns masks (R, C, H, d) and w1_post (R, C, H, d), the C cells of a
+  dense run in the order of `cells` (method-major)."""
   probes = jnp.asarray(spec.probe_epochs, jnp.int32)
   masks, posts = [], []
   for name, cell in zip(spec.methods, cells):
     method = discovery.REGISTRY[name]
-    prep = lambda tr, k, pe: method.prepare(_context(spec, tr, k, pe, data))
-    aux = jax.vmap(lambda tr, k: jax.vmap(lambda pe: prep(tr, k, pe))(probes))(
-        traj, dense_in["key"])
 
-    def select(r, p, rho):
-      a = jax.tree.map(lambda v: v[r, p], aux)
-      tr = jax.tree.map(lambda v: v[r], traj)
-      return method.select(a, _context(spec, tr, dense_in["key"][r], probes[p], data), rho)
+    def per_run(tr, key, probe, density):
+      aux = jax.vmap(lambda pe: method.prepare(_context(spec, tr, key, pe, data)))(probes)
+      select = lambda p, rho: method.select(jax.tree.map(lambda v: v[p], aux),
+                                            _context(spec, tr, key, probes[p], data), rho)
+      return jax.vmap(select)(probe, density)
 
-    m, w = jax.vmap(select)(cell["dense"], cell["probe"], cell["density"])
+    m, w = jax.vmap(per_run)(traj, dense_in["key"], cell["probe"], cell["density"])
     masks.append(m)
     posts.append(w)
-  return jnp.concatenate(masks), jnp.concatenate(posts)
+  return jnp.concatenate(masks, 1), jnp.concatenate(posts, 1)
 
 
-def rewind_params(spec: CycleSpec, traj, dense_in, dense_idx, rewind, probe, w1_post):
-  """Start point of one sparse run: θ0 (init), θ_probe (probe), a fresh draw with the same
-  C0 (fresh), or the dense end with the method's W1 (final, post-training reference)."""
-  tr = jax.tree.map(lambda v: v[dense_idx], traj)
-  key = dense_in["key"][dense_idx]
+def rewind_params(spec: CycleSpec, tr, key, rewind, probe, w1_post):
+  """Start point of one sparse run of the dense run with trajectory tr and seed key: θ0
+  (init), θ_probe (probe), a fresh draw with the same C0 (fresh), or the dense end with the
+  method's W1 (final, post-training reference)."""
   p_init = discovery.at(tr, 0)
   p_probe = discovery.at(tr, jnp.asarray(spec.probe_epochs)[probe])
   p_fresh = model.init_params(stream(key, 3), p_init["C0"], spec.hidden, spec.n_out)
@@ -107,18 +107,22 @@ def rewind_params(spec: CycleSpec, traj, dense_in, dense_idx, rewind, probe, w1_
 
 
 def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
-  """Discovery, rewind, sparse retraining and the analysis, given dense trajectories."""
+  """Discovery, rewind, sparse retraining and the analysis, given dense trajectories.
+
+  Cell outputs are flat over (dense run, cell): index r·C + c, C = cells per dense run."""
   masks, posts = discover(spec, traj, dense_in, cells, data)
-  cat = lambda k: jnp.concatenate([c[k] for c in cells])
-  dense_idx, rewind, probe, density = cat("dense"), cat("rewind"), cat("probe"), cat("density")
-  start = jax.vmap(lambda r, rw, p, w: rewind_params(spec, traj, dense_in, r, rw, p, w))(
-      dense_idx, rewind, probe, posts)
-  straj, slosses = train_batch(spec, start, masks, dense_in, dense_idx, data)
+  cat = lambda k: jnp.concatenate([c[k] for c in cells], 1)
+  rewind, probe, density = cat("rewind"), cat("probe"), cat("density")
+  start = jax.vmap(lambda tr, key, rw, p, w: jax.vmap(
+      lambda rw, p, w: rewind_params(spec, tr, key, rw, p, w))(rw, p, w))(
+          traj, dense_in["key"], rewind, probe, posts)
+  straj, slosses = train_batch(spec, start, masks, dense_in, data)
+  flat = lambda t: jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:]), t)
   return {"dense": analyse_dense(spec, traj, dense_losses, data),
-          "cells": analyse_cells(spec, traj, start, masks, density, dense_idx, straj,
-                                 slosses, data),
-          "dense_traj": traj, "sparse_final": jax.tree.map(lambda v: v[:, -1], straj),
-          "masks": masks}
+          "cells": flat(analyse_cells(spec, traj, start, masks, density, straj, slosses,
+                                      data)),
+          "dense_traj": traj, "sparse_final": flat(jax.tree.map(lambda v: v[:, :, -1], straj)),
+          "masks": flat(masks)}
 
 
 def _codes(spec, data):
@@ -144,40 +148,44 @@ def analyse_dense(spec, traj, losses, data):
   return jax.vmap(one)(traj, losses)
 
 
-def analyse_cells(spec, traj, start, masks, density, dense_idx, straj, slosses, data):
-  """Per sparse cell: accuracies, code counts (with the θ0 chance level) and metrics."""
+def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
+  """Per sparse cell: accuracies, code counts (with the θ0 chance level) and metrics.
+  Inputs and outputs have leading axes (R, C); dense-run codes are computed once per r."""
   codes_of = _codes(spec, data)
   acc = lambda p, m: model.accuracy(p, m, data["x_test"], data["y_test"])
 
-  def one(r, p_start, mask, rho, st, sl):
-    tr = jax.tree.map(lambda v: v[r], traj)
-    ones = jnp.ones_like(mask)
+  def per_run(tr, starts, masks, densities, strajs, slosses):
+    ones = jnp.ones_like(masks[0])
     d_end, d_0 = discovery.at(tr, -1), discovery.at(tr, 0)
-    s_end = discovery.at(st, -1)
-    oracle = discovery.topk_mask(jnp.abs(d_end["W1"]), rho)
-    dense_final = codes_of(d_end, ones)
-    sparse_traj = jax.vmap(lambda p: codes_of(p, mask))(st)
-    sparse_final = jax.tree.map(lambda v: v[-1], sparse_traj)
-    out = metrics.cell_metrics(dense_final, codes_of(d_0, ones).near, codes_of(p_start, mask),
-                               sparse_final, sparse_traj.near, codes_of(p_start, oracle),
-                               mask, oracle)
-    out.update({
-        "realised_density": mask.mean(),
-        "masked_acc": acc(d_end, mask),
-        "sparse_acc": acc(s_end, mask),
-        "rewind_acc": acc(p_start, mask),
-        "sparse_codes": codes_lib.counts(sparse_final),
-        "chance_codes": codes_lib.counts(codes_of(d_0, mask)),
-        "masked_codes": codes_lib.counts(codes_of(d_end, mask)),
-        "code_counts_traj": sparse_traj.exact.sum((1, 2)),
-        "loss": sl,
-        "diverged_epoch": train.diverged_epoch(st, sl),
-        "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W1"] != 0)),
-        "collapsed_rows": jnp.sum(mask.sum(1) == 0),
-    })
-    return out
+    dense_final, dense_init_near = codes_of(d_end, ones), codes_of(d_0, ones).near
 
-  return jax.vmap(one)(dense_idx, start, masks, density, straj, slosses)
+    def one(p_start, mask, rho, st, sl):
+      s_end = discovery.at(st, -1)
+      oracle = discovery.topk_mask(jnp.abs(d_end["W1"]), rho)
+      sparse_traj = jax.vmap(lambda p: codes_of(p, mask))(st)
+      sparse_final = jax.tree.map(lambda v: v[-1], sparse_traj)
+      out = metrics.cell_metrics(dense_final, dense_init_near, codes_of(p_start, mask),
+                                 sparse_final, sparse_traj.near, codes_of(p_start, oracle),
+                                 mask, oracle)
+      out.update({
+          "realised_density": mask.mean(),
+          "masked_acc": acc(d_end, mask),
+          "sparse_acc": acc(s_end, mask),
+          "rewind_acc": acc(p_start, mask),
+          "sparse_codes": codes_lib.counts(sparse_final),
+          "chance_codes": codes_lib.counts(codes_of(d_0, mask)),
+          "masked_codes": codes_lib.counts(codes_of(d_end, mask)),
+          "code_counts_traj": sparse_traj.exact.sum((1, 2)),
+          "loss": sl,
+          "diverged_epoch": train.diverged_epoch(st, sl),
+          "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W1"] != 0)),
+          "collapsed_rows": jnp.sum(mask.sum(1) == 0),
+      })
+      return out
+
+    return jax.vmap(one)(starts, masks, densities, strajs, slosses)
+
+  return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -84,23 +84,24 @@ def dense_inputs(dense: list, d: int, n: int) -> dict:
 
 
 def cell_inputs(g: Group, n_dense: int) -> tuple:
-  """Per method (static order): dense index, density, rewind code, probe position."""
+  """Per method (static order): density, rewind code and probe position of each of its
+  cells, arrays (n_dense, C_method): the same grid for every dense run."""
   out = []
   for meth in g.spec.methods:
-    rows = [(r, rho, cycle.REWINDS.index(rw), p) for r in range(n_dense)
-            for (mm, rho, rw, p) in g.cell_grid if mm == meth]
-    r, rho, rw, p = map(list, zip(*rows))
-    out.append({"dense": jnp.array(r, jnp.int32), "density": jnp.array(rho, jnp.float32),
-                "rewind": jnp.array(rw, jnp.int32), "probe": jnp.array(p, jnp.int32)})
+    rows = [(rho, cycle.REWINDS.index(rw), p) for (mm, rho, rw, p) in g.cell_grid if mm == meth]
+    rho, rw, p = (np.array(v) for v in zip(*rows))
+    tile = lambda v, dt: jnp.asarray(np.tile(v, (n_dense, 1)), dt)
+    out.append({"density": tile(rho, jnp.float32), "rewind": tile(rw, jnp.int32),
+                "probe": tile(p, jnp.int32)})
   return tuple(out)
 
 
 def cell_labels(g: Group, dense_block: list[int]) -> list[dict]:
-  """Labels of the cells in output order (method-major, like cell_inputs)."""
+  """Labels of the cells in output order: dense run, then method, then the grid."""
   labels = []
-  for meth in g.spec.methods:
-    for r in dense_block:
-      emb, seed = g.dense[r]
+  for r in dense_block:
+    emb, seed = g.dense[r]
+    for meth in g.spec.methods:
       for (mm, rho, rw, p) in g.cell_grid:
         if mm == meth:
           labels.append({"group": g.gid, "embedding": emb, "seed": seed, "method": meth,

@@ -1,8 +1,8 @@
 """Sharding the run axes over all devices (and hosts) with jax.sharding.
 
-Runs are independent, so splitting the dense-run axis and the sparse-cell axis across
-devices changes no result. Axes are padded to a multiple of the device count by repeating
-the last run; `unpad` drops the copies from the outputs again.
+Runs are independent, so splitting the dense-run axis (and with it the sparse cells of
+each dense run) across devices changes no result. The axis is padded to a multiple of the
+device count by repeating the last run; `unpad` drops the copies from the outputs again.
 """
 from __future__ import annotations
 
@@ -34,26 +34,23 @@ def pad_like(traj, losses, size: int):
 
 
 def shard_runs(dense_in: dict, cells: tuple):
-  """Pads and places run-axis inputs on the mesh. Returns (dense_in, cells, unpad)."""
+  """Pads the dense-run axis (leading in `dense_in` and `cells`) and places the inputs on
+  the mesh. Returns (dense_in, cells, unpad)."""
   nd = jax.device_count()
   r = dense_in["key"].shape[0]
-  sizes = [c["dense"].shape[0] for c in cells]
   if nd == 1:
     return dense_in, cells, lambda out: out
   sh = NamedSharding(mesh(), P(AXIS))
-  put = lambda a: jax.device_put(a, sh)
-  dense_in = jax.tree.map(lambda a: put(_pad(a, _round_up(r, nd))), dense_in)
-  cells = tuple(jax.tree.map(lambda a: put(_pad(a, _round_up(s, nd))), c)
-                for c, s in zip(cells, sizes))
-  offsets = np.cumsum([0] + [_round_up(s, nd) for s in sizes])
-  keep = np.concatenate([np.arange(o, o + s) for o, s in zip(offsets, sizes)])
+  put = lambda a: jax.device_put(_pad(a, _round_up(r, nd)), sh)
+  dense_in, cells = jax.tree.map(put, (dense_in, cells))
+  per_run = sum(next(iter(c.values())).shape[1] for c in cells)
 
   def unpad(out: dict) -> dict:
     out = dict(out)
     for k in ("dense", "dense_traj"):
       out[k] = jax.tree.map(lambda a: a[:r], out[k])
-    for k in ("cells", "sparse_final", "masks"):
-      out[k] = jax.tree.map(lambda a: a[keep], out[k])
+    for k in ("cells", "sparse_final", "masks"):       # flat (dense run, cell) axis
+      out[k] = jax.tree.map(lambda a: a[:r * per_run], out[k])
     return out
 
   return dense_in, cells, unpad

@@ -1,6 +1,7 @@
 """Training as one pure function: epochs and steps in `lax.scan`, optimiser from optax.
 
-`train` is written for ONE run; batching many runs is `jax.vmap(train, ...)` (see cycle).
+`train` trains the C runs that share one data order (C = 1: a single run); batching many
+orders is `jax.vmap(train, ...)` (see cycle.train_batch).
 The mask is applied in the forward pass (W1 ⊙ M), masked entries of W1 are zeroed at the
 start and after every update, so a pruned weight is exactly 0 and is never revived.
 """
@@ -77,42 +78,45 @@ def epoch_batches(key: jax.Array, epoch: jax.Array, n_examples: int, batch_size:
   return shuffled_indices(jax.random.fold_in(key, epoch), pos, n_examples)
 
 
-def train(params0: model.Params, mask: jax.Array, c0_trainable: jax.Array,
+def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
           shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig,
           lr_scale: jax.Array = 1.0):
-  """Trains one run for tc.epochs epochs.
+  """Trains C runs that see the same minibatches (one data order) for tc.epochs epochs.
 
-  Args: params0 (pytree), mask (H, d) 0/1, c0_trainable scalar 0/1 (gates C0's gradient),
-    shuffle_key, x (N, n), y (N, O), tc static schedule, lr_scale per-run multiplier of
-    the updates (= of the learning rate, for SGD and Adam).
-  Returns: (traj, losses): traj is params stacked over epochs 0..E (leading axis E+1, entry
-    0 = the start point with the mask applied); losses (E,) mean minibatch train loss per epoch.
+  Sharing the order lets every step gather x[idx] once and run the C runs' products as one
+  wide matmul (C·H columns) instead of C tiny ones. A single run is C = 1. Runs stay
+  independent: each has its own params, mask, optimiser state and gradient.
+  Args: params0 pytree with leading axis C, masks (C, H, d) 0/1, c0_trainable scalar 0/1
+    (gates C0's gradient), shuffle_key, x (N, n), y (N, O), tc static schedule, lr_scale
+    scalar multiplier of the updates (= of the learning rate, for SGD and Adam).
+  Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
+    epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss.
   """
   opt = make_optimizer(tc)
   x, y = jnp.asarray(x), jnp.asarray(y)
-  params0 = {**params0, "W1": params0["W1"] * mask}
-  grad_fn = jax.value_and_grad(model.loss)
+  params0 = {**params0, "W1": params0["W1"] * masks}
+  grad_fn = jax.vmap(model.loss_and_grad, in_axes=(0, 0, None, None))
 
   def step(carry, idx):
     params, opt_state = carry
-    loss, g = grad_fn(params, mask, x[idx], y[idx])
+    loss, g = grad_fn(params, masks, x[idx], y[idx])
     g = {**g, "C0": g["C0"] * c0_trainable}
     updates, opt_state = opt.update(g, opt_state, params)
     updates = jax.tree.map(lambda u: u * lr_scale, updates)
     params = optax.apply_updates(params, updates)
-    params = {**params, "W1": params["W1"] * mask}
+    params = {**params, "W1": params["W1"] * masks}
     return (params, opt_state), loss
 
   def epoch(carry, e):
-    params, opt_state = carry
     batches = epoch_batches(shuffle_key, e, x.shape[0], tc.batch_size)
-    (params, opt_state), step_losses = jax.lax.scan(step, (params, opt_state), batches)
-    return (params, opt_state), (params, step_losses.mean())
+    carry, step_losses = jax.lax.scan(step, carry, batches)
+    return carry, (carry[0], step_losses.mean(0))
 
   (_, _), (traj, losses) = jax.lax.scan(epoch, (params0, opt.init(params0)),
                                         jnp.arange(tc.epochs))
-  traj = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), params0, traj)
-  return traj, losses
+  traj = jax.tree.map(lambda a, b: jnp.concatenate([a[:, None], jnp.swapaxes(b, 0, 1)], 1),
+                      params0, traj)
+  return traj, losses.T
 
 
 def diverged_epoch(traj: model.Params, losses: jax.Array) -> jax.Array:

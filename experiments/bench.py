@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
-from toyticket import cycle, embeddings, model, runs, task, train
+from toyticket import cycle, runs, task, train
 
 _RUNS = flags.DEFINE_integer("runs", 128, "R: runs in the batch.")
 _EPOCHS = flags.DEFINE_integer("epochs", 2, "Epochs per run (steps = epochs · N/B).")

@@ -3,8 +3,9 @@
 Every step is a pure function of (data, per-run inputs, mask). The run axes are vmap axes:
 dense runs (embeddings × seeds) in `dense_in` (leading axis R), and the sparse cells of
 each dense run (method × density × rewind × probe epoch) in `cells` (one dict per method,
-arrays (R, C_method)); a dense run's cells train on its data order as one group. `cycle` runs the whole batch in ONE jit call;
-`sparse_cycle` starts from given dense trajectories (restored checkpoints).
+arrays (R, C_method)); a dense run's cells train on its data order as one group. `cycle`
+runs the whole batch in ONE jit call; `sparse_cycle` starts from given dense trajectories
+(restored checkpoints).
 
 Per-run PRNG streams, from the run's seed key: 0 init, 1 shuffle (shared by the sparse
 runs of that seed), 3 fresh init, 4 discovery.
@@ -154,8 +155,8 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
   codes_of = _codes(spec, data)
   acc = lambda p, m: model.accuracy(p, m, data["x_test"], data["y_test"])
 
-  def per_run(tr, starts, masks, densities, strajs, slosses):
-    ones = jnp.ones_like(masks[0])
+  def per_run(tr, run_starts, run_masks, run_densities, run_trajs, run_losses):
+    ones = jnp.ones_like(run_masks[0])
     d_end, d_0 = discovery.at(tr, -1), discovery.at(tr, 0)
     dense_final, dense_init_near = codes_of(d_end, ones), codes_of(d_0, ones).near
 
@@ -183,7 +184,7 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
       })
       return out
 
-    return jax.vmap(one)(starts, masks, densities, strajs, slosses)
+    return jax.vmap(one)(run_starts, run_masks, run_densities, run_trajs, run_losses)
 
   return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
 

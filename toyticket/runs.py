@@ -39,7 +39,7 @@ class Group:
   task: task.Task
   spec: cycle.CycleSpec
   dense: list            # [(embedding, seed)]
-  cell_grid: list        # [(method, density, rewind, probe_pos)] per dense run
+  cell_grid: list        # [(method, density, rewind, probe_pos)] per dense run, method-major
 
 
 def groups(c: ml_collections.ConfigDict) -> list[Group]:
@@ -97,17 +97,12 @@ def cell_inputs(g: Group, n_dense: int) -> tuple:
 
 
 def cell_labels(g: Group, dense_block: list[int]) -> list[dict]:
-  """Labels of the cells in output order: dense run, then method, then the grid."""
-  labels = []
-  for r in dense_block:
-    emb, seed = g.dense[r]
-    for meth in g.spec.methods:
-      for (mm, rho, rw, p) in g.cell_grid:
-        if mm == meth:
-          labels.append({"group": g.gid, "embedding": emb, "seed": seed, "method": meth,
-                         "density": rho, "rewind": rw,
-                         "probe_epoch": g.spec.probe_epochs[p], "dense_index": r})
-  return labels
+  """Labels of the cells in output order: dense run, then `cell_grid` (method-major, the
+  order in which cycle concatenates the per-method `cell_inputs`)."""
+  return [{"group": g.gid, "embedding": g.dense[r][0], "seed": g.dense[r][1], "method": meth,
+           "density": rho, "rewind": rw, "probe_epoch": g.spec.probe_epochs[p],
+           "dense_index": r}
+          for r in dense_block for (meth, rho, rw, p) in g.cell_grid]
 
 
 # ------------------------------------------------------------------------- execution

@@ -3,9 +3,12 @@ runs one jitted call at a time, in one process; plus compile time, peak memory a
 FLOP/s against a large-matmul ceiling measured in the same process.
 
 Two batched layouts: "independent" (every run its own data order, as dense runs) and
-"shared" (--share runs per data order, as the sparse cells of one dense run).
+"shared" (--share runs per data order, as the sparse cells of one dense run). With more
+than one device (a multi-GPU host, or --cpu_devices=N) the run axis is sharded over all of
+them and the one-device rate is reported beside it.
 
-  python -m experiments.bench [--runs=128] [--epochs=2] [--share=64] [--out=bench.json]
+  python -m experiments.bench [--runs=128] [--epochs=2] [--share=64] [--cpu_devices=1]
+      [--out=bench.json]
 """
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
-from toyticket import cycle, runs, task, train
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from toyticket import cycle, runs, sharding, task, train
 
 _RUNS = flags.DEFINE_integer("runs", 128, "R: runs in the batch.")
 _EPOCHS = flags.DEFINE_integer("epochs", 2, "Epochs per run (steps = epochs · N/B).")
@@ -28,6 +33,9 @@ _HIDDEN = flags.DEFINE_integer("hidden", 16, "H.")
 _BATCH = flags.DEFINE_integer("batch_size", 128, "B.")
 _SHARE = flags.DEFINE_integer("share", 64, "Runs per data order in the 'shared' layout "
                               "(as the sparse cells of one dense run share its order).")
+_CPU_DEVICES = flags.DEFINE_integer(
+    "cpu_devices", 1, "XLA:CPU devices to shard the batch over. A measurement knob only: "
+    "the sweep stays on one CPU device, as >1 deadlocked its full cycle (docs/performance.md).")
 _OUT = flags.DEFINE_string("out", "bench.json", "Where to write the table as JSON.")
 
 
@@ -59,9 +67,15 @@ def step_flops(b, n, d, h, o):
 
 def main(argv):
   del argv
+  if _CPU_DEVICES.value < 1:
+    raise app.UsageError(f"--cpu_devices={_CPU_DEVICES.value}: allowed values are >= 1")
+  if _CPU_DEVICES.value > 1:
+    jax.config.update("jax_num_cpu_devices", _CPU_DEVICES.value)
   r, e, hdim, b, share = _RUNS.value, _EPOCHS.value, _HIDDEN.value, _BATCH.value, _SHARE.value
-  if r % share:
-    raise app.UsageError(f"--share={share} must divide --runs={r}")
+  nd = jax.device_count()
+  if r % share or (r // share) % nd:
+    raise app.UsageError(f"--share={share} must divide --runs={r} into a multiple of the "
+                         f"{nd} devices")
   tk = task.make_task(0, n=16, m=16, k=4)
   data = runs.task_arrays(tk)
   tc = train.TrainConfig(epochs=e, batch_size=b)
@@ -75,10 +89,14 @@ def main(argv):
                                    data["y_train"], tc)
   batched = jax.jit(jax.vmap(group))
   layouts = {"independent": 1, "shared": share}
-  res = {}
+  on_mesh = lambda t: jax.device_put(t, NamedSharding(sharding.mesh(), P(sharding.AXIS)))
+  res, one_device = {}, {}
   for name, c in layouts.items():
-    pg = jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0)
-    res[name] = timed(batched, pg, keys[::c], repeats=2)
+    args = (jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0), keys[::c])
+    if nd > 1:
+      one_device[name] = r * steps / timed(batched, *args)[1]
+      args = on_mesh(args)
+    res[name] = timed(batched, *args)
   single = jax.jit(group)
   n_loop = min(_LOOP_RUNS.value, r)
   pick = lambda i: (jax.tree.map(lambda a: a[i:i + 1], p0), keys[i])
@@ -93,7 +111,7 @@ def main(argv):
   peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   dev = jax.devices()[0]
   mem = dev.memory_stats() if hasattr(dev, "memory_stats") else None
-  table = {"device": f"{dev.platform}:{dev.device_kind} ×{jax.device_count()}",
+  table = {"device": f"{dev.platform}:{dev.device_kind} ×{nd}",
            "runs": r, "steps_per_run": steps, "batch_size": b, "hidden": hdim,
            "runs_per_data_order_shared": share,
            "one_at_a_time_run_steps_per_s": r * steps / t_s,
@@ -105,6 +123,8 @@ def main(argv):
                   f"{name}_compile_seconds": first - t_b,
                   f"{name}_model_flops_per_s": flops / t_b,
                   f"{name}_fraction_of_ceiling": flops / t_b / ceiling})
+    if name in one_device:
+      table[f"{name}_one_device_run_steps_per_s"] = one_device[name]
   table.update({"matmul_ceiling_flops_per_s": ceiling, "peak_host_rss_mib": peak_rss,
                 "peak_device_bytes": (mem or {}).get("peak_bytes_in_use")})
   w = max(len(k) for k in table)

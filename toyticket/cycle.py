@@ -189,11 +189,11 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
   return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def cycle(spec: CycleSpec, dense_in, cells, data):
-  """The whole batch in one jit call: dense training, then `sparse_cycle`."""
+def full_cycle(spec: CycleSpec, dense_in, cells, data):
+  """The whole batch: dense training, then `sparse_cycle`."""
   traj, losses = dense_phase(spec, dense_in, data)
   return sparse_cycle(spec, traj, losses, dense_in, cells, data)
 
 
+cycle = jax.jit(full_cycle, static_argnums=0)          # the whole batch in ONE jit call
 sparse_cycle_jit = jax.jit(sparse_cycle, static_argnums=0)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from toyticket.codes import Codes
 
-DIST_BINS = jnp.linspace(0.0, 2.0, 11)   # continuous distance 1 − cos ∈ [0, 2]
+DIST_BINS = np.linspace(0.0, 2.0, 11, dtype=np.float32)   # continuous distance 1 − cos ∈ [0, 2]
 LOAD_BINS = 9                            # row load 0..7 and ≥ 8
 
 

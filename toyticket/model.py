@@ -65,8 +65,9 @@ def loss_and_grad(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array):
   z = W2 h + b2 (O, B), loss = mean(max(z,0) − y z + log(1 + e^−|z|)), g = (σ(z) − yᵀ)/(B·O):
     ∂W2 = g hᵀ,  ∂b2 = Σ_b g,  δ = (W2ᵀ g) ⊙ [pre > 0],  ∂b1 = Σ_b δ,  ∂C1 = δ x,
     ∂W1 = (∂C1 C0ᵀ) ⊙ M,  ∂C0 = (W1 ⊙ M)ᵀ ∂C1.
-  Activations are kept as (H, B), batch minor, and the H×d×n products are `small_matmul`s:
-  under vmap over runs this is ~2× faster on CPU than autodiff's layout (experiments/bench)."""
+  Activations are kept as (H, B), batch minor; C1 and ∂C0 are `small_matmul`s, ∂W1 and
+  ∂W2 dots (each choice measured fastest in the whole vmapped step on CPU, see
+  docs/performance.md); ~2× faster than autodiff's layout (experiments/bench)."""
   w1m, c0 = params["W1"] * mask, params["C0"]
   b, o = y.shape
   pre = small_matmul(w1m, c0) @ x.T + params["b1"][:, None]     # (H, B)
@@ -79,8 +80,8 @@ def loss_and_grad(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array):
   g = ((sig - yt) / (b * o)).reshape(o, b)
   delta = jnp.where(pre > 0, small_matmul(params["W2"].T, g), 0.0)
   d_c1 = delta @ x
-  grads = {"C0": small_matmul(w1m.T, d_c1), "W1": small_matmul(d_c1, c0.T) * mask,
-           "b1": delta.sum(1), "W2": g @ h.T, "b2": g.sum(1)}
+  grads = {"C0": small_matmul(w1m.T, d_c1), "W1": (d_c1 @ c0.T) * mask,
+           "b1": delta.sum(1), "W2": (h @ g.T).T, "b2": g.sum(1)}
   return value, grads
 
 

@@ -115,16 +115,21 @@ def execute(g: Group, dense_block: list[int], restored: dict | None = None,
   dense_in = dense_inputs([g.dense[r] for r in dense_block], g.d, g.task.n)
   cells = cell_inputs(g, len(dense_block))
   data = task_arrays(g.task)
+  shard = shard and jax.device_count() > 1
   unpad = lambda out: out
   if shard:
     dense_in, cells, unpad = sharding.shard_runs(dense_in, cells)
   if restored is None:
-    out = cycle.cycle(g.spec, dense_in, cells, data)
+    fn, args = cycle.full_cycle, (dense_in, cells, data)
   else:
-    traj, losses = sharding.pad_like(restored["dense_traj"], restored["dense_losses"],
-                                     dense_in["key"].shape[0])
-    out = cycle.sparse_cycle_jit(g.spec, traj, losses, dense_in, cells, data)
-  return unpad(jax.tree.map(np.asarray, out))
+    args = (*sharding.pad_like(restored["dense_traj"], restored["dense_losses"],
+                               dense_in["key"].shape[0]), dense_in, cells, data)
+    fn = cycle.sparse_cycle
+  if shard:   # each device runs its own runs; `data` is replicated
+    out = sharding.per_device_static(fn, g.spec, len(args), n_replicated=1)(*args)
+  else:
+    out = (cycle.cycle if restored is None else cycle.sparse_cycle_jit)(g.spec, *args)
+  return unpad(sharding.to_host(out))
 
 
 # ------------------------------------------------------------------------------ rows

@@ -3,11 +3,20 @@
 Runs are independent, so splitting the dense-run axis (and with it the sparse cells of
 each dense run) across devices changes no result. The axis is padded to a multiple of the
 device count by repeating the last run; `unpad` drops the copies from the outputs again.
+`per_device` runs a batch function on each device's share with shard_map: no
+communication at all, where plain jit over sharded inputs turns every vmapped while
+loop's `any(pred)` into a cross-device all-reduce per iteration.
+
+On CPU the sweep uses the one default device: exposing one XLA:CPU device per core
+(jax_num_cpu_devices=2 on the 2-core CI machine) deadlocked the full cycle whenever a
+device held more than one dense run, with plain jit and with shard_map alike (see
+docs/performance.md). The sharding test forces 4 CPU devices with one dense run each, which does not hang.
 """
 from __future__ import annotations
 
+import functools
+
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
@@ -19,9 +28,35 @@ def mesh() -> Mesh:
   return Mesh(np.array(jax.devices()), (AXIS,))
 
 
-def _pad(a: jax.Array, size: int) -> jax.Array:
+def per_device(fn, n_args: int, n_replicated: int = 0):
+  """jit(shard_map(fn)) over `mesh()`: the first n_args - n_replicated arguments are split
+  along their leading (run) axis, the rest replicated; every output is split along its
+  leading axis. Each device runs fn on its own runs, as the unsharded program would on
+  that sub-batch."""
+  specs = (P(AXIS),) * (n_args - n_replicated) + (P(),) * n_replicated
+  return jax.jit(jax.shard_map(fn, mesh=mesh(), in_specs=specs, out_specs=P(AXIS),
+                               check_vma=False))
+
+
+@functools.lru_cache(maxsize=None)
+def per_device_static(fn, static, n_args: int, n_replicated: int = 0):
+  """`per_device(partial(fn, static), ...)`, cached on (fn, static) so that each chunk of
+  a sweep reuses one compiled program."""
+  return per_device(functools.partial(fn, static), n_args, n_replicated)
+
+
+def to_host(tree):
+  """Device arrays → numpy; across processes, gathers every process's shards first."""
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    tree = multihost_utils.process_allgather(tree, tiled=True)
+  return jax.tree.map(np.asarray, tree)
+
+
+def _pad(a, size: int):
+  a = np.asarray(a)
   extra = size - a.shape[0]
-  return a if extra == 0 else jnp.concatenate([a, jnp.repeat(a[-1:], extra, 0)])
+  return a if extra == 0 else np.concatenate([a, np.repeat(a[-1:], extra, 0)])
 
 
 def _round_up(n: int, k: int) -> int:
@@ -30,7 +65,7 @@ def _round_up(n: int, k: int) -> int:
 
 def pad_like(traj, losses, size: int):
   """Pads restored dense trajectories to the padded dense-run count."""
-  return jax.tree.map(lambda a: _pad(jnp.asarray(a), size), traj), _pad(jnp.asarray(losses), size)
+  return jax.tree.map(lambda a: _pad(a, size), traj), _pad(losses, size)
 
 
 def shard_runs(dense_in: dict, cells: tuple):

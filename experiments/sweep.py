@@ -1,7 +1,7 @@
 """Runs one experiment config: the batched ticket cycle, metrics, figures, a summary.
 
   python -m experiments.sweep --config=configs/embedding_sweep.py [--config.key=value ...]
-      [--workdir=./runs]
+      [--workdir=./runs] [--cpu_devices=0]
 """
 from __future__ import annotations
 
@@ -12,17 +12,23 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from toyticket import checkpoints, config, plots, runs
+from toyticket import checkpoints, config, plots, runs, sharding
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", "./runs", "Root of run directories.")
+_CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard the runs "
+                                    "over (0: one per available core; 1: no sharding).")
 
 
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
   try:
+    if _CPU_DEVICES.value < 0:
+      raise config.ConfigError("--cpu_devices", _CPU_DEVICES.value,
+                               "integers >= 0 (0: one per available core)")
+    sharding.use_cpu_cores(_CPU_DEVICES.value)
     config.validate(_CONFIG.value)
     cfg = config.apply_quick(_CONFIG.value)
     if cfg.distributed:

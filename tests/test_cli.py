@@ -54,6 +54,7 @@ BAD = [
     ("--config.task.m=0", "task.m"),
     ("--config.restore_from=/nonexistent/run", "restore_from"),
     ("--config.no_such_key=1", "no_such_key"),
+    ("--cpu_devices=-1", "--cpu_devices"),
 ]
 
 

@@ -83,6 +83,14 @@ def test_obs_saliency_and_damped_inverse_by_hand():
   np.testing.assert_allclose(damped, np.linalg.inv(np.array([[3.0, 1], [1, 3]])), rtol=1e-6)
 
 
+def test_spd_inverse_matches_lapack_inverse():
+  x = jax.random.normal(jax.random.PRNGKey(0), (80, 40))
+  a = x.T @ x / 80 + 0.05 * jnp.eye(40)
+  np.testing.assert_allclose(D.spd_inverse(a), np.linalg.inv(np.asarray(a, np.float64)),
+                             rtol=1e-3, atol=1e-4)
+  np.testing.assert_allclose(D.spd_inverse(a) @ a, np.eye(40), atol=1e-4)
+
+
 def test_hessian_is_symmetric_and_matches_hvp():
   p, (x, y) = tiny_params(), tiny_data()
   hess = D.w1_hessian(p, x, y)

@@ -39,6 +39,18 @@ def test_sharded_over_4_devices_equals_unsharded():
   assert p.returncode == 0, p.stderr[-3000:]
 
 
+@pytest.mark.parametrize("forced", [False, True])
+def test_use_cpu_cores_sets_device_count_unless_forced(forced):
+  code = ("import jax; from toyticket import sharding; sharding.use_cpu_cores(3); "
+          "print(jax.device_count())")
+  force = " --xla_force_host_platform_device_count=4" if forced else ""
+  env = {**ENV, "XLA_FLAGS": ENV.get("XLA_FLAGS", "") + force}
+  p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                     text=True, timeout=120)
+  assert p.returncode == 0, p.stderr[-3000:]
+  assert p.stdout.split()[-1] == ("4" if forced else "3")
+
+
 # Two model groups (H16, H32) of two one-dense-run chunks each: the signal lands while
 # the second group compiles, so "interrupted after 2 of 4 chunks" does not race fast chunks.
 ARGS = ["--config=configs/scaling.py", "--config.quick=True", "--config.max_cells_per_chunk=6"]

@@ -103,10 +103,29 @@ def w1_hessian(params, x, y) -> jax.Array:
   return jax.hessian(f)(params["W1"].ravel())
 
 
+def spd_inverse(a: jax.Array) -> jax.Array:
+  """A⁻¹ of a symmetric positive-definite (n, n) A by in-place Gauss–Jordan elimination
+  (n rank-one updates, no pivoting, which SPD matrices do not need; n³ multiply-adds).
+
+  Pure XLA ops on purpose: jnp.linalg.inv lowers to a LAPACK getrf custom call on CPU,
+  which deadlocked XLA:CPU when two devices ran it at once (the sharded sweep with
+  jax_num_cpu_devices=2; docs/performance.md)."""
+  idx = jnp.arange(a.shape[-1])
+
+  def eliminate(k, m):
+    pivot, col = m[k, k], m[:, k]
+    row = m[k] / pivot
+    m = (m - jnp.outer(col, row)).at[k].set(row)
+    return m.at[:, k].set(jnp.where(idx == k, 1.0 / pivot, -col / pivot))
+
+  return jax.lax.fori_loop(0, a.shape[-1], eliminate, a)
+
+
 def damped_inverse(hess: jax.Array, damping: float) -> jax.Array:
-  """(H + λ·mean(diag H)·I)^{-1}."""
+  """(H + λ·mean(diag H)·I)^{-1}, λ = damping; H is a loss Hessian over W1 (PSD: the
+  network is piecewise linear in W1), so for λ > 0 the damped matrix is SPD."""
   lam = damping * jnp.maximum(jnp.mean(jnp.diag(hess)), 1e-8)
-  return jnp.linalg.inv(hess + lam * jnp.eye(hess.shape[0], dtype=hess.dtype))
+  return spd_inverse(hess + lam * jnp.eye(hess.shape[0], dtype=hess.dtype))
 
 
 def obs_saliency(w1: jax.Array, hinv: jax.Array) -> jax.Array:

@@ -7,20 +7,32 @@ device count by repeating the last run; `unpad` drops the copies from the output
 communication at all, where plain jit over sharded inputs turns every vmapped while
 loop's `any(pred)` into a cross-device all-reduce per iteration.
 
-On CPU the sweep uses the one default device: exposing one XLA:CPU device per core
-(jax_num_cpu_devices=2 on the 2-core CI machine) deadlocked the full cycle whenever a
-device held more than one dense run, with plain jit and with shard_map alike (see
-docs/performance.md). The sharding test forces 4 CPU devices with one dense run each, which does not hang.
+On CPU, `use_cpu_cores` exposes one XLA:CPU device per core: XLA:CPU runs a batched dot
+of many tiny matrices on one thread, while separate devices run their shards in parallel.
 """
 from __future__ import annotations
 
 import functools
+import os
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 AXIS = "runs"
+FORCE_FLAG = "--xla_force_host_platform_device_count"
+
+
+def use_cpu_cores(n: int = 0) -> int:
+  """Exposes n XLA:CPU devices (0: one per core this process may use). Call before JAX
+  initialises its backends; an explicit XLA_FLAGS device count (tests) wins. No effect on
+  accelerator backends. Returns n."""
+  if not n:
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere all cores
+    n = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+  if FORCE_FLAG not in os.environ.get("XLA_FLAGS", ""):
+    jax.config.update("jax_num_cpu_devices", n)
+  return n
 
 
 def mesh() -> Mesh:

@@ -35,28 +35,29 @@ _SHARE = flags.DEFINE_integer("share", 64, "Runs per data order in the 'shared' 
                               "(as the sparse cells of one dense run share its order).")
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard the batch "
                                     "over (0: one per available core, as the sweep).")
+_REPEATS = flags.DEFINE_integer("repeats", 7, "Timed passes of every path (best is kept).")
+_MATMUL_N = 2048                                    # ceiling: one n×n×n float32 matmul
 _OUT = flags.DEFINE_string("out", "bench.json", "Where to write the table as JSON.")
 
 
-def timed(fn, *args, repeats=3):
-  """(first-call seconds, best steady-state seconds)."""
+def seconds(fn, args) -> float:
+  """Wall seconds of fn(*args), outputs ready."""
   t0 = time.perf_counter()
   jax.block_until_ready(fn(*args))
-  first = time.perf_counter() - t0
-  best = np.inf
+  return time.perf_counter() - t0
+
+
+def interleaved(cases: dict, repeats: int) -> dict:
+  """{name: (first-call seconds, best steady-state seconds)} for cases {name: (fn, args)}.
+  Each case is called once (compile + run), then all cases in turn `repeats` times, so
+  every path sees the same background load; best-of because the shared 2-core VM this was
+  tuned on shows up to ±40 % interference from run to run, and the minimum is stable."""
+  first = {name: seconds(*case) for name, case in cases.items()}
+  best = dict.fromkeys(cases, np.inf)
   for _ in range(repeats):
-    t0 = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    best = min(best, time.perf_counter() - t0)
-  return first, best
-
-
-def matmul_ceiling(n=2048, dtype=jnp.float32):
-  """FLOP/s of one large n×n×n matmul (best of a few), the device's practical ceiling."""
-  a = jax.random.normal(jax.random.PRNGKey(0), (n, n), dtype)
-  f = jax.jit(lambda x: x @ x)
-  _, t = timed(f, a, repeats=5)
-  return 2 * n ** 3 / t
+    for name, case in cases.items():
+      best[name] = min(best[name], seconds(*case))
+  return {name: (first[name], best[name]) for name in cases}
 
 
 def step_flops(b, n, d, h, o):
@@ -68,6 +69,8 @@ def main(argv):
   del argv
   if _CPU_DEVICES.value < 0:
     raise app.UsageError(f"--cpu_devices={_CPU_DEVICES.value}: allowed values are >= 0")
+  if _REPEATS.value < 1:
+    raise app.UsageError(f"--repeats={_REPEATS.value}: allowed values are >= 1")
   sharding.use_cpu_cores(_CPU_DEVICES.value)
   r, e, hdim, b, share = _RUNS.value, _EPOCHS.value, _HIDDEN.value, _BATCH.value, _SHARE.value
   nd = jax.device_count()
@@ -86,25 +89,25 @@ def main(argv):
   group = lambda p, k: train.train(p, jnp.ones_like(p["W1"]), 0.0, k, data["x_train"],
                                    data["y_train"], tc)
   batched = jax.jit(jax.vmap(group))
-  layouts = {"independent": 1, "shared": share}
   on_mesh = lambda t: jax.device_put(t, NamedSharding(sharding.mesh(), P(sharding.AXIS)))
-  res, one_device = {}, {}
-  for name, c in layouts.items():
+  cases = {}
+  for name, c in {"independent": 1, "shared": share}.items():
     args = (jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0), keys[::c])
+    cases[name] = (batched, on_mesh(args) if nd > 1 else args)
     if nd > 1:
-      one_device[name] = r * steps / timed(batched, *args)[1]
-      args = on_mesh(args)
-    res[name] = timed(batched, *args)
+      cases[f"{name}_one_device"] = (batched, args)
   single = jax.jit(group)
   n_loop = min(_LOOP_RUNS.value, r)
-  pick = lambda i: (jax.tree.map(lambda a: a[i:i + 1], p0), keys[i])
-  inputs = [pick(i) for i in range(n_loop)]
-  loop = lambda: [jax.block_until_ready(single(*a)) for a in inputs]   # strictly one at a time
-  first_s, _ = timed(single, *inputs[0], repeats=0)
-  t_s = timed(loop)[1] * r / n_loop                    # best of 3 passes, like the batches
+  inputs = [(jax.tree.map(lambda a: a[i:i + 1], p0), keys[i]) for i in range(n_loop)]
+  first_s = seconds(single, inputs[0])                  # compile + one run
+  cases["one_at_a_time"] = (lambda: [jax.block_until_ready(single(*a)) for a in inputs], ())
+  mm = jax.random.normal(jax.random.PRNGKey(0), (_MATMUL_N, _MATMUL_N), jnp.float32)
+  cases["matmul"] = (jax.jit(lambda x: x @ x), (mm,))     # the practical FLOP/s ceiling
+  t = interleaved(cases, _REPEATS.value)
+  t_s = t["one_at_a_time"][1] * r / n_loop
+  ceiling = 2 * _MATMUL_N ** 3 / t["matmul"][1]
 
   flops = step_flops(b, 16, 16, hdim, 1) * steps * r
-  ceiling = matmul_ceiling()
   peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   dev = jax.devices()[0]
   mem = dev.memory_stats() if hasattr(dev, "memory_stats") else None
@@ -112,16 +115,17 @@ def main(argv):
            "runs": r, "steps_per_run": steps, "batch_size": b, "hidden": hdim,
            "runs_per_data_order_shared": share,
            "one_at_a_time_run_steps_per_s": r * steps / t_s,
-           "one_at_a_time_seconds_extrapolated": t_s, "compile_seconds_single": first_s}
-  for name, (first, t_b) in res.items():
+           "one_at_a_time_seconds_extrapolated": t_s, "compile_seconds_single": first_s - t_s / r}
+  for name in ("independent", "shared"):
+    first, t_b = t[name]
     table.update({f"{name}_run_steps_per_s": r * steps / t_b,
                   f"{name}_speedup": t_s / t_b,
                   f"{name}_seconds": t_b,
                   f"{name}_compile_seconds": first - t_b,
                   f"{name}_model_flops_per_s": flops / t_b,
                   f"{name}_fraction_of_ceiling": flops / t_b / ceiling})
-    if name in one_device:
-      table[f"{name}_one_device_run_steps_per_s"] = one_device[name]
+    if f"{name}_one_device" in t:
+      table[f"{name}_one_device_run_steps_per_s"] = r * steps / t[f"{name}_one_device"][1]
   table.update({"matmul_ceiling_flops_per_s": ceiling, "peak_host_rss_mib": peak_rss,
                 "peak_device_bytes": (mem or {}).get("peak_bytes_in_use")})
   w = max(len(k) for k in table)

@@ -66,13 +66,14 @@ def loss_and_grad(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array):
     ∂W2 = g hᵀ,  ∂b2 = Σ_b g,  δ = (W2ᵀ g) ⊙ [pre > 0],  ∂b1 = Σ_b δ,  ∂C1 = δ x,
     ∂W1 = (∂C1 C0ᵀ) ⊙ M,  ∂C0 = (W1 ⊙ M)ᵀ ∂C1.
   Activations are kept as (H, B), batch minor; C1 and ∂C0 are `small_matmul`s, ∂W1 and
-  ∂W2 dots (each choice measured fastest in the whole vmapped step on CPU, see
-  docs/performance.md); ~2× faster than autodiff's layout (experiments/bench)."""
+  ∂W2 dots, z materialised once (each choice measured fastest in the whole vmapped step on
+  CPU, see docs/performance.md); ~2× faster than autodiff's layout (experiments/bench)."""
   w1m, c0 = params["W1"] * mask, params["C0"]
   b, o = y.shape
   pre = small_matmul(w1m, c0) @ x.T + params["b1"][:, None]     # (H, B)
   h = jax.nn.relu(pre)
   z = (small_matmul(params["W2"], h) + params["b2"][:, None]).reshape(-1)   # (O·B,)
+  z = jax.lax.optimization_barrier(z)   # computed once, not inside each of its 3 consumers
   yt = y.T.reshape(-1)
   t = jnp.exp(-jnp.abs(z))                                      # one exp for loss and σ
   value = (jnp.maximum(z, 0.0) - yt * z + jnp.log1p(t)).mean()

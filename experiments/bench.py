@@ -93,9 +93,10 @@ def main(argv):
   cases = {}
   for name, c in {"independent": 1, "shared": share}.items():
     args = (jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0), keys[::c])
-    cases[name] = (batched, on_mesh(args) if nd > 1 else args)
     if nd > 1:
       cases[f"{name}_one_device"] = (batched, args)
+      args = on_mesh(args)
+    cases[name] = (batched, args)
   single = jax.jit(group)
   n_loop = min(_LOOP_RUNS.value, r)
   inputs = [(jax.tree.map(lambda a: a[i:i + 1], p0), keys[i]) for i in range(n_loop)]

@@ -120,15 +120,15 @@ def execute(g: Group, dense_block: list[int], restored: dict | None = None,
   if shard:
     dense_in, cells, unpad = sharding.shard_runs(dense_in, cells)
   if restored is None:
-    fn, args = cycle.full_cycle, (dense_in, cells, data)
+    fn, jitted, args = cycle.full_cycle, cycle.cycle, (dense_in, cells, data)
   else:
+    fn, jitted = cycle.sparse_cycle, cycle.sparse_cycle_jit
     args = (*sharding.pad_like(restored["dense_traj"], restored["dense_losses"],
                                dense_in["key"].shape[0]), dense_in, cells, data)
-    fn = cycle.sparse_cycle
   if shard:   # each device runs its own runs; `data` is replicated
     out = sharding.per_device_static(fn, g.spec, len(args), n_replicated=1)(*args)
   else:
-    out = (cycle.cycle if restored is None else cycle.sparse_cycle_jit)(g.spec, *args)
+    out = jitted(g.spec, *args)
   return unpad(sharding.to_host(out))
 
 

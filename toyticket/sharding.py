@@ -85,8 +85,6 @@ def shard_runs(dense_in: dict, cells: tuple):
   the mesh. Returns (dense_in, cells, unpad)."""
   nd = jax.device_count()
   r = dense_in["key"].shape[0]
-  if nd == 1:
-    return dense_in, cells, lambda out: out
   sh = NamedSharding(mesh(), P(AXIS))
   put = lambda a: jax.device_put(_pad(a, _round_up(r, nd)), sh)
   dense_in, cells = jax.tree.map(put, (dense_in, cells))

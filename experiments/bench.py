@@ -8,7 +8,11 @@ than one device (on CPU by default one per core, as in the sweep; or a multi-GPU
 run axis is sharded over all of them and the one-device rate is reported beside it.
 
   python -m experiments.bench [--runs=128] [--epochs=2] [--share=64] [--cpu_devices=0]
-      [--out=bench.json]
+      [--embedding=hadamard] [--out=bench.json]
+
+A frozen embedding (hadamard, the default, as every config without "learned") trains on
+embedded minibatches (train.train c0_frozen); --embedding=learned times the general path
+with a trainable C0 (the embedding sweep's batches).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from absl import app, flags
 
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from toyticket import cycle, runs, sharding, task, train
+from toyticket import cycle, embeddings, runs, sharding, task, train
 
 _RUNS = flags.DEFINE_integer("runs", 128, "R: runs in the batch.")
 _EPOCHS = flags.DEFINE_integer("epochs", 2, "Epochs per run (steps = epochs · N/B).")
@@ -35,6 +39,8 @@ _SHARE = flags.DEFINE_integer("share", 64, "Runs per data order in the 'shared' 
                               "(as the sparse cells of one dense run share its order).")
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard the batch "
                                     "over (0: one per available core, as the sweep).")
+_EMBEDDING = flags.DEFINE_enum("embedding", "hadamard", list(embeddings.FAMILIES),
+                                "C0 family of every run (decides the frozen or general path).")
 _REPEATS = flags.DEFINE_integer("repeats", 7, "Timed passes of every path (best is kept).")
 _MATMUL_N = 2048                                    # ceiling: one n×n×n float32 matmul
 _OUT = flags.DEFINE_string("out", "bench.json", "Where to write the table as JSON.")
@@ -60,8 +66,11 @@ def interleaved(cases: dict, repeats: int) -> dict:
   return {name: (first[name], best[name]) for name in cases}
 
 
-def step_flops(b, n, d, h, o):
-  """Model FLOPs of one training step of one run: forward 2(Hdn + BnH + BHO), backward ≈ 2×."""
+def step_flops(b, n, d, h, o, c0_frozen):
+  """FLOPs of one training step of one run: forward 2(Hdn + BnH + BHO), backward ≈ 2×; on
+  the frozen-C0 path (inputs embedded once per group, no C1 = (W1 ⊙ M) C0) 3·2(BdH + BHO)."""
+  if c0_frozen:
+    return 3 * 2 * (b * d * h + b * h * o)
   return 3 * 2 * (h * d * n + b * n * h + b * h * o)
 
 
@@ -80,19 +89,25 @@ def main(argv):
   tk = task.make_task(0, n=16, m=16, k=4)
   data = runs.task_arrays(tk)
   tc = train.TrainConfig(epochs=e, batch_size=b)
-  dense_in = runs.dense_inputs([("hadamard", s) for s in range(r)], 16, 16)
-  spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,))
+  fam = _EMBEDDING.value
+  dense_in = runs.dense_inputs([(fam, s) for s in range(r)], 16, 16)
+  spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,),
+                         c0_frozen=not embeddings.TRAINABLE[fam])
   p0 = cycle.init_dense(spec, dense_in)
   keys = jax.vmap(lambda k: cycle.stream(k, 1))(dense_in["key"])
   steps = e * (tk.x_train.shape[0] // b)
-  # group: params (C, ...) sharing one data order; C = 1 is a run alone.
-  group = lambda p, k: train.train(p, jnp.ones_like(p["W1"]), 0.0, k, data["x_train"],
-                                   data["y_train"], tc)
+  # group: params (C, ...) sharing one data order (and its dense run's C0, as the cycle's
+  # cells do); C = 1 is a run alone.
+  group = lambda p, k: train.train(p, jnp.ones_like(p["W1"]), float(not spec.c0_frozen), k,
+                                   data["x_train"], data["y_train"], tc,
+                                   c0_frozen=spec.c0_frozen)
   batched = jax.jit(jax.vmap(group))
   on_mesh = lambda t: jax.device_put(t, NamedSharding(sharding.mesh(), P(sharding.AXIS)))
   cases = {}
   for name, c in {"independent": 1, "shared": share}.items():
-    args = (jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0), keys[::c])
+    grouped = jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0)
+    grouped["C0"] = jnp.broadcast_to(grouped["C0"][:, :1], grouped["C0"].shape)  # one C0
+    args = (grouped, keys[::c])                                   # per group, as cells
     if nd > 1:
       cases[f"{name}_one_device"] = (batched, args)
       args = on_mesh(args)
@@ -108,11 +123,12 @@ def main(argv):
   t_s = t["one_at_a_time"][1] * r / n_loop
   ceiling = 2 * _MATMUL_N ** 3 / t["matmul"][1]
 
-  flops = step_flops(b, 16, 16, hdim, 1) * steps * r
+  flops = step_flops(b, 16, 16, hdim, 1, spec.c0_frozen) * steps * r
   peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   dev = jax.devices()[0]
   mem = dev.memory_stats() if hasattr(dev, "memory_stats") else None
-  table = {"device": f"{dev.platform}:{dev.device_kind} ×{nd}",
+  table = {"device": f"{dev.platform}:{dev.device_kind} ×{nd}", "embedding": fam,
+           "c0_frozen_path": spec.c0_frozen,
            "runs": r, "steps_per_run": steps, "batch_size": b, "hidden": hdim,
            "runs_per_data_order_shared": share,
            "one_at_a_time_run_steps_per_s": r * steps / t_s,

@@ -47,6 +47,30 @@ def test_runs_sharing_a_data_order_equal_runs_trained_alone(tiny_group):
       group["W1"].shape[1], 1) == 0] == 0)
 
 
+def test_frozen_c0_path_equals_general_path(tiny_group):
+  """c0_frozen (minibatch embedded once, C0 outside the optimiser) == the general path with
+  C0's gradient gated off, for a group sharing one frozen C0; C0 itself bit-identical."""
+  g = tiny_group
+  dense_in, _, data = inputs(g, [0])                          # hadamard: frozen C0
+  assert g.dense[0][0] == "hadamard" and not g.spec.c0_frozen  # tiny mixes in "learned"
+  p0 = jax.tree.map(lambda a: jnp.repeat(a, 3, 0), cycle.init_dense(g.spec, dense_in))
+  p0 = {**p0, "W1": p0["W1"] * jnp.array([1.0, 0.5, -1.0])[:, None, None],   # b1 ≠ 0: no
+        "b1": 0.01 * jax.random.normal(jax.random.PRNGKey(1), p0["b1"].shape)}  # pre = 0 ties
+  masks = (jax.random.uniform(dense_in["key"][0], p0["W1"].shape) < 0.6).astype(jnp.float32)
+  run = jax.jit(lambda p, m, frozen: train.train(p, m, 0.0, dense_in["key"][0],
+                                                 data["x_train"], data["y_train"],
+                                                 g.spec.train, c0_frozen=frozen),
+                static_argnums=2)
+  general, general_losses = run(p0, masks, False)
+  frozen, frozen_losses = run(p0, masks, True)
+  np.testing.assert_allclose(frozen_losses, general_losses, rtol=1e-5)
+  for k in general:
+    np.testing.assert_allclose(frozen[k], general[k], atol=1e-5, err_msg=k)
+  np.testing.assert_array_equal(frozen["C0"], general["C0"])
+  from conftest import tiny_config
+  assert runs.groups(tiny_config(embeddings=("hadamard", "random_fixed")))[0].spec.c0_frozen
+
+
 def test_cycle_batched_equals_one_at_a_time(tiny_group):
   g = tiny_group
   block = list(range(len(g.dense)))

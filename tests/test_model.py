@@ -32,6 +32,19 @@ def test_hand_gradient_equals_autodiff(o):
   assert np.all(np.asarray(g["W1"][2]) == 0.0)      # dead unit: no gradient into its row
 
 
+@pytest.mark.parametrize("o", [1, 2])
+def test_embedded_gradient_equals_autodiff_with_c0_frozen(o):
+  """Frozen C0: inputs embedded once (e = x C0ᵀ); same loss and W1/b1/W2/b2 gradients."""
+  params, mask, x, y = tiny(o)
+  v_ref, g_ref = jax.value_and_grad(model.loss)(params, mask, x, y)
+  v, g = model.loss_and_grad_embedded(params, mask, x @ params["C0"].T, y)
+  np.testing.assert_allclose(v, v_ref, rtol=1e-6)
+  assert set(g) == set(params) - {"C0"}
+  for k in g:
+    np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-5, atol=1e-7, err_msg=k)
+  assert float(g["W1"][0, 1]) == 0.0 and np.all(np.asarray(g["W1"][2]) == 0.0)
+
+
 def test_hand_gradient_by_hand():
   """One example, one unit, C0 = I: ∂W1 = (σ(z) − y)·W2·x, computed on paper."""
   params = {"C0": jnp.eye(2), "W1": jnp.array([[1.0, 1.0]]), "b1": jnp.zeros(1),

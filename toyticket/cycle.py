@@ -36,6 +36,7 @@ class CycleSpec:
   tau: float = 0.25
   readout_check: bool = True
   score_examples: int = 1024
+  c0_frozen: bool = False     # every run's C0 is frozen: train on embedded inputs (train.train)
 
 
 def stream(key, i):
@@ -54,7 +55,7 @@ def train_batch(spec: CycleSpec, start, masks, dense_in, data):
   learning-rate multiplier. Returns traj (R, C, E+1, ...), losses (R, C, E)."""
   def one(p, m, key, c0_trainable, lr_scale):
     return train.train(p, m, c0_trainable, stream(key, 1), data["x_train"], data["y_train"],
-                       spec.train, lr_scale)
+                       spec.train, lr_scale, spec.c0_frozen)
   return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"],
                        dense_in["lr_scale"])
 

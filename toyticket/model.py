@@ -59,31 +59,48 @@ def small_matmul(a: jax.Array, b: jax.Array) -> jax.Array:
   return sum(a[..., :, k, None] * b[..., None, k, :] for k in range(a.shape[-1]))
 
 
-def loss_and_grad(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array):
-  """(loss, ∂loss/∂params) of `loss`, derived by hand; equal to jax.value_and_grad(loss)
-  up to float rounding (tests/test_model.py). With pre = C1 xᵀ + b1 (H, B), h = relu(pre),
-  z = W2 h + b2 (O, B), loss = mean(max(z,0) − y z + log(1 + e^−|z|)), g = (σ(z) − yᵀ)/(B·O):
-    ∂W2 = g hᵀ,  ∂b2 = Σ_b g,  δ = (W2ᵀ g) ⊙ [pre > 0],  ∂b1 = Σ_b δ,  ∂C1 = δ x,
-    ∂W1 = (∂C1 C0ᵀ) ⊙ M,  ∂C0 = (W1 ⊙ M)ᵀ ∂C1.
-  Activations are kept as (H, B), batch minor; C1 and ∂C0 are `small_matmul`s, ∂W1 and
-  ∂W2 dots, z materialised once (each choice measured fastest in the whole vmapped step on
-  CPU, see docs/performance.md); ~2× faster than autodiff's layout (experiments/bench)."""
-  w1m, c0 = params["W1"] * mask, params["C0"]
+def _layer_grads(lin: jax.Array, b1: jax.Array, w2: jax.Array, b2: jax.Array, u: jax.Array,
+                 y: jax.Array):
+  """(loss, ∂lin, ∂b1, ∂W2, ∂b2) of the mean BCE of z = W2 relu(lin uᵀ + b1) + b2, by hand.
+  lin (H, K), u (B, K) the inputs as lin sees them, y (B, O). With pre = lin uᵀ + b1 (H, B),
+  h = relu(pre), z (O, B), loss = mean(max(z,0) − y z + log(1 + e^−|z|)), g = (σ(z) − yᵀ)/(B·O):
+    ∂W2 = g hᵀ,  ∂b2 = Σ_b g,  δ = (W2ᵀ g) ⊙ [pre > 0],  ∂b1 = Σ_b δ,  ∂lin = δ u.
+  Activations are kept as (H, B), batch minor; z and ∂W2 are dots, W2ᵀg an unrolled
+  `small_matmul`, one exp serves loss and σ (each choice measured fastest in the whole
+  vmapped step on CPU, see docs/performance.md)."""
   b, o = y.shape
-  pre = small_matmul(w1m, c0) @ x.T + params["b1"][:, None]     # (H, B)
+  pre = lin @ u.T + b1[:, None]                                 # (H, B)
   h = jax.nn.relu(pre)
-  z = (small_matmul(params["W2"], h) + params["b2"][:, None]).reshape(-1)   # (O·B,)
-  z = jax.lax.optimization_barrier(z)   # computed once, not inside each of its 3 consumers
+  z = (w2 @ h + b2[:, None]).reshape(-1)                        # (O·B,)
   yt = y.T.reshape(-1)
-  t = jnp.exp(-jnp.abs(z))                                      # one exp for loss and σ
+  t = jnp.exp(-jnp.abs(z))
   value = (jnp.maximum(z, 0.0) - yt * z + jnp.log1p(t)).mean()
   sig = jnp.where(z >= 0, 1.0, t) / (1.0 + t)
   g = ((sig - yt) / (b * o)).reshape(o, b)
-  delta = jnp.where(pre > 0, small_matmul(params["W2"].T, g), 0.0)
-  d_c1 = delta @ x
-  grads = {"C0": small_matmul(w1m.T, d_c1), "W1": (d_c1 @ c0.T) * mask,
-           "b1": delta.sum(1), "W2": (h @ g.T).T, "b2": g.sum(1)}
-  return value, grads
+  delta = jnp.where(pre > 0, small_matmul(w2.T, g), 0.0)
+  return value, delta @ u, delta.sum(1), (h @ g.T).T, g.sum(1)
+
+
+def loss_and_grad(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array):
+  """(loss, ∂loss/∂params) of `loss`, derived by hand; equal to jax.value_and_grad(loss)
+  up to float rounding (tests/test_model.py): `_layer_grads` with lin = C1, u = x, then
+    ∂W1 = (∂C1 C0ᵀ) ⊙ M,  ∂C0 = (W1 ⊙ M)ᵀ ∂C1   (both unrolled `small_matmul`s).
+  ~2× faster than autodiff's layout in the vmapped step (docs/performance.md)."""
+  w1m, c0 = params["W1"] * mask, params["C0"]
+  value, d_c1, d_b1, d_w2, d_b2 = _layer_grads(small_matmul(w1m, c0), params["b1"],
+                                               params["W2"], params["b2"], x, y)
+  return value, {"C0": small_matmul(w1m.T, d_c1), "W1": small_matmul(d_c1, c0.T) * mask,
+                 "b1": d_b1, "W2": d_w2, "b2": d_b2}
+
+
+def loss_and_grad_embedded(params: Params, mask: jax.Array, e: jax.Array, y: jax.Array):
+  """(loss, ∂loss/∂params without C0) for a frozen C0, given the embedded inputs
+  e = x C0ᵀ (B, d): `_layer_grads` with lin = W1 ⊙ M, u = e, so ∂W1 = (δ e) ⊙ M comes
+  straight out of the one big product (no C1, ∂W1 or ∂C0 small products). Same function
+  and gradient as `loss_and_grad` up to float rounding (tests/test_model.py)."""
+  value, d_w1m, d_b1, d_w2, d_b2 = _layer_grads(params["W1"] * mask, params["b1"],
+                                                params["W2"], params["b2"], e, y)
+  return value, {"W1": d_w1m * mask, "b1": d_b1, "W2": d_w2, "b2": d_b2}
 
 
 def accuracy(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:

@@ -53,7 +53,8 @@ def groups(c: ml_collections.ConfigDict) -> list[Group]:
         methods=as_tuple(c.methods), probe_epochs=as_tuple(c.probe_epochs),
         discovery=discovery.DiscoveryConfig(**disc, tau=c.codes.tau), tau=c.codes.tau,
         readout_check=c.codes.readout_check,
-        score_examples=min(c.discovery.score_examples, t.n_train))
+        score_examples=min(c.discovery.score_examples, t.n_train),
+        c0_frozen=not any(embeddings.TRAINABLE[f] for f in as_tuple(c.embeddings)))
     dense = list(itertools.product(as_tuple(c.embeddings), as_tuple(c.seeds)))
     grid = list(itertools.product(as_tuple(c.methods), as_tuple(c.densities),
                                   as_tuple(c.rewinds), range(len(as_tuple(c.probe_epochs)))))

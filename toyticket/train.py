@@ -80,7 +80,7 @@ def epoch_batches(key: jax.Array, epoch: jax.Array, n_examples: int, batch_size:
 
 def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
           shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig,
-          lr_scale: jax.Array = 1.0):
+          lr_scale: jax.Array = 1.0, c0_frozen: bool = False):
   """Trains C runs that see the same minibatches (one data order) for tc.epochs epochs.
 
   Sharing the order lets every step gather x[idx] once and run the C runs' products as one
@@ -88,19 +88,32 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
   independent: each has its own params, mask, optimiser state and gradient.
   Args: params0 pytree with leading axis C, masks (C, H, d) 0/1, c0_trainable scalar 0/1
     (gates C0's gradient), shuffle_key, x (N, n), y (N, O), tc static schedule, lr_scale
-    scalar multiplier of the updates (= of the learning rate, for SGD and Adam).
+    scalar multiplier of the updates (= of the learning rate, for SGD and Adam),
+    c0_frozen static: the batch's C0 never trains (c0_trainable = 0) and the C runs share
+    one C0 (as the cells of one dense run do). Then each minibatch is embedded once,
+    e = x[idx] C0ᵀ, and the runs train W1 on it (`model.loss_and_grad_embedded`: no C1,
+    ∂W1 or ∂C0 products, C0 outside the optimiser); same result up to float rounding.
   Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
     epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss.
   """
   opt = make_optimizer(tc)
   x, y = jnp.asarray(x), jnp.asarray(y)
   params0 = {**params0, "W1": params0["W1"] * masks}
-  grad_fn = jax.vmap(model.loss_and_grad, in_axes=(0, 0, None, None))
+  if c0_frozen:
+    c0 = params0["C0"][0]
+    inputs = lambda idx: x[idx] @ c0.T                            # (B, d)
+    grad_fn = jax.vmap(model.loss_and_grad_embedded, in_axes=(0, 0, None, None))
+    trained = {k: v for k, v in params0.items() if k != "C0"}
+  else:
+    inputs = lambda idx: x[idx]
+    grad_fn = jax.vmap(model.loss_and_grad, in_axes=(0, 0, None, None))
+    trained = params0
 
   def step(carry, idx):
     params, opt_state = carry
-    loss, g = grad_fn(params, masks, x[idx], y[idx])
-    g = {**g, "C0": g["C0"] * c0_trainable}
+    loss, g = grad_fn(params, masks, inputs(idx), y[idx])
+    if not c0_frozen:
+      g = {**g, "C0": g["C0"] * c0_trainable}
     updates, opt_state = opt.update(g, opt_state, params)
     updates = jax.tree.map(lambda u: u * lr_scale, updates)
     params = optax.apply_updates(params, updates)
@@ -112,8 +125,11 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
     carry, step_losses = jax.lax.scan(step, carry, batches)
     return carry, (carry[0], step_losses.mean(0))
 
-  (_, _), (traj, losses) = jax.lax.scan(epoch, (params0, opt.init(params0)),
+  (_, _), (traj, losses) = jax.lax.scan(epoch, (trained, opt.init(trained)),
                                         jnp.arange(tc.epochs))
+  if c0_frozen:
+    traj = {**traj, "C0": jnp.broadcast_to(params0["C0"][None], (tc.epochs,) +
+                                           params0["C0"].shape)}
   traj = jax.tree.map(lambda a, b: jnp.concatenate([a[:, None], jnp.swapaxes(b, 0, 1)], 1),
                       params0, traj)
   return traj, losses.T

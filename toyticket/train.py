@@ -90,18 +90,21 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
     (gates C0's gradient), shuffle_key, x (N, n), y (N, O), tc static schedule, lr_scale
     scalar multiplier of the updates (= of the learning rate, for SGD and Adam),
     c0_frozen static: the batch's C0 never trains (c0_trainable = 0) and the C runs share
-    one C0 (as the cells of one dense run do). Then each minibatch is embedded once,
-    e = x[idx] C0ᵀ, and the runs train W1 on it (`model.loss_and_grad_embedded`: no C1,
-    ∂W1 or ∂C0 products, C0 outside the optimiser); same result up to float rounding.
+    one C0 (as the cells of one dense run do). Then, for C > 1, each minibatch is embedded
+    once per group, e = x[idx] C0ᵀ (unrolled, so its rounding does not depend on how the
+    call is batched), and the runs train W1 on it (`model.loss_and_grad_embedded`: no C1,
+    ∂W1 or ∂C0 products, C0 outside the optimiser); same result up to float rounding. A
+    lone run (C = 1) keeps the general path, which is faster for it (docs/performance.md).
   Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
     epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss.
   """
   opt = make_optimizer(tc)
   x, y = jnp.asarray(x), jnp.asarray(y)
   params0 = {**params0, "W1": params0["W1"] * masks}
-  if c0_frozen:
+  embedded = c0_frozen and masks.shape[0] > 1
+  if embedded:
     c0 = params0["C0"][0]
-    inputs = lambda idx: x[idx] @ c0.T                            # (B, d)
+    inputs = lambda idx: model.small_matmul(x[idx], c0.T)         # (B, d)
     grad_fn = jax.vmap(model.loss_and_grad_embedded, in_axes=(0, 0, None, None))
     trained = {k: v for k, v in params0.items() if k != "C0"}
   else:
@@ -112,7 +115,7 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
   def step(carry, idx):
     params, opt_state = carry
     loss, g = grad_fn(params, masks, inputs(idx), y[idx])
-    if not c0_frozen:
+    if not embedded:
       g = {**g, "C0": g["C0"] * c0_trainable}
     updates, opt_state = opt.update(g, opt_state, params)
     updates = jax.tree.map(lambda u: u * lr_scale, updates)
@@ -127,7 +130,7 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
 
   (_, _), (traj, losses) = jax.lax.scan(epoch, (trained, opt.init(trained)),
                                         jnp.arange(tc.epochs))
-  if c0_frozen:
+  if embedded:
     traj = {**traj, "C0": jnp.broadcast_to(params0["C0"][None], (tc.epochs,) +
                                            params0["C0"].shape)}
   traj = jax.tree.map(lambda a, b: jnp.concatenate([a[:, None], jnp.swapaxes(b, 0, 1)], 1),

@@ -68,3 +68,34 @@ def test_bad_input_one_line_nonzero_nothing_written(arg, field, tmp_path):
   assert "Traceback" not in p.stderr, p.stderr[-2000:]
   assert not os.path.exists(tmp_path / "w"), os.listdir(tmp_path / "w")
   assert last
+
+
+def bench(*args, out):
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+  return subprocess.run([sys.executable, "-m", "experiments.bench", "--runs=4", "--share=2",
+                         "--epochs=1", "--loop_runs=2", "--repeats=1", f"--out={out}", *args],
+                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("embedding", ["hadamard", "learned"])
+def test_bench_quick(embedding, tmp_path):
+  """`make bench` in miniature, on both C0 paths: the table is printed and written."""
+  out = tmp_path / "bench.json"
+  p = bench(f"--embedding={embedding}", out=out)
+  assert p.returncode == 0, p.stderr[-3000:]
+  with open(out) as f:
+    t = json.load(f)
+  assert t["embedding"] == embedding and t["c0_frozen_path"] == (embedding == "hadamard")
+  for k in ("one_at_a_time_run_steps_per_s", "independent_run_steps_per_s",
+            "shared_run_steps_per_s", "shared_speedup", "matmul_ceiling_flops_per_s"):
+    assert t[k] > 0, k
+  assert "shared_speedup" in p.stdout
+
+
+@pytest.mark.parametrize("arg,flag", [("--repeats=0", "--repeats"), ("--share=3", "--share"),
+                                      ("--embedding=fourier", "embedding")])
+def test_bench_bad_input_one_line_nonzero_nothing_written(arg, flag, tmp_path):
+  out = tmp_path / "bench.json"
+  p = bench(arg, out=out)
+  assert p.returncode != 0 and flag in p.stderr and "Traceback" not in p.stderr, p.stderr
+  assert not out.exists()

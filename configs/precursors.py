@@ -15,5 +15,5 @@ def get_config():
   c.densities = (0.5, 0.25)
   c.rewinds = ("probe",)
   c.figures = ("recall", "near_code", "site_classes", "survival", "init_distance",
-               "class_trajectories", "support_growth")
+               "class_trajectories", "support_growth", "code_overlap")
   return c

@@ -14,5 +14,5 @@ def get_config():
   c.methods = ("oracle", "random")
   c.densities = (0.5,)
   c.rewinds = ("init", "probe")
-  c.figures = ("ticket_cycle", "methods")
+  c.figures = ("ticket_cycle", "feature_support", "methods")
   return c

@@ -90,7 +90,7 @@ def main(argv):
   data = runs.task_arrays(tk)
   tc = train.TrainConfig(epochs=e, batch_size=b)
   fam = _EMBEDDING.value
-  dense_in = runs.dense_inputs([(fam, s) for s in range(r)], 16, 16)
+  dense_in = runs.dense_inputs([(fam, s) for s in range(r)], 16, 16, (0.25,))
   spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,),
                          c0_frozen=not embeddings.TRAINABLE[fam])
   p0 = cycle.init_dense(spec, dense_in)

@@ -33,12 +33,13 @@ def main(argv):
     cfg = config.apply_quick(_CONFIG.value)
     if cfg.distributed:
       jax.distributed.initialize()   # coordinator etc. from the environment (SLURM, TPU, ...)
-    run_dir, rows, dense_rows = runs.run_sweep(cfg, _WORKDIR.value)
+    run_dir, rows, dense_rows, oracle_rows = runs.run_sweep(cfg, _WORKDIR.value)
   except (config.ConfigError, checkpoints.CheckpointError) as e:
     print(e, file=sys.stderr, flush=True)
     sys.stdout.flush()
     os._exit(2)   # skip interpreter teardown, where orbax's threads print tracebacks
-  res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg)
+  res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg,
+                      oracle_rows)
   figs = plots.make_figures(cfg.figures, res)
   table = runs.summary(rows, dense_rows)
   runs.atomic_write(f"{run_dir}/summary.txt", table + "\n")

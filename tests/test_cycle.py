@@ -9,7 +9,7 @@ from toyticket import checkpoints, cycle, runs, train
 
 
 def inputs(g, block):
-  return (runs.dense_inputs([g.dense[r] for r in block], g.d, g.task.n),
+  return (runs.dense_inputs([g.dense[r] for r in block], g.d, g.task.n, g.densities),
           runs.cell_inputs(g, len(block)), runs.task_arrays(g.task))
 
 
@@ -112,7 +112,7 @@ def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
   bad = cycle.cycle(g.spec, bad_in, cells, data)
   assert int(bad["dense"]["diverged_epoch"][0]) == -1
   assert int(bad["dense"]["diverged_epoch"][1]) >= 1
-  rows, dense_rows = runs.chunk_rows(g, [0, 1], jax.tree.map(np.asarray, bad))
+  rows, dense_rows, _ = runs.chunk_rows(g, [0, 1], jax.tree.map(np.asarray, bad))
   assert [d["diverged_epoch"] >= 1 for d in dense_rows] == [False, True]
   assert all(r["diverged"] == (r["seed"] == g.dense[1][1] and r["embedding"] == g.dense[1][0])
              for r in rows)
@@ -157,3 +157,29 @@ def test_chunked_sweep_equals_one_chunk_exactly(tmp_path):
   assert len(os.listdir(os.path.join(split[0], "chunks"))) == 4       # one dense run each
   assert sorted(whole[1], key=key) == sorted(split[1], key=key)
   assert whole[2] == split[2]
+
+
+def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
+  """The cycle's dense-run readings equal codes.py applied to its own outputs: decoy counts
+  of the dense final, oracle-supported classes at each density (a partition of the
+  dense-final codes into stable + recruited), and the survival table's totals."""
+  from toyticket import codes, discovery
+  g = tiny_group
+  dense_in, cells, data = inputs(g, [0, 1])
+  out = jax.tree.map(np.asarray, cycle.cycle(g.spec, dense_in, cells, data))
+  d = out["dense"]
+  for r in range(2):
+    end = jax.tree.map(lambda v: v[r, -1], out["dense_traj"])
+    ones = jnp.ones_like(end["W1"])
+    dec = codes.codes_of(end, ones, data["decoy_vars"], data["decoy_pols"])
+    np.testing.assert_array_equal(d["decoy_codes"][r, 1], codes.counts(dec))
+    final = codes.codes_of(end, ones, data["clause_vars"], data["clause_pols"])
+    for p, rho in enumerate(g.densities):
+      oracle = discovery.topk_mask(jnp.abs(end["W1"]), rho)
+      p0 = jax.tree.map(lambda v: v[r, 0], out["dense_traj"])
+      sup = codes.codes_of(p0, oracle, data["clause_vars"], data["clause_pols"]).near
+      stable, recruited, lost = d["oracle_class_counts"][r, p]
+      np.testing.assert_array_equal(stable + recruited, codes.counts(final))
+      np.testing.assert_array_equal(stable + lost, np.asarray(sup).sum((0, 1)))
+      surv = d["oracle_survival"][r, p]
+      assert surv[0].sum() == np.asarray(sup).sum() and surv[1].sum() == stable.sum()

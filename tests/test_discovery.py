@@ -201,3 +201,19 @@ def test_kappa_by_hand():
   np.testing.assert_allclose(a[0, 0], np.array([1, 1, 0, 0]) / np.sqrt(2), rtol=1e-6)
   score = D._kappa(ctx, use_grad=False)
   np.testing.assert_allclose(score[0, 0], 1 / np.sqrt(2), rtol=1e-5)
+
+
+def test_feature_space_target_uses_the_codes_rotation():
+  """Discovery's target template is codes.py's rotation (δ tie broken by cos), not an
+  independent argmin: u = (0.3, 0.9, −1, −1) ties rotations 0 and 1 on δ; both pick 1."""
+  from toyticket import codes
+  c0 = jnp.eye(4)
+  p = {"C0": c0, "W1": jnp.array([[0.3, 0.9, -1.0, -1.0]]), "b1": jnp.zeros(1),
+       "W2": -jnp.ones((1, 1)), "b2": jnp.zeros(1)}
+  vars_, pols = jnp.array([[0, 1, 2, 3]], jnp.int32), jnp.ones((1, 4))
+  ctx = ctx_for(p, x=jnp.zeros((4, 4)), y=jnp.zeros((4, 1)), vars_=vars_, pols=pols)
+  dist, t, (kind, rot) = D.site_geometry(p, ctx)
+  c = codes.codes_of(p, jnp.ones((1, 4)), vars_, pols)
+  assert int(rot[0, 0]) == int(c.rotation[0, 0]) == 1 and int(kind[0, 0]) == 1
+  np.testing.assert_array_equal(t[0, 0], [-1, 1, -1, -1])
+  np.testing.assert_allclose(dist[0, 0], c.dist[0, 0, 1])

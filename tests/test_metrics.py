@@ -46,15 +46,30 @@ def test_near_fraction_over_training():
   np.testing.assert_allclose(rest_frac[:, 0], [1 / 5, 1 / 5])          # 5 non-code 4P sites
 
 
-def test_survival_by_row_load_and_distance():
+def test_survival_joint_in_row_load_and_distance():
   supported = sites((0, 0, 0), (0, 1, 0), (1, 0, 0))
-  survived = sites((1, 0, 0))
+  survived = sites((1, 0, 0), (2, 1, 1))          # (2, 1, 1) survives but was not supported
   load = jnp.array([2, 1, 0])
   dist0 = jnp.full((3, 2, 2), 0.05).at[1, 0, 0].set(0.55)
-  by_load, by_dist = M.survival(supported, survived, load, dist0)
-  np.testing.assert_array_equal(by_load[:, :3], [[0, 1, 2], [0, 1, 0]])
-  np.testing.assert_array_equal(by_dist[0, :3], [2, 0, 1])               # bins of 0.2
-  np.testing.assert_array_equal(by_dist[1, :3], [0, 0, 1])
+  table = np.asarray(M.survival(supported, survived, load, dist0))
+  assert table.shape == (2, M.LOAD_BINS, len(M.DIST_BINS) - 1)
+  expect = np.zeros_like(table)
+  expect[0, 2, 0] = 2                  # row 0: load 2, two supported sites at d < 0.2
+  expect[0, 1, 2] = expect[1, 1, 2] = 1  # row 1: load 1, d = 0.55 (bin 0.4–0.6), survived
+  np.testing.assert_array_equal(table, expect)
+  big = np.asarray(M.survival(supported, survived, jnp.array([20, 1, 0]), dist0))
+  assert big[0, M.LOAD_BINS - 1, 0] == 2         # loads past the last bin are clipped into it
+
+
+def test_code_fates_kept_moved_lost_and_overlap():
+  dense = sites((0, 0, 0), (1, 1, 0), (2, 0, 1))
+  sparse = sites((0, 0, 0), (0, 1, 0), (1, 0, 0))   # (1,1,0) moved to row 0; (2,0,1) lost
+  fates, overlap = (np.asarray(a) for a in M.code_fates(dense, sparse))
+  np.testing.assert_allclose(fates[:, 0], [0.5, 0.5, 0.0])    # 4P: kept (0,0), moved (1,1)
+  np.testing.assert_allclose(fates[:, 1], [0.0, 0.0, 1.0])    # 3N1P: its only code lost
+  np.testing.assert_allclose(fates.sum(0), [1.0, 1.0])
+  np.testing.assert_allclose(overlap[0], 1 / 3)               # 1 of 3 sparse 4P codes
+  assert np.isnan(overlap[1])                                 # no sparse 3N1P codes
 
 
 def test_class_trajectories_and_initial_distance_hist():

@@ -9,7 +9,7 @@ import os
 
 import ml_collections
 
-from toyticket import cycle, discovery, embeddings, plots, task, train
+from toyticket import codes, cycle, discovery, embeddings, plots, task, train
 
 
 class ConfigError(ValueError):
@@ -34,7 +34,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.methods = ("oracle", "init_magnitude", "random")
   c.densities = (0.5, 0.25)
   c.rewinds = ("probe", "fresh")
-  c.codes = dict(tau=0.25, readout_check=True)
+  c.codes = dict(tau=0.25, readout_check=True, specificity="row")
   c.discovery = dict(obs_damping=1e-2, synflow_iters=100, earlybird_eps=0.02,
                      earlybird_window=3, combined_weight=1.0, coords_per_site=4,
                      orth_penalty=0.5, score_examples=1024)
@@ -110,6 +110,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("methods", c.methods, discovery.METHODS)
   _choice("rewinds", c.rewinds, cycle.REWINDS)
   _choice("figures", c.figures, tuple(plots.FIGURES))
+  _choice("codes.specificity", c.codes.specificity, codes.SPECIFICITY)
   _choice("task.target", t.target, task.TARGETS)
   _choice("task.polarity", t.polarity, task.POLARITIES)
   _choice("train.optimizer", tr.optimizer, train.OPTIMIZERS)

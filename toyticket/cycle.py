@@ -35,6 +35,7 @@ class CycleSpec:
   discovery: discovery.DiscoveryConfig = discovery.DiscoveryConfig()
   tau: float = 0.25
   readout_check: bool = True
+  specificity: str = "row"    # codes.SPECIFICITY
   score_examples: int = 1024
   c0_frozen: bool = False     # every run's C0 is frozen: train on embedded inputs (train.train)
 
@@ -120,40 +121,73 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
           traj, dense_in["key"], rewind, probe, posts)
   straj, slosses = train_batch(spec, start, masks, dense_in, data)
   flat = lambda t: jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:]), t)
-  return {"dense": analyse_dense(spec, traj, dense_losses, data),
+  return {"dense": analyse_dense(spec, traj, dense_losses, dense_in["densities"], data),
           "cells": flat(analyse_cells(spec, traj, start, masks, density, straj, slosses,
                                       data)),
           "dense_traj": traj, "sparse_final": flat(jax.tree.map(lambda v: v[:, :, -1], straj)),
           "masks": flat(masks)}
 
 
-def _codes(spec, data):
-  return functools.partial(codes_lib.codes_of, clause_vars=data["clause_vars"],
-                           clause_pols=data["clause_pols"], tau=spec.tau,
-                           readout_check=spec.readout_check)
+def _codes(spec, data, decoy=False):
+  """codes_of for this spec, on the task's clauses or (decoy=True) its decoy clauses."""
+  pre = "decoy" if decoy else "clause"
+  return functools.partial(codes_lib.codes_of, clause_vars=data[f"{pre}_vars"],
+                           clause_pols=data[f"{pre}_pols"], tau=spec.tau,
+                           readout_check=spec.readout_check, specificity=spec.specificity)
 
 
-def analyse_dense(spec, traj, losses, data):
-  """Per dense run: test accuracy and code counts per epoch, site classes, trajectories."""
-  codes_of = _codes(spec, data)
+def analyse_dense(spec, traj, losses, densities, data):
+  """Per dense run: test accuracy and code counts per epoch, decoy counts, and for each
+  density ρ in `densities` (R, P) the oracle-supported site classes of the DENSE run.
 
-  def one(tr, ls):
+  Oracle support (paper figs 4, 5, 21): the dense-final magnitude mask at ρ applied at θ0
+  puts the site near-code. Classes over the dense run: stable (supported, exact in the
+  dense final), recruited (not supported, exact in the dense final), close-but-lost
+  (supported, not exact in the dense final). Survival = exact in the dense final, counted
+  by (oracle-masked row load at θ0, initial distance) (`metrics.survival`). Class
+  trajectories track every site's distance and margin over dense training to its FINAL
+  target (the template type of the class entry, the site's dense-final 3N1P rotation)."""
+  codes_of, decoys_of = _codes(spec, data), _codes(spec, data, decoy=True)
+
+  def one(tr, ls, dens):
     ones = jnp.ones_like(tr["W1"][0])
+    d_0, d_end = discovery.at(tr, 0), discovery.at(tr, -1)
     acc = jax.vmap(lambda p: model.accuracy(p, ones, data["x_test"], data["y_test"]))(tr)
     cs = jax.vmap(lambda p: codes_of(p, ones))(tr)
-    classes = metrics.site_classes(cs.near[0], cs.exact[-1])
-    dist_cls, margin_cls = metrics.class_trajectories(classes, cs.dist, cs.margin)
-    return {"acc": acc, "loss": ls, "diverged_epoch": train.diverged_epoch(tr, ls),
-            "code_counts": cs.exact.sum((1, 2)), "class_counts": classes.sum((1, 2)),
-            "class_dist": dist_cls, "class_margin": margin_cls}
+    final = jax.tree.map(lambda v: v[-1], cs)
+    fixed = jax.vmap(lambda p: codes_of(p, ones, rotation=final.rotation))(tr)
+    decoy_0, decoy_end = decoys_of(d_0, ones), decoys_of(d_end, ones)
 
-  return jax.vmap(one)(traj, losses)
+    def per_density(rho):
+      sup = codes_of(d_0, discovery.topk_mask(jnp.abs(d_end["W1"]), rho))
+      classes = metrics.site_classes(sup.near, final.exact)
+      dist_cls, margin_cls = metrics.class_trajectories(classes, fixed.dist, fixed.margin)
+      return {"oracle_supported": sup.near.sum((0, 1)),
+              "oracle_class_counts": classes.sum((1, 2)),
+              "oracle_class_dist": dist_cls, "oracle_class_margin": margin_cls,
+              "oracle_survival": metrics.survival(sup.near, final.exact, sup.row_load,
+                                                  sup.dist)}
+
+    return {"acc": acc, "loss": ls, "diverged_epoch": train.diverged_epoch(tr, ls),
+            "code_counts": cs.exact.sum((1, 2)),
+            "max_row_codes": jnp.stack([codes_lib.max_row_codes(jax.tree.map(
+                lambda v: v[e], cs)) for e in (0, -1)]),
+            "decoy_codes": jnp.stack([codes_lib.counts(decoy_0), codes_lib.counts(decoy_end)]),
+            "decoy_near": jnp.stack([codes_lib.near_counts(decoy_0),
+                                     codes_lib.near_counts(decoy_end)]),
+            "near_counts": jnp.stack([codes_lib.near_counts(jax.tree.map(lambda v: v[e], cs))
+                                      for e in (0, -1)]),
+            "c1_init": model.feature_weights(d_0, ones), "near_init": cs.near[0],
+            **jax.vmap(per_density)(dens)}
+
+  return jax.vmap(one)(traj, losses, densities)
 
 
 def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
-  """Per sparse cell: accuracies, code counts (with the θ0 chance level) and metrics.
-  Inputs and outputs have leading axes (R, C); dense-run codes are computed once per r."""
-  codes_of = _codes(spec, data)
+  """Per sparse cell: accuracies, code counts (with the θ0 chance level and the decoy
+  floor) and metrics. Inputs and outputs have leading axes (R, C); dense-run codes are
+  computed once per r."""
+  codes_of, decoys_of = _codes(spec, data), _codes(spec, data, decoy=True)
   acc = lambda p, m: model.accuracy(p, m, data["x_test"], data["y_test"])
 
   def per_run(tr, run_starts, run_masks, run_densities, run_trajs, run_losses):
@@ -166,17 +200,24 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
       oracle = discovery.topk_mask(jnp.abs(d_end["W1"]), rho)
       sparse_traj = jax.vmap(lambda p: codes_of(p, mask))(st)
       sparse_final = jax.tree.map(lambda v: v[-1], sparse_traj)
-      out = metrics.cell_metrics(dense_final, dense_init_near, codes_of(p_start, mask),
-                                 sparse_final, sparse_traj.near, codes_of(p_start, oracle),
-                                 mask, oracle)
+      rewind = codes_of(p_start, mask)
+      out = metrics.cell_metrics(dense_final, dense_init_near, rewind, sparse_final,
+                                 sparse_traj.near, codes_of(p_start, oracle), mask, oracle)
       out.update({
           "realised_density": mask.mean(),
           "masked_acc": acc(d_end, mask),
           "sparse_acc": acc(s_end, mask),
           "rewind_acc": acc(p_start, mask),
           "sparse_codes": codes_lib.counts(sparse_final),
+          "sparse_near": codes_lib.near_counts(sparse_final),
           "chance_codes": codes_lib.counts(codes_of(d_0, mask)),
           "masked_codes": codes_lib.counts(codes_of(d_end, mask)),
+          "max_row_codes": codes_lib.max_row_codes(sparse_final),
+          "decoy_sparse_codes": codes_lib.counts(decoys_of(s_end, mask)),
+          "decoy_sparse_near": codes_lib.near_counts(decoys_of(s_end, mask)),
+          "decoy_chance_codes": codes_lib.counts(decoys_of(d_0, mask)),
+          "rewind_c1": model.feature_weights(p_start, mask),
+          "rewind_near": rewind.near,
           "code_counts_traj": sparse_traj.exact.sum((1, 2)),
           "loss": sl,
           "diverged_epoch": train.diverged_epoch(st, sl),

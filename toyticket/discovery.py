@@ -39,6 +39,7 @@ class DiscoveryConfig:
   coords_per_site: int = 4         # site-greedy: coordinates each site claims
   orth_penalty: float = 0.5        # orthogonalized: weight of interference with other sites
   tau: float = 0.25                # sign-category threshold used by feature-space scores
+  specificity: str = "row"         # code reading used by feature-space scores (codes.py)
 
 
 class Context(NamedTuple):
@@ -170,16 +171,23 @@ def clause_couplings(c0: jax.Array, clause_vars, clause_pols) -> jax.Array:
 
 
 # ----------------------------------------------------------- feature-space site scores
-def site_geometry(params: model.Params, ctx: Context):
-  """(dist (H, m) to the site's nearest template, template vector t (H, m, k) in ±1)."""
+def site_geometry(params: model.Params, ctx: Context, target=None):
+  """Distance d (H, m) of every site to a template, and that template t (H, m, k) in ±1.
+
+  target: None → each site's nearest template (`codes.nearest`, so the 3N1P rotation is
+  the one codes.py reports); or (type (H, m), rotation (H, m)) → that fixed template.
+  Returns (d, t, (type, rotation))."""
   h, d = params["W1"].shape
+  rot = None if target is None else target[1]
   c = codes_lib.codes_of(params, jnp.ones((h, d)), ctx.clause_vars, ctx.clause_pols,
-                         ctx.hp.tau, readout_check=False)
-  k = ctx.clause_vars.shape[1]
-  kp, n1p = codes_lib.templates(k)
-  best = jnp.argmin(c.dist, -1)                                     # (H, m) 0=kP 1=N1P
-  t = jnp.where(best[..., None] == 0, kp[0], n1p[c.rotation])
-  return jnp.min(c.dist, -1), t
+                         ctx.hp.tau, readout_check=False, specificity=ctx.hp.specificity,
+                         rotation=rot)
+  kind, t, dist = codes_lib.nearest(c, ctx.clause_vars.shape[1])
+  if target is not None:
+    kind = target[0]
+    t = jnp.where(kind[..., None] == 0, 1.0, 2.0 * jax.nn.one_hot(rot, t.shape[-1]) - 1.0)
+    dist = jnp.take_along_axis(c.dist, kind[..., None], -1)[..., 0]
+  return dist, t, (kind, c.rotation)
 
 
 def zscore(a: jax.Array) -> jax.Array:
@@ -189,10 +197,12 @@ def zscore(a: jax.Array) -> jax.Array:
 def site_scores(kind: str, ctx: Context):
   """Site scores (H, m) and target templates (H, m, k) at the probe epoch.
 
+  Each site's target is its nearest template at the probe epoch e (`site_geometry`);
+  d_e and d_0 are distances to that same target at epoch e and at θ0.
   static = −d_e; dynamic = d_0 − d_e; combined = z(static) + w · z(dynamic).
   """
-  d_e, t = site_geometry(at(ctx.traj, ctx.probe), ctx)
-  d_0, _ = site_geometry(at(ctx.traj, 0), ctx)
+  d_e, t, target = site_geometry(at(ctx.traj, ctx.probe), ctx)
+  d_0, _, _ = site_geometry(at(ctx.traj, 0), ctx, target)
   if kind == "static":
     s = -d_e
   elif kind == "dynamic":

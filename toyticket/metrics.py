@@ -67,17 +67,35 @@ def histogram(values: jax.Array, select: jax.Array, edges: jax.Array) -> jax.Arr
 
 
 def survival(supported: jax.Array, survived: jax.Array, row_load: jax.Array,
-             dist0: jax.Array):
-  """Survival of supported sites by row load and by initial distance.
+             dist0: jax.Array) -> jax.Array:
+  """Survival of supported sites as a joint function of row load and initial distance.
 
-  supported, survived (H, m, T) bool; row_load (H,); dist0 (H, m, T).
-  Returns counts: by_load (2, LOAD_BINS) [supported, survived], by_dist (2, bins)."""
+  supported, survived (H, m, T) bool; row_load (H,) (clipped to LOAD_BINS − 1); dist0
+  (H, m, T) continuous distance 1 − cos, binned by DIST_BINS. Returns int32 counts
+  (2, LOAD_BINS, len(DIST_BINS) − 1): [supported, supported ∧ survived]; the marginals are
+  its sums over an axis."""
+  nb = len(DIST_BINS) - 1
   load = jnp.minimum(jnp.broadcast_to(row_load[:, None, None], supported.shape), LOAD_BINS - 1)
-  by_load = jnp.stack([jnp.zeros(LOAD_BINS, jnp.int32).at[load.ravel()].add(s.ravel())
-                       for s in (supported, supported & survived)])
-  by_dist = jnp.stack([histogram(dist0, s, DIST_BINS)
-                       for s in (supported, supported & survived)])
-  return by_load, by_dist
+  dbin = jnp.clip(jnp.searchsorted(DIST_BINS, dist0, side="right") - 1, 0, nb - 1)
+  flat = (load * nb + dbin).ravel()
+  return jnp.stack([jnp.zeros(LOAD_BINS * nb, jnp.int32).at[flat].add(s.ravel())
+                    for s in (supported, supported & survived)]).reshape(2, LOAD_BINS, nb)
+
+
+def code_fates(dense: jax.Array, sparse: jax.Array):
+  """Where the dense-final exact codes went (paper fig 7), per template type.
+
+  dense, sparse (H, m, T) bool exact sites. Returns (fates (3, T): fractions of dense-final
+  codes kept at the same site / moved to another row (family present elsewhere, not at the
+  same site) / lost (family absent); they sum to 1, NaN if no dense code), and
+  overlap (T,): fraction of sparse-final codes that are dense-final codes at the same site)."""
+  kept = dense & sparse
+  family = sparse.any(0, keepdims=True)
+  moved = dense & ~sparse & family
+  lost = dense & ~family
+  n = dense.sum((0, 1))
+  fates = jnp.stack([ratio(a.sum((0, 1)), n) for a in (kept, moved, lost)])
+  return fates, ratio(kept.sum((0, 1)), sparse.sum((0, 1)))
 
 
 def initial_distance_hist(final_exact: jax.Array, dist0: jax.Array) -> jax.Array:
@@ -93,13 +111,18 @@ def cell_metrics(dense_final: Codes, dense_init_near: jax.Array, rewind: Codes,
   """Every per-run metric of a sparse run against its dense run (SPEC §4 list).
 
   rewind: codes of the masked rewind point; oracle_rewind: the same for the oracle mask at
-  this density; sparse_near_traj (E+1, H, m, T)."""
+  this density; sparse_near_traj (E+1, H, m, T). The sparse-run support is the mask's:
+  a site is supported when the masked rewind point puts it near-code, and survives when it
+  is exact in the SPARSE final (`sparse_survival`; the dense-run, oracle-supported version
+  is `cycle.analyse_dense`'s `oracle_survival`)."""
   supported = rewind.near
   near_codes, near_rest = near_fraction(sparse_near_traj, sparse_final.exact)
-  by_load, by_dist = survival(supported, sparse_final.exact, rewind.row_load, rewind.dist)
+  fates, overlap = code_fates(dense_final.exact, sparse_final.exact)
   return {
       "same_site_recall": same_site_recall(dense_final.exact, sparse_final.exact),
       "family_recall": family_recall(dense_final.exact, sparse_final.exact),
+      "code_fates": fates,
+      "code_overlap": overlap,
       "near_frac_codes": near_codes,
       "near_frac_rest": near_rest,
       "supported": supported.sum((0, 1)),
@@ -107,8 +130,7 @@ def cell_metrics(dense_final: Codes, dense_init_near: jax.Array, rewind: Codes,
       "jaccard_mask_oracle": jaccard(mask, oracle_mask),
       "jaccard_sites_oracle": jaccard(supported, oracle_rewind.near),
       "jaccard_codes_dense": jaccard(sparse_final.exact, dense_final.exact),
-      "survival_by_load": by_load,
-      "survival_by_dist": by_dist,
+      "sparse_survival": survival(supported, sparse_final.exact, rewind.row_load, rewind.dist),
       "init_dist_hist": initial_distance_hist(sparse_final.exact, rewind.dist),
       "stable_kept": (dense_init_near & dense_final.exact & sparse_final.exact).sum((0, 1)),
   }

@@ -20,12 +20,14 @@ CLASSES = ("stable", "recruited", "close_but_lost")
 @dataclasses.dataclass
 class Results:
   """rows: per sparse run; dense_rows: per dense run; arrays: {"cells/...", "dense/...",
-  "masks"} concatenated in row order; run_dir; config (ConfigDict)."""
+  "masks"} concatenated in row order; run_dir; config (ConfigDict); oracle_rows: per
+  (dense run, density), the dense run's oracle-supported site classes."""
   rows: list
   dense_rows: list
   arrays: dict
   run_dir: str
   config: object
+  oracle_rows: list = dataclasses.field(default_factory=list)
 
 
 def _uniq(rows, key):
@@ -155,36 +157,70 @@ def near_code_figure(res, out):
 
 
 def site_classes_figure(res, out):
-  """Fig 4: dense site classes per embedding (mean over seeds), and supported-but-lost."""
-  embs = _uniq(res.dense_rows, "embedding")
-  fig, axes = _grid(1, 2)
-  for t, tname in enumerate(TEMPLATE_NAMES):
-    ax = axes[0, t]
-    for k, cls in enumerate(CLASSES):
-      st = [_stat(_sel(res.dense_rows, embedding=e), f"{cls}_{tname}") for e in embs]
-      ax.bar(np.arange(len(embs)) + 0.27 * k, [m for m, _ in st], 0.27,
-             yerr=[s for _, s in st], label=cls.replace("_", "-"), capsize=2)
-    ax.set_xticks(np.arange(len(embs)) + 0.27, embs)
-    ax.set_ylabel(f"{tname} sites")
-    ax.legend(fontsize=7)
+  """Fig 4: the dense run's oracle-supported site classes (stable, recruited, close-but-
+  lost) per embedding and density (mean ± sd over seeds), and the sparse runs' supported
+  and supported-but-lost sites per method."""
+  embs, dens = _uniq(res.oracle_rows, "embedding"), _uniq(res.oracle_rows, "density")
+  fig, axes = _grid(len(dens), len(TEMPLATE_NAMES))
+  for i, rho in enumerate(dens):
+    for t, tname in enumerate(TEMPLATE_NAMES):
+      ax = axes[i, t]
+      for k, cls in enumerate(CLASSES):
+        st = [_stat(_sel(res.oracle_rows, embedding=e, density=rho), f"{cls}_{tname}")
+              for e in embs]
+        ax.bar(np.arange(len(embs)) + 0.27 * k, [m for m, _ in st], 0.27,
+               yerr=[s for _, s in st], label=cls.replace("_", "-"), capsize=2)
+      ax.set_xticks(np.arange(len(embs)) + 0.27, embs)
+      ax.set_ylabel(f"{tname} sites (dense run)")
+      ax.set_title(f"oracle support at θ0, density {rho}", fontsize=9)
+      ax.legend(fontsize=7)
   return (_save(fig, res.run_dir + "/figures", "site_classes") +
           bars(res, "supported_but_lost", "method", "density",
                [f"supported_{t}" for t in TEMPLATE_NAMES] +
                [f"supported_but_lost_{t}" for t in TEMPLATE_NAMES]))
 
 
+def _survival_panel(ax, counts, title):
+  """Survival rate heat map (row load × initial distance) of pooled counts (2, L, D),
+  annotated with the number of supported sites; empty cells blank."""
+  with np.errstate(invalid="ignore", divide="ignore"):
+    rate = np.where(counts[0] > 0, counts[1] / counts[0], np.nan)
+  im = ax.imshow(rate, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis")
+  for (l, b), n in np.ndenumerate(counts[0]):
+    if n:
+      ax.text(b, l, str(int(n)), ha="center", va="center", fontsize=5, color="w")
+  edges = metrics_dist_bins()
+  ax.set_xticks(range(len(edges) - 1), [f"{e:.1f}" for e in edges[:-1]], fontsize=6)
+  ax.set_xlabel("initial distance 1 − cos (bin start)")
+  ax.set_ylabel("row load (≥ last)")
+  ax.set_title(title, fontsize=8)
+  return im
+
+
+def metrics_dist_bins():
+  return np.linspace(0.0, 2.0, 11)   # = metrics.DIST_BINS (plots do not import JAX)
+
+
 def survival_figure(res, out):
-  """Fig 5: survival of supported sites vs row load and vs initial distance, per method."""
-  fig, axes = _grid(1, 2)
-  for k, m in enumerate(_uniq(res.rows, "method")):
-    for ax, key, xlab in ((axes[0, 0], "survival_by_load", "row load at rewind"),
-                          (axes[0, 1], "survival_by_dist", "initial distance bin")):
-      a = _pooled(res, key, method=m).sum(0)
-      with np.errstate(invalid="ignore", divide="ignore"):
-        ax.plot(a[1] / a[0], "o-", ms=3, label=m)
-      ax.set_xlabel(xlab)
-      ax.set_ylabel("survival (exact in sparse final)")
-  axes[0, 0].legend(fontsize=6)
+  """Fig 5: survival as a joint function of initial distance and row load. Left: the dense
+  run's oracle-supported sites (oracle mask at θ0), surviving = exact in the DENSE final,
+  one panel per density. Right: each method's sparse runs (supported = near at the masked
+  rewind point, surviving = exact in the sparse final). Colour = survival rate, numbers =
+  supported sites pooled over runs and template types."""
+  dens = list(res.config.densities) if res.config is not None else []
+  methods = _uniq(res.rows, "method")
+  dense = res.arrays.get("dense/oracle_survival")
+  n_left = len(dens) if dense is not None else 0
+  fig, axes = _grid(1, n_left + len(methods), w=3.4, h=3.0)
+  im = None
+  for p, rho in enumerate(dens[:n_left]):
+    a = np.stack(list(dense))[:, p].sum(0)               # (2, L, D) pooled over runs
+    im = _survival_panel(axes[0, p], a, f"dense, oracle-supported, ρ={rho}")
+  for k, m in enumerate(methods):
+    a = _pooled(res, "sparse_survival", method=m).sum(0)
+    im = _survival_panel(axes[0, n_left + k], a, f"sparse {m}")
+  if im is not None:
+    fig.colorbar(im, ax=axes[0, -1], label="survival rate")
   return _save(fig, res.run_dir + "/figures", "survival")
 
 
@@ -205,16 +241,20 @@ def init_distance_figure(res, out):
 
 
 def class_trajectories_figure(res, out):
-  """Fig 21: distance and signed margin over dense training by site class."""
+  """Fig 21: distance and signed margin over dense training, to each site's FINAL target
+  template (fixed over epochs), by oracle-supported site class at the lowest density."""
   fig, axes = _grid(2, len(TEMPLATE_NAMES))
-  for r, key in enumerate(("class_dist", "class_margin")):
-    a = res.arrays["dense/" + key]                         # (R, E+1, 3, T)
+  p = int(np.argmin(res.config.densities)) if res.config is not None else 0
+  for r, key in enumerate(("oracle_class_dist", "oracle_class_margin")):
+    a = np.stack(list(res.arrays["dense/" + key]))[:, p]   # (R, E+1, 3, T)
     for t, tname in enumerate(TEMPLATE_NAMES):
       for k, cls in enumerate(CLASSES):
-        axes[r, t].plot(np.nanmean(a[:, :, k, t], 0), label=cls.replace("_", "-"))
-      axes[r, t].set_title(tname)
+        with np.errstate(invalid="ignore"):
+          axes[r, t].plot(np.nanmean(a[:, :, k, t], 0), label=cls.replace("_", "-"))
+      axes[r, t].set_title(f"{tname}, oracle support at ρ={min(res.config.densities)}",
+                           fontsize=9)
       axes[r, t].set_xlabel("dense epoch")
-      axes[r, t].set_ylabel(key.replace("class_", ""))
+      axes[r, t].set_ylabel(key.replace("oracle_class_", "") + " to final target")
   axes[0, 0].legend(fontsize=7)
   return _save(fig, res.run_dir + "/figures", "class_trajectories")
 
@@ -341,7 +381,8 @@ def heatmap_panels(res, cell_indices, name):
     axes[1, i].imshow(c1, cmap="RdBu_r", vmin=-np.abs(c1).max(), vmax=np.abs(c1).max())
     cs = codes.codes_of({k: jnp.asarray(v) for k, v in p.items()}, jnp.asarray(mask),
                         jnp.asarray(g.task.clause_vars), jnp.asarray(g.task.clause_pols),
-                        res.config.codes.tau, res.config.codes.readout_check)
+                        res.config.codes.tau, res.config.codes.readout_check,
+                        res.config.codes.specificity)
     for h, c, t in np.argwhere(np.asarray(cs.exact)):
       for v in g.task.clause_vars[c]:
         axes[1, i].add_patch(plt.Rectangle((v - 0.5, h - 0.5), 1, 1, fill=False, lw=1.2,
@@ -358,6 +399,86 @@ def ticket_cycle_figure(res, out):
   first = [i for i, r in enumerate(res.rows) if r["seed"] == res.rows[0]["seed"]
            and r["embedding"] == res.rows[0]["embedding"]]
   return heatmap_panels(res, first[:2], "ticket_cycle")
+
+
+def _task_of(res, row):
+  """The clause world of a result row (numpy only: task.make_task)."""
+  from toyticket import task
+  t = res.config.task
+  return task.make_task(res.config.data_seed, t.n, row["m"], t.k, t.target, t.polarity,
+                        t.n_train, t.n_test)
+
+
+def _c1_panel(ax, c1, near, clause_vars, title):
+  """C1 heat map with every near-code site's variables boxed (green 4P, red 3N1P)."""
+  lim = max(float(np.abs(c1).max()), 1e-12)
+  ax.imshow(c1, cmap="RdBu_r", vmin=-lim, vmax=lim)
+  for h, c, t in np.argwhere(near):
+    for v in clause_vars[c]:
+      ax.add_patch(plt.Rectangle((v - 0.5 + 0.08 * t, h - 0.5 + 0.08 * t), 1 - 0.16 * t,
+                                 1 - 0.16 * t, fill=False, lw=0.8, ec="g" if t == 0 else "r"))
+  ax.set_title(f"{title}\nnear-code: {int(near[..., 0].sum())} 4P, "
+               f"{int(near[..., 1].sum())} 3N1P", fontsize=7)
+  ax.set_xlabel("variable")
+
+
+def feature_support_figure(res, out):
+  """Fig 2: the ticket support changes the feature-space initial condition. C1 at θ0 of
+  the dense network beside C1 of the masked rewind point of each method (first dense run,
+  lowest density, first rewind), with the near-code sites (δ ≤ 1) boxed."""
+  first = res.rows[0]
+  rho = min(_uniq(res.rows, "density"))
+  picks, seen = [], set()
+  for i, r in enumerate(res.rows):
+    if (r["seed"], r["embedding"], r["group"]) == (first["seed"], first["embedding"],
+                                                   first["group"]) and r["density"] == rho \
+        and r["rewind"] == first["rewind"] and r["method"] not in seen and len(seen) < 4:
+      seen.add(r["method"])
+      picks.append(i)
+  di = next(i for i, d in enumerate(res.dense_rows)
+            if (d["seed"], d["embedding"], d["group"]) == (first["seed"], first["embedding"],
+                                                           first["group"]))
+  cv = _task_of(res, first).clause_vars
+  fig, axes = _grid(1, 1 + len(picks), w=3.2, h=3.3)
+  _c1_panel(axes[0, 0], res.arrays["dense/c1_init"][di], res.arrays["dense/near_init"][di],
+            cv, f"dense θ0 ({first['embedding']}, seed {first['seed']})")
+  for k, j in enumerate(picks):
+    r = res.rows[j]
+    _c1_panel(axes[0, k + 1], res.arrays["cells/rewind_c1"][j],
+              res.arrays["cells/rewind_near"][j], cv,
+              f"{r['method']} mask at {r['rewind']} rewind, ρ={rho}")
+  axes[0, 0].set_ylabel("hidden row h")
+  return _save(fig, res.run_dir + "/figures", "feature_support")
+
+
+def code_overlap_figure(res, out):
+  """Fig 7: code-overlap diagnostics per method. Bars: fractions of the dense-final exact
+  codes kept at the same site / moved to another row / lost in the sparse final (mean
+  over runs with ≥ 1 dense code); black dots: fraction of sparse-final codes that are
+  dense-final codes (same site). One panel per density (columns) and template (rows),
+  first rewind mode."""
+  rw = res.rows[0]["rewind"]
+  dens, methods = _uniq(res.rows, "density"), _uniq(res.rows, "method")
+  fig, axes = _grid(len(TEMPLATE_NAMES), len(dens), w=max(4.0, 0.5 * len(methods) + 1.5))
+  colors = {"kept": "C2", "moved": "C1", "lost": "C3"}
+  for j, rho in enumerate(dens):
+    for t, tname in enumerate(TEMPLATE_NAMES):
+      ax = axes[t, j]
+      bottom = np.zeros(len(methods))
+      for fate, col in colors.items():
+        v = np.array([_stat(_sel(res.rows, method=m, density=rho, rewind=rw),
+                            f"code_{fate}_{tname}")[0] for m in methods])
+        ax.bar(range(len(methods)), np.nan_to_num(v), bottom=bottom, color=col, label=fate)
+        bottom += np.nan_to_num(v)
+      ov = [_stat(_sel(res.rows, method=m, density=rho, rewind=rw), f"code_overlap_{tname}")[0]
+            for m in methods]
+      ax.plot(range(len(methods)), ov, "ko", ms=4, label="sparse codes in dense final")
+      ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=7)
+      ax.set_ylim(0, 1.05)
+      ax.set_title(f"{tname} dense-final codes, ρ={rho}, {rw} rewind", fontsize=8)
+      if t == j == 0:
+        ax.legend(fontsize=6)
+  return _save(fig, res.run_dir + "/figures", "code_overlap")
 
 
 def heatmaps_figure(res, out):
@@ -381,7 +502,8 @@ FIGURES = {
     "expansion": expansion_figure, "scaling": scaling_figure,
     "translation": translation_figure, "rewind_modes": rewind_modes_figure,
     "probe_epochs": probe_epochs_figure, "ticket_cycle": ticket_cycle_figure,
-    "heatmaps": heatmaps_figure,
+    "heatmaps": heatmaps_figure, "feature_support": feature_support_figure,
+    "code_overlap": code_overlap_figure,
 }
 
 

@@ -39,6 +39,7 @@ class Group:
   task: task.Task
   spec: cycle.CycleSpec
   dense: list            # [(embedding, seed)]
+  densities: tuple       # the config's densities (dense-run oracle analysis, per density)
   cell_grid: list        # [(method, density, rewind, probe_pos)] per dense run, method-major
 
 
@@ -51,14 +52,17 @@ def groups(c: ml_collections.ConfigDict) -> list[Group]:
     spec = cycle.CycleSpec(
         hidden=hidden, n_out=tk.n_out, train=train.TrainConfig(**c.train.to_dict()),
         methods=as_tuple(c.methods), probe_epochs=as_tuple(c.probe_epochs),
-        discovery=discovery.DiscoveryConfig(**disc, tau=c.codes.tau), tau=c.codes.tau,
-        readout_check=c.codes.readout_check,
+        discovery=discovery.DiscoveryConfig(**disc, tau=c.codes.tau,
+                                            specificity=c.codes.specificity),
+        tau=c.codes.tau, readout_check=c.codes.readout_check,
+        specificity=c.codes.specificity,
         score_examples=min(c.discovery.score_examples, t.n_train),
         c0_frozen=not any(embeddings.TRAINABLE[f] for f in as_tuple(c.embeddings)))
     dense = list(itertools.product(as_tuple(c.embeddings), as_tuple(c.seeds)))
     grid = list(itertools.product(as_tuple(c.methods), as_tuple(c.densities),
                                   as_tuple(c.rewinds), range(len(as_tuple(c.probe_epochs)))))
-    out.append(Group(f"H{hidden}-m{m}", c.model.d, tk, spec, dense, grid))
+    out.append(Group(f"H{hidden}-m{m}", c.model.d, tk, spec, dense,
+                     as_tuple(c.densities), grid))
   return out
 
 
@@ -71,17 +75,20 @@ def chunks(g: Group, max_cells: int) -> list[list[int]]:
 
 def task_arrays(tk: task.Task) -> dict:
   return {k: jnp.asarray(getattr(tk, k)) for k in
-          ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols")}
+          ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols",
+           "decoy_vars", "decoy_pols")}
 
 
-def dense_inputs(dense: list, d: int, n: int) -> dict:
-  """Per dense run: seed key, C0 (family from the key's stream 2), C0-trainable flag and a
-  learning-rate multiplier (1; tests use it to make single runs diverge)."""
+def dense_inputs(dense: list, d: int, n: int, densities: tuple) -> dict:
+  """Per dense run: seed key, C0 (family from the key's stream 2), C0-trainable flag, a
+  learning-rate multiplier (1; tests use it to make single runs diverge) and the densities
+  (P,) at which its oracle-supported site classes are read."""
   keys = [jax.random.PRNGKey(s) for _, s in dense]
   c0 = [embeddings.make_c0(f, d, n, jax.random.fold_in(k, 2)) for (f, _), k in zip(dense, keys)]
   return {"key": jnp.stack(keys), "c0": jnp.stack(c0),
           "c0_trainable": jnp.array([float(embeddings.TRAINABLE[f]) for f, _ in dense]),
-          "lr_scale": jnp.ones(len(dense), jnp.float32)}
+          "lr_scale": jnp.ones(len(dense), jnp.float32),
+          "densities": jnp.tile(jnp.asarray(densities, jnp.float32), (len(dense), 1))}
 
 
 def cell_inputs(g: Group, n_dense: int) -> tuple:
@@ -100,7 +107,8 @@ def cell_inputs(g: Group, n_dense: int) -> tuple:
 def cell_labels(g: Group, dense_block: list[int]) -> list[dict]:
   """Labels of the cells in output order: dense run, then `cell_grid` (method-major, the
   order in which cycle concatenates the per-method `cell_inputs`)."""
-  return [{"group": g.gid, "embedding": g.dense[r][0], "seed": g.dense[r][1], "method": meth,
+  return [{"group": g.gid, "hidden": g.spec.hidden, "m": g.task.m,
+           "embedding": g.dense[r][0], "seed": g.dense[r][1], "method": meth,
            "density": rho, "rewind": rw, "probe_epoch": g.spec.probe_epochs[p],
            "dense_index": r}
           for r in dense_block for (meth, rho, rw, p) in g.cell_grid]
@@ -113,7 +121,7 @@ def execute(g: Group, dense_block: list[int], restored: dict | None = None,
 
   restored: {"dense_traj", "dense_losses"} for these dense runs: skip dense training.
   shard: split the run axes over all devices (no effect with one device)."""
-  dense_in = dense_inputs([g.dense[r] for r in dense_block], g.d, g.task.n)
+  dense_in = dense_inputs([g.dense[r] for r in dense_block], g.d, g.task.n, g.densities)
   cells = cell_inputs(g, len(dense_block))
   data = task_arrays(g.task)
   shard = shard and jax.device_count() > 1
@@ -139,20 +147,36 @@ def _f(x):
   return None if np.isnan(x) else round(x, 6)
 
 
-def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list]:
-  """Per-cell rows and per-dense-run rows (plain JSON-able dicts)."""
+def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list, list]:
+  """Per-cell rows, per-dense-run rows and per-(dense run, density) oracle rows (plain
+  JSON-able dicts)."""
   d, c = out["dense"], out["cells"]
-  dense_rows = []
+  dense_rows, oracle_rows = [], []
   for i, r in enumerate(dense_block):
     emb, seed = g.dense[r]
-    row = {"group": g.gid, "embedding": emb, "seed": seed, "dense_acc": _f(d["acc"][i, -1]),
-           "dense_acc_init": _f(d["acc"][i, 0]), "diverged_epoch": int(d["diverged_epoch"][i])}
+    row = {"group": g.gid, "hidden": g.spec.hidden, "m": g.task.m, "embedding": emb,
+           "seed": seed, "dense_acc": _f(d["acc"][i, -1]),
+           "dense_acc_init": _f(d["acc"][i, 0]), "diverged_epoch": int(d["diverged_epoch"][i]),
+           "max_row_codes_init": int(d["max_row_codes"][i, 0]),
+           "max_row_codes_dense": int(d["max_row_codes"][i, 1])}
     for t, name in enumerate(T_NAMES):
       row[f"dense_{name}"] = int(d["code_counts"][i, -1, t])
       row[f"init_{name}"] = int(d["code_counts"][i, 0, t])
-      for k, cls in enumerate(("stable", "recruited", "close_but_lost")):
-        row[f"{cls}_{name}"] = int(d["class_counts"][i, k, t])
+      row[f"dense_near_{name}"] = int(d["near_counts"][i, 1, t])
+      row[f"init_near_{name}"] = int(d["near_counts"][i, 0, t])
+      row[f"decoy_dense_{name}"] = int(d["decoy_codes"][i, 1, t])
+      row[f"decoy_init_{name}"] = int(d["decoy_codes"][i, 0, t])
+      row[f"decoy_dense_near_{name}"] = int(d["decoy_near"][i, 1, t])
     dense_rows.append(row)
+    for p, rho in enumerate(g.densities):
+      orow = {"group": g.gid, "hidden": g.spec.hidden, "m": g.task.m, "embedding": emb,
+              "seed": seed, "density": rho,
+              "diverged_epoch": row["diverged_epoch"]}
+      for t, name in enumerate(T_NAMES):
+        orow[f"oracle_supported_{name}"] = int(d["oracle_supported"][i, p, t])
+        for k, cls in enumerate(CLASSES):
+          orow[f"{cls}_{name}"] = int(d["oracle_class_counts"][i, p, k, t])
+      oracle_rows.append(orow)
   by_dense = dict(zip(dense_block, dense_rows))
   rows = []
   for j, lab in enumerate(cell_labels(g, dense_block)):
@@ -164,6 +188,8 @@ def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list]
                 "jaccard_mask_oracle": _f(c["jaccard_mask_oracle"][j]),
                 "jaccard_sites_oracle": _f(c["jaccard_sites_oracle"][j]),
                 "jaccard_codes_dense": _f(c["jaccard_codes_dense"][j]),
+                "max_row_codes": int(c["max_row_codes"][j]),
+                "dense_max_row_codes": dr["max_row_codes_dense"],
                 "pruned_nonzero": int(c["pruned_nonzero"][j]),
                 "collapsed_rows": int(c["collapsed_rows"][j]),
                 "dense_diverged_epoch": dr["diverged_epoch"],
@@ -172,16 +198,21 @@ def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list]
     for t, name in enumerate(T_NAMES):
       row[f"dense_{name}"] = dr[f"dense_{name}"]
       for key in ("sparse_codes", "chance_codes", "masked_codes", "supported",
-                  "supported_but_lost", "stable_kept"):
+                  "supported_but_lost", "stable_kept", "sparse_near", "decoy_sparse_codes",
+                  "decoy_sparse_near", "decoy_chance_codes"):
         row[f"{key.replace('_codes', '')}_{name}"] = int(c[key][j, t])
-      for key in ("same_site_recall", "family_recall"):
+      row[f"decoy_dense_{name}"] = dr[f"decoy_dense_{name}"]
+      for key in ("same_site_recall", "family_recall", "code_overlap"):
         row[f"{key}_{name}"] = _f(c[key][j, t])
+      for k, fate in enumerate(("kept", "moved", "lost")):
+        row[f"code_{fate}_{name}"] = _f(c["code_fates"][j, k, t])
       row[f"near_codes_start_{name}"] = _f(c["near_frac_codes"][j, 0, t])
       row[f"near_rest_start_{name}"] = _f(c["near_frac_rest"][j, 0, t])
     rows.append(row)
-  return rows, dense_rows
+  return rows, dense_rows, oracle_rows
 
 
+CLASSES = ("stable", "recruited", "close_but_lost")
 KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch")
 
 
@@ -195,7 +226,7 @@ def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
     agg = dict(zip(keys, key))
     agg["n_seeds"] = len(rs)
     for f, v in rs[0].items():
-      if f in keys or f == "seed" or isinstance(v, str):
+      if f in keys or f in ("seed", "hidden", "m") or isinstance(v, str):
         continue
       vals = np.array([np.nan if r[f] is None else float(r[f]) for r in rs])
       ok = vals[~np.isnan(vals)]
@@ -263,8 +294,9 @@ def load_restored(src: str, c: ml_collections.ConfigDict) -> dict:
 
 
 def run_sweep(c: ml_collections.ConfigDict, workdir: str,
-              log: Callable[[str], None] = print) -> tuple[str, list, list]:
-  """Runs (or resumes) a validated config. Returns (run dir, cell rows, dense rows)."""
+              log: Callable[[str], None] = print) -> tuple[str, list, list, list]:
+  """Runs (or resumes) a validated config. Returns (run dir, cell rows, dense rows, oracle
+  rows: one per dense run and density, the dense run's oracle-supported site classes)."""
   restored = load_restored(c.restore_from, c) if c.restore_from else None
   gs = groups(c)
   run_dir = os.path.join(workdir, c.name, run_id(c))
@@ -272,7 +304,7 @@ def run_sweep(c: ml_collections.ConfigDict, workdir: str,
     os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
   atomic_write(os.path.join(run_dir, "config.json"), json.dumps(c.to_dict(), indent=1))
   plan = [(g, blk) for g in gs for blk in chunks(g, c.max_cells_per_chunk)]
-  rows, dense_rows = [], []
+  rows, dense_rows, oracle_rows = [], [], []
   for n, (g, blk) in enumerate(plan):
     cid = f"{n:04d}-{g.gid}"      # plan order first, so sorted files follow the rows
     done = os.path.join(run_dir, "chunks", cid + ".json")
@@ -287,7 +319,7 @@ def run_sweep(c: ml_collections.ConfigDict, workdir: str,
         picked = [restored[(g.gid, *g.dense[r])] for r in blk]
         rest = jax.tree.map(lambda *v: np.stack(v), *picked)
       out = execute(g, blk, rest)
-      r_rows, d_rows = chunk_rows(g, blk, out)
+      r_rows, d_rows, o_rows = chunk_rows(g, blk, out)
       save_npz(os.path.join(run_dir, "trajectories", cid + ".npz"),
                {"dense": out["dense"], "cells": out["cells"], "masks": out["masks"]})
       checkpoints.save(os.path.join(run_dir, "checkpoints", cid),
@@ -295,20 +327,24 @@ def run_sweep(c: ml_collections.ConfigDict, workdir: str,
                         "dense_losses": out["dense"]["loss"], "masks": out["masks"],
                         "sparse_final": out["sparse_final"]})
       atomic_write(done, json.dumps({"group": g.gid, "dense_runs": [g.dense[r] for r in blk],
-                                     "cells": r_rows, "dense": d_rows}))
+                                     "cells": r_rows, "dense": d_rows,
+                                     "oracle": o_rows}))
       log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(blk)} dense + {len(r_rows)} sparse runs "
           f"in {time.time() - t0:.1f}s")
     with open(done) as f:
       meta = json.load(f)
     rows += meta["cells"]
     dense_rows += meta["dense"]
+    oracle_rows += meta["oracle"]
   agg = aggregate(rows)
   atomic_write(os.path.join(run_dir, "metrics.json"), json.dumps(
-      {"config": c.to_dict(), "runs": rows, "dense": dense_rows, "aggregate": agg}, indent=1))
+      {"config": c.to_dict(), "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
+       "aggregate": agg}, indent=1))
   atomic_write(os.path.join(run_dir, "metrics.csv"), to_csv(rows))
   atomic_write(os.path.join(run_dir, "aggregate.csv"), to_csv(agg))
   atomic_write(os.path.join(run_dir, "dense.csv"), to_csv(dense_rows))
-  return run_dir, rows, dense_rows
+  atomic_write(os.path.join(run_dir, "dense_oracle.csv"), to_csv(oracle_rows))
+  return run_dir, rows, dense_rows, oracle_rows
 
 
 def load_arrays(run_dir: str) -> dict:

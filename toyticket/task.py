@@ -7,6 +7,7 @@ literals satisfied); every other variable is Bernoulli(1/2).
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -20,6 +21,9 @@ class Task:
 
   clause_vars: (m, k) int32 variable indices, distinct within a clause.
   clause_pols: (m, k) float32 literal polarity, +1 (x_j = 1) or -1 (x_j = 0).
+  decoy_vars, decoy_pols: (m, k) a null control: clauses of the same number and width
+    drawn from the data seed's decoy stream, none with a real clause's variable set; they
+    are not in the data, so codes read on them give a floor (`make_decoys`).
   x_*: (N, n) float32; y_*: (N, n_out) float32 with n_out = 1 (dnf) or m (clauses).
   """
   n: int
@@ -32,6 +36,8 @@ class Task:
   y_train: np.ndarray
   x_test: np.ndarray
   y_test: np.ndarray
+  decoy_vars: np.ndarray
+  decoy_pols: np.ndarray
 
   @property
   def n_out(self) -> int:
@@ -46,6 +52,30 @@ def make_clauses(rng: np.random.Generator, n: int, m: int, k: int, polarity: str
   else:
     pols = rng.choice(np.array([-1.0, 1.0], np.float32), size=(m, k))
   return vars_.astype(np.int32), pols.astype(np.float32)
+
+
+def make_decoys(data_seed: int, n: int, m: int, k: int, polarity: str, real_vars: np.ndarray):
+  """(vars (m,k) int32, pols (m,k) float32): m decoy clauses from the stream
+  default_rng((data_seed, 1)) (the task's own stream is untouched), each variable set
+  distinct from every real clause's and from the other decoys' while C(n, k) allows;
+  where it does not, decoys may repeat each other but never a real set if any other exists."""
+  rng = np.random.default_rng((data_seed, 1))
+  real = {tuple(v) for v in np.sort(real_vars, 1).tolist()}
+  n_sets = math.comb(n, k)
+  out: list[tuple] = []
+  for _ in range(1000 * m):
+    if len(out) == m:
+      break
+    v = tuple(np.sort(rng.choice(n, size=k, replace=False)).tolist())
+    if (v in real and len(real) < n_sets) or (v in out and len(real | set(out)) < n_sets):
+      continue
+    out.append(v)
+  vars_ = np.array(out, np.int32).reshape(m, k)
+  if polarity == "positive":
+    pols = np.ones((m, k), np.float32)
+  else:
+    pols = rng.choice(np.array([-1.0, 1.0], np.float32), size=(m, k))
+  return vars_, pols.astype(np.float32)
 
 
 def clause_values(x: np.ndarray, vars_: np.ndarray, pols: np.ndarray) -> np.ndarray:
@@ -78,4 +108,5 @@ def make_task(data_seed: int, n: int = 16, m: int = 8, k: int = 4, target: str =
 
   x_tr, y_tr = labelled(n_train)
   x_te, y_te = labelled(n_test)
-  return Task(n, m, k, target, vars_, pols, x_tr, y_tr, x_te, y_te)
+  return Task(n, m, k, target, vars_, pols, x_tr, y_tr, x_te, y_te,
+              *make_decoys(data_seed, n, m, k, polarity, vars_))

@@ -17,6 +17,8 @@ def get_config(arg: str = ""):
   c.densities = (0.5, 0.25)
   c.rewinds = ("probe", "fresh")
   c.seeds = (0, 1, 2, 3)
+  if arg not in ("", "full"):
+    raise ValueError(f"unknown argument {arg!r}; allowed: full")
   if arg == "full":
     c.seeds = tuple(range(32))
     c.train.epochs = 50

@@ -2,6 +2,10 @@
 
   python -m experiments.sweep --config=configs/embedding_sweep.py [--config.key=value ...]
       [--workdir=./runs] [--cpu_devices=0]
+
+Every failure a user can cause (a bad flag or config value, an unreadable config file,
+checkpoint or run file, an unwritable workdir, Ctrl-C) ends in ONE line on stderr and
+exit code 2 (130 for Ctrl-C), with nothing half-written.
 """
 from __future__ import annotations
 
@@ -21,6 +25,13 @@ _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard 
                                     "over (0: one per available core; 1: no sharding).")
 
 
+def fail(message: str, code: int = 2):
+  """Prints one line and exits now (skipping teardown, where orbax threads print)."""
+  print(message.splitlines()[0] if message else "error", file=sys.stderr, flush=True)
+  sys.stdout.flush()
+  os._exit(code)
+
+
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
@@ -28,23 +39,34 @@ def main(argv):
     if _CPU_DEVICES.value < 0:
       raise config.ConfigError("--cpu_devices", _CPU_DEVICES.value,
                                "integers >= 0 (0: one per available core)")
-    sharding.use_cpu_cores(_CPU_DEVICES.value)
-    config.validate(_CONFIG.value)
+    config.validate(_CONFIG.value)            # as given, then as it will run
     cfg = config.apply_quick(_CONFIG.value)
+    config.validate(cfg)
+    sharding.use_cpu_cores(_CPU_DEVICES.value)
     if cfg.distributed:
       jax.distributed.initialize()   # coordinator etc. from the environment (SLURM, TPU, ...)
     run_dir, rows, dense_rows, oracle_rows = runs.run_sweep(cfg, _WORKDIR.value)
-  except (config.ConfigError, checkpoints.CheckpointError) as e:
-    print(e, file=sys.stderr, flush=True)
-    sys.stdout.flush()
-    os._exit(2)   # skip interpreter teardown, where orbax's threads print tracebacks
-  res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg,
-                      oracle_rows)
-  figs = plots.make_figures(cfg.figures, res)
-  table = runs.summary(rows, dense_rows)
-  runs.atomic_write(f"{run_dir}/summary.txt", table + "\n")
+    res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg,
+                        oracle_rows)
+    figs = plots.make_figures(cfg.figures, res)
+    table = runs.summary(rows, dense_rows)
+    runs.atomic_write(f"{run_dir}/summary.txt", table + "\n")
+  except (config.ConfigError, checkpoints.CheckpointError, runs.RunFileError) as e:
+    fail(str(e))
+  except OSError as e:
+    fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
+  except KeyboardInterrupt:
+    fail("interrupted: finished chunks are kept; re-run the same command to resume", 130)
   print(table)
   print(f"results: {run_dir}  ({len(rows)} sparse runs, {len(figs)} figures)")
+
+
+def parse_flags(argv):
+  """absl flag parsing with one-line errors (exit 2) instead of absl's two lines + exit 1."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(f"flag error: {e}")
 
 
 if __name__ == "__main__":
@@ -52,6 +74,8 @@ if __name__ == "__main__":
   try:
     config.check_overrides(sys.argv[1:])
   except config.ConfigError as e:
-    print(e, file=sys.stderr)
-    sys.exit(2)
-  app.run(main)
+    fail(str(e))
+  try:
+    app.run(main, flags_parser=parse_flags)
+  except KeyboardInterrupt:
+    fail("interrupted: finished chunks are kept; re-run the same command to resume", 130)

@@ -55,6 +55,32 @@ BAD = [
     ("--config.restore_from=/nonexistent/run", "restore_from"),
     ("--config.no_such_key=1", "no_such_key"),
     ("--cpu_devices=-1", "--cpu_devices"),
+    # issue 16: silent wrong results before
+    ("--config.methods=('oracle','random','oracle')", "methods"),
+    ("--config.seeds=(0,0)", "seeds"),
+    ("--config.densities=(0.5,0.5)", "densities"),
+    ("--config.probe_epochs=(1,1)", "probe_epochs"),
+    ("--config.train.batch_size=2048", "train.batch_size"),     # valid only before quick
+    ("--config.discovery.obs_damping=nan", "discovery.obs_damping"),
+    ("--config.discovery.score_examples=0", "discovery.score_examples"),
+    ("--config.train.momentum=nan", "train.momentum"),
+    ("--config.name=../../escaped", "name"),
+    ("--config.name=/abs/name", "name"),
+    ("--config.densities=(True,)", "densities"),
+    # issue 16: tracebacks before
+    ("--config.densities=()", "densities"),
+    ("--config.rewinds=()", "rewinds"),
+    ("--config.probe_epochs=()", "probe_epochs"),
+    ("--config.methods=()", "methods"),
+    ("--config.embeddings=()", "embeddings"),
+    ("--config.seeds=(1180591620717411303424,)", "seeds"),
+    ("--config.seeds=(0.5,)", "seeds"),
+    ("--config.data_seed=-1", "data_seed"),
+    ("--config.discovery.earlybird_window=0", "discovery.earlybird_window"),
+    ("--config.task.n_test=0", "task.n_test"),
+    ("--config.train.lr=fast", "train.lr"),
+    ("--config.quick=yes", "quick"),
+    ("--no_such_flag=1", "no_such_flag"),
 ]
 
 
@@ -62,12 +88,43 @@ BAD = [
 def test_bad_input_one_line_nonzero_nothing_written(arg, field, tmp_path):
   p = sweep("--config=configs/embedding_sweep.py", "--config.quick=True", arg,
             workdir=tmp_path / "w")
-  assert p.returncode != 0
-  last = p.stderr.strip().splitlines()[-1]
-  assert field in p.stderr, p.stderr[-2000:]
-  assert "Traceback" not in p.stderr, p.stderr[-2000:]
+  assert p.returncode == 2, p.stderr[-2000:]
+  lines = p.stderr.strip().splitlines()
+  assert len(lines) == 1 and field in lines[0], p.stderr[-2000:]
   assert not os.path.exists(tmp_path / "w"), os.listdir(tmp_path / "w")
-  assert last
+
+
+CONFIG_FILES = [("def get_config(:\n", "SyntaxError"), ("x = 1\n", "get_config"),
+                ("def get_config():\n  return 3\n", "ConfigDict")]
+
+
+@pytest.mark.parametrize("text,why", CONFIG_FILES, ids=["syntax", "no_get_config", "not_dict"])
+def test_broken_config_file_one_line_exit_2(text, why, tmp_path):
+  path = tmp_path / "cfg.py"
+  path.write_text(text)
+  p = sweep(f"--config={path}", workdir=tmp_path / "w")
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1 and why in lines[0], p.stderr[-2000:]
+  assert not os.path.exists(tmp_path / "w")
+
+
+@pytest.mark.parametrize("args,field", [
+    (["--config=configs/ticket_cycle.py:bogus"], "config"),
+    (["--config=configs/embedding_sweep.py:bogus"], "config"),
+    (["--config.quick=True"], "--config"),                     # no --config at all
+])
+def test_bad_config_argument_or_missing_config(args, field, tmp_path):
+  p = sweep(*args, workdir=tmp_path / "w")
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1 and field in lines[0], p.stderr[-2000:]
+  assert not os.path.exists(tmp_path / "w")
+
+
+def test_workdir_that_is_a_file_fails_in_one_line(tmp_path):
+  (tmp_path / "f").write_text("")
+  p = sweep("--config=configs/ticket_cycle.py", "--config.quick=True", workdir=tmp_path / "f")
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1 and "f" in lines[0], p.stderr[-2000:]
 
 
 def bench(*args, out):

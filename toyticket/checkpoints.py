@@ -7,6 +7,8 @@ the sparse-final params, all with the run axis leading.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import time
@@ -20,15 +22,29 @@ class CheckpointError(RuntimeError):
   """An unreadable, missing or mismatched checkpoint (one-line message)."""
 
 
+def checksum(tree) -> str:
+  """sha256 over every leaf's path, dtype, shape and bytes, in pytree order."""
+  h = hashlib.sha256()
+  for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+    a = np.ascontiguousarray(np.asarray(leaf))
+    h.update(f"{jax.tree_util.keystr(path)}|{a.dtype.str}|{a.shape}".encode())
+    h.update(a.tobytes())
+  return h.hexdigest()
+
+
 def save(path: str, tree) -> None:
-  """Writes `tree` to `path` via a temporary sibling directory and one rename."""
+  """Writes `tree` to `path` via a temporary sibling directory and one rename, with a
+  checksum of its content (checksum.json) that `restore` verifies."""
   path = os.path.abspath(path)
   tmp = path + ".tmp"
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(os.path.dirname(path), exist_ok=True)
+  tree = jax.tree.map(np.asarray, tree)
   with ocp.StandardCheckpointer() as ckptr:
-    ckptr.save(os.path.join(tmp, "state"), jax.tree.map(np.asarray, tree))
+    ckptr.save(os.path.join(tmp, "state"), tree)
     ckptr.wait_until_finished()
+  with open(os.path.join(tmp, "checksum.json"), "w") as f:
+    json.dump({"sha256": checksum(tree)}, f)
   shutil.rmtree(path, ignore_errors=True)
   os.replace(tmp, path)
 
@@ -62,4 +78,14 @@ def restore(path: str):
   if error is not None:
     raise CheckpointError(f"checkpoint error: cannot read {path}: {error[:160]}")
   ckptr.close()
-  return jax.tree.map(np.asarray, tree)
+  tree = jax.tree.map(np.asarray, tree)
+  try:
+    with open(os.path.join(path, "checksum.json")) as f:
+      want = json.load(f)["sha256"]
+  except (OSError, ValueError, KeyError, TypeError):
+    raise CheckpointError(f"checkpoint error: {path} has no readable checksum.json "
+                          "(damaged, or written by an older version)") from None
+  if checksum(tree) != want:
+    raise CheckpointError(f"checkpoint error: {path} is damaged (content does not match "
+                          "its checksum)")
+  return tree

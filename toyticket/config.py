@@ -47,15 +47,28 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 def load_file(spec: str) -> ml_collections.ConfigDict:
-  """get_config(arg) of a config file given as 'path.py' or 'path.py:arg'."""
+  """get_config(arg) of a config file given as 'path.py' or 'path.py:arg'; ConfigError
+  (one line) if the file is missing, does not import, has no get_config, or refuses arg."""
   import importlib.util
   path, _, arg = spec.partition(":")
   mod_spec = importlib.util.spec_from_file_location("_toyticket_config", path)
   if mod_spec is None or not os.path.isfile(path):
     raise ConfigError("config", spec, "a path to a config file in configs/")
   mod = importlib.util.module_from_spec(mod_spec)
-  mod_spec.loader.exec_module(mod)
-  return mod.get_config(arg) if arg else mod.get_config()
+  try:
+    mod_spec.loader.exec_module(mod)
+  except Exception as e:  # a syntax or import error in the user's file
+    raise ConfigError("config", spec, f"a config file that imports ({type(e).__name__}: "
+                      f"{str(e).splitlines()[0] if str(e) else ''})") from None
+  if not callable(getattr(mod, "get_config", None)):
+    raise ConfigError("config", spec, "a config file defining get_config()")
+  try:
+    cfg = mod.get_config(arg) if arg else mod.get_config()
+  except (TypeError, ValueError) as e:
+    raise ConfigError("config", spec, f"an argument its get_config accepts ({e})") from None
+  if not isinstance(cfg, ml_collections.ConfigDict):
+    raise ConfigError("config", spec, "a get_config() that returns an ml_collections.ConfigDict")
+  return cfg
 
 
 def check_overrides(argv: list[str]) -> None:
@@ -63,6 +76,8 @@ def check_overrides(argv: list[str]) -> None:
   (config_flags would also refuse it, but with a traceback)."""
   spec = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
   if spec is None:
+    if "--config" not in argv:
+      raise ConfigError("--config", "(missing)", "a config file: --config=configs/<name>.py")
     return
   cfg = load_file(spec)
   for a in argv:
@@ -87,11 +102,11 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     return c
   c = ml_collections.ConfigDict(c.to_dict())
   c.train.epochs = min(c.train.epochs, 3)
-  c.task.n_train, c.task.n_test = 1024, 512
+  c.task.n_train, c.task.n_test = min(c.task.n_train, 1024), min(c.task.n_test, 512)
   c.seeds = as_tuple(c.seeds)[:2]
   with c.ignore_type():            # at most two model groups (one compile each)
     c.task.m = as_tuple(c.task.m)[:1] if len(as_tuple(c.model.hidden)) > 1 else c.task.m
-  c.probe_epochs = tuple(min(e, c.train.epochs) for e in as_tuple(c.probe_epochs))
+  c.probe_epochs = tuple(dict.fromkeys(min(e, c.train.epochs) for e in as_tuple(c.probe_epochs)))
   c.discovery.synflow_iters = min(c.discovery.synflow_iters, 5)
   c.discovery.score_examples = min(c.discovery.score_examples, 256)
   return c
@@ -103,9 +118,54 @@ def _choice(field, values, allowed):
       raise ConfigError(field, v, ", ".join(allowed))
 
 
+def _is_int(v) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _ints(field, values, lo, hi=None, what=None):
+  """Every value an int in [lo, hi]."""
+  for v in as_tuple(values):
+    if not _is_int(v) or v < lo or (hi is not None and v > hi):
+      rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+      raise ConfigError(field, v, what or f"integers {rng}")
+
+
+def _nums(field, values, ok, allowed):
+  for v in as_tuple(values):
+    if not _is_num(v) or not ok(v):
+      raise ConfigError(field, v, allowed)
+
+
+SEQUENCES = ("seeds", "embeddings", "methods", "densities", "rewinds", "probe_epochs",
+             "figures", "model.hidden", "task.m")
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _get(c, dotted):
+  for k in dotted.split("."):
+    c = c[k]
+  return c
+
+
 def validate(c: ml_collections.ConfigDict) -> None:
-  """Raises ConfigError on the first bad field."""
-  t, mdl, tr = c.task, c.model, c.train
+  """Raises ConfigError on the first bad field. Call it on the config as given AND on the
+  one that will run (after `apply_quick`), so every check also sees the values used."""
+  t, mdl, tr, disc = c.task, c.model, c.train, c.discovery
+  if not isinstance(c.name, str) or not c.name or c.name[0] == "." or set(c.name) - NAME_CHARS:
+    raise ConfigError("name", c.name, "a non-empty name of letters, digits, _ . - "
+                      "(not starting with '.'; it names a folder under --workdir)")
+  for field in SEQUENCES:
+    vals = as_tuple(_get(c, field))
+    if not vals:
+      raise ConfigError(field, _get(c, field), "a non-empty value or tuple")
+    dup = next((v for i, v in enumerate(vals) if v in vals[:i]), None)
+    if len(set(vals)) != len(vals):
+      raise ConfigError(field, _get(c, field), f"distinct values ({dup!r} repeats; a repeat "
+                        "would relabel cells or inflate n)")
   _choice("embeddings", c.embeddings, embeddings.FAMILIES)
   _choice("methods", c.methods, discovery.METHODS)
   _choice("rewinds", c.rewinds, cycle.REWINDS)
@@ -114,39 +174,42 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("task.target", t.target, task.TARGETS)
   _choice("task.polarity", t.polarity, task.POLARITIES)
   _choice("train.optimizer", tr.optimizer, train.OPTIMIZERS)
-  if not as_tuple(c.seeds):
-    raise ConfigError("seeds", c.seeds, "a non-empty int or tuple of ints")
-  for rho in as_tuple(c.densities):
-    if not (isinstance(rho, (int, float)) and 0 < rho <= 1):
-      raise ConfigError("densities", rho, "numbers in (0, 1] (fraction of W1 kept)")
-  for m in as_tuple(t.m):
-    if m < 1:
-      raise ConfigError("task.m", m, "integers >= 1")
-  if t.n < 1:
-    raise ConfigError("task.n", t.n, "integers >= 1")
-  if not 1 <= t.k <= t.n:
-    raise ConfigError("task.k", t.k, f"integers in [1, task.n={t.n}]")
+  for flag in ("quick", "codes.readout_check", "distributed"):
+    if not isinstance(_get(c, flag), bool):
+      raise ConfigError(flag, _get(c, flag), "True or False")
+  _ints("seeds", c.seeds, 0, 2**32 - 1)
+  _ints("data_seed", c.data_seed, 0, 2**32 - 1)
+  _nums("densities", c.densities, lambda v: 0 < v <= 1, "numbers in (0, 1] (fraction of W1 kept)")
+  _ints("task.m", t.m, 1)
+  _ints("task.n", t.n, 1)
+  _ints("task.k", t.k, 1, t.n, f"integers in [1, task.n={t.n}]")
+  _ints("task.n_train", t.n_train, 1)
+  _ints("task.n_test", t.n_test, 1)
+  _ints("model.d", mdl.d, 1)
   if "hadamard" in as_tuple(c.embeddings):
-    if mdl.d < 1 or mdl.d & (mdl.d - 1):
+    if mdl.d & (mdl.d - 1):
       raise ConfigError("model.d", mdl.d, "a power of two (1, 2, 4, 8, 16, ...) with hadamard")
     if t.n > mdl.d:
       raise ConfigError("task.n", t.n, f"<= model.d={mdl.d} with hadamard")
-  for h in as_tuple(mdl.hidden):
-    if h < 1:
-      raise ConfigError("model.hidden", h, "integers >= 1")
-  if not (isinstance(tr.lr, (int, float)) and tr.lr > 0 and math.isfinite(tr.lr)):
-    raise ConfigError("train.lr", tr.lr, "a finite number > 0")
-  if tr.epochs < 1:
-    raise ConfigError("train.epochs", tr.epochs, "integers >= 1")
-  if not 1 <= tr.batch_size <= t.n_train:
-    raise ConfigError("train.batch_size", tr.batch_size, f"integers in [1, task.n_train={t.n_train}]")
-  for e in as_tuple(c.probe_epochs):
-    if not 0 <= e <= tr.epochs:
-      raise ConfigError("probe_epochs", e, f"epochs in [0, train.epochs={tr.epochs}]")
-  if not 0 < c.codes.tau < 1:
-    raise ConfigError("codes.tau", c.codes.tau, "numbers in (0, 1)")
-  if c.max_cells_per_chunk < 1:
-    raise ConfigError("max_cells_per_chunk", c.max_cells_per_chunk, "integers >= 1")
-  if c.discovery.coords_per_site < 1 or c.discovery.coords_per_site > mdl.d:
-    raise ConfigError("discovery.coords_per_site", c.discovery.coords_per_site,
-                      f"integers in [1, model.d={mdl.d}]")
+  _ints("model.hidden", mdl.hidden, 1)
+  _nums("train.lr", tr.lr, lambda v: v > 0, "a finite number > 0")
+  _nums("train.momentum", tr.momentum, lambda v: 0 <= v < 1, "a number in [0, 1)")
+  _ints("train.epochs", tr.epochs, 1)
+  _ints("train.batch_size", tr.batch_size, 1, t.n_train,
+        f"integers in [1, task.n_train={t.n_train}]")
+  _ints("probe_epochs", c.probe_epochs, 0, tr.epochs, f"epochs in [0, train.epochs={tr.epochs}]")
+  _nums("codes.tau", c.codes.tau, lambda v: 0 < v < 1, "numbers in (0, 1)")
+  _ints("max_cells_per_chunk", c.max_cells_per_chunk, 1)
+  _nums("discovery.obs_damping", disc.obs_damping, lambda v: v > 0, "a finite number > 0")
+  _ints("discovery.synflow_iters", disc.synflow_iters, 1)
+  _nums("discovery.earlybird_eps", disc.earlybird_eps, lambda v: 0 < v <= 1,
+        "a number in (0, 1] (fraction of W1 entries)")
+  _ints("discovery.earlybird_window", disc.earlybird_window, 1, tr.epochs,
+        f"integers in [1, train.epochs={tr.epochs}]")
+  _nums("discovery.combined_weight", disc.combined_weight, lambda v: True, "a finite number")
+  _nums("discovery.orth_penalty", disc.orth_penalty, lambda v: v >= 0, "a finite number >= 0")
+  _ints("discovery.score_examples", disc.score_examples, 1)
+  _ints("discovery.coords_per_site", disc.coords_per_site, 1, mdl.d,
+        f"integers in [1, model.d={mdl.d}]")
+  if not isinstance(c.restore_from, str):
+    raise ConfigError("restore_from", c.restore_from, "a run directory path or ''")

@@ -39,9 +39,11 @@ def _sel(rows, **kw):
 
 
 def _stat(rows, field):
-  v = np.array([np.nan if r.get(field) is None else r[field] for r in rows], float)
+  """(mean, sd with ddof 1) over the rows that did not diverge and have a value."""
+  v = np.array([np.nan if r.get(field) is None or r.get("diverged") else r[field]
+                for r in rows], float)
   v = v[~np.isnan(v)]
-  return (v.mean(), v.std()) if v.size else (np.nan, np.nan)
+  return (v.mean(), v.std(ddof=1) if v.size > 1 else 0.0) if v.size else (np.nan, np.nan)
 
 
 def _save(fig, out_dir, name):

@@ -9,6 +9,7 @@ chunks that are done.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import hashlib
@@ -17,6 +18,7 @@ import itertools
 import json
 import os
 import time
+import zipfile
 from typing import Callable
 
 import jax
@@ -28,6 +30,10 @@ from toyticket import checkpoints, codes, cycle, discovery, embeddings, sharding
 from toyticket.config import ConfigError, as_tuple
 
 T_NAMES = codes.TEMPLATE_NAMES
+
+
+class RunFileError(RuntimeError):
+  """An unreadable or damaged file of a run directory (one-line message naming it)."""
 
 
 # ------------------------------------------------------------------------------ grid
@@ -214,34 +220,57 @@ def chunk_rows(g: Group, dense_block: list[int], out: dict) -> tuple[list, list,
 
 CLASSES = ("stable", "recruited", "close_but_lost")
 KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch")
+# Two-sided 95 % Student t quantiles t_{0.975, df}, df = 1..30 (normal beyond).
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+  return T975[df - 1] if df <= len(T975) else 1.960
 
 
 def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
-  """Mean, sd and n over seeds of every numeric field, per (keys) cell; NaN-aware."""
+  """Per (keys) cell, over seeds: n_seeds (all runs), n_diverged, n (runs averaged: not
+  diverged), and for every numeric field its mean, sd (ddof 1) and the half-width of its
+  95 % CI (t_{0.975, n−1} · sd / √n) over the non-diverged runs whose value is not NaN.
+  A row is diverged when its `diverged` field is true (dense rows: diverged_epoch ≥ 0)."""
   buckets: dict = {}
   for r in rows:
     buckets.setdefault(tuple(r.get(k) for k in keys), []).append(r)
   out = []
   for key, rs in buckets.items():
     agg = dict(zip(keys, key))
-    agg["n_seeds"] = len(rs)
+    bad = [bool(r["diverged"]) if "diverged" in r else r.get("diverged_epoch", -1) >= 0
+           for r in rs]
+    ok_rows = [r for r, b in zip(rs, bad) if not b]
+    agg.update(n_seeds=len(rs), n_diverged=sum(bad), n=len(ok_rows))
     for f, v in rs[0].items():
-      if f in keys or f in ("seed", "hidden", "m") or isinstance(v, str):
+      if f in keys or f in ("seed", "hidden", "m", "diverged") or isinstance(v, str):
         continue
-      vals = np.array([np.nan if r[f] is None else float(r[f]) for r in rs])
+      vals = np.array([np.nan if r[f] is None else float(r[f]) for r in ok_rows])
       ok = vals[~np.isnan(vals)]
       agg[f"{f}_mean"] = _f(ok.mean()) if ok.size else None
-      agg[f"{f}_sd"] = _f(ok.std()) if ok.size else None
+      agg[f"{f}_sd"] = _f(ok.std(ddof=1)) if ok.size > 1 else None
+      agg[f"{f}_ci95"] = (_f(t975(ok.size - 1) * ok.std(ddof=1) / np.sqrt(ok.size))
+                          if ok.size > 1 else None)
     out.append(agg)
   return out
 
 
 # ----------------------------------------------------------------------------- files
 def atomic_write(path: str, data: bytes | str) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "wb") as f:
-    f.write(data.encode() if isinstance(data, str) else data)
-  os.replace(tmp, path)
+  """Writes via a temporary sibling unique to this process, then one rename; on any
+  failure (disk full, interrupt) the temporary file is removed."""
+  tmp = f"{path}.{os.getpid()}.tmp"
+  try:
+    with open(tmp, "wb") as f:
+      f.write(data.encode() if isinstance(data, str) else data)
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(OSError):
+      os.remove(tmp)
+    raise
 
 
 def to_csv(rows: list[dict]) -> str:
@@ -266,16 +295,28 @@ def run_id(c: ml_collections.ConfigDict) -> str:
                         ).hexdigest()[:12]
 
 
+def _read_json(path: str, error=RunFileError):
+  """JSON content of path, or `error` (one line naming the file) if unreadable."""
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise error(f"run file error: cannot read {path}: "
+                f"{getattr(e, 'strerror', None) or str(e).splitlines()[0]}") from None
+
+
 def load_restored(src: str, c: ml_collections.ConfigDict) -> dict:
   """{(group, embedding, seed): {"dense_traj", "dense_losses"}} from a finished run dir."""
   cfg_path = os.path.join(src, "config.json")
   if not os.path.isfile(cfg_path):
     raise checkpoints.CheckpointError(f"checkpoint error: restore_from={src!r} is not a run "
                                       "directory (no config.json)")
-  with open(cfg_path) as f:
-    src_cfg = json.load(f)
+  src_cfg = _read_json(cfg_path, checkpoints.CheckpointError)
   plain = lambda v: json.loads(json.dumps(v.to_dict() if hasattr(v, "to_dict") else v))
   for field in ("data_seed", "task", "model", "train"):
+    if not isinstance(src_cfg, dict) or field not in src_cfg:
+      raise checkpoints.CheckpointError(f"checkpoint error: {cfg_path} is damaged (no "
+                                        f"field {field!r})")
     if plain(src_cfg[field]) != plain(c[field]):
       raise ConfigError(field, plain(c[field]), f"the restored run's value {src_cfg[field]!r}")
   table = {}
@@ -283,8 +324,10 @@ def load_restored(src: str, c: ml_collections.ConfigDict) -> dict:
   for name in sorted(os.listdir(chunk_dir)) if os.path.isdir(chunk_dir) else []:
     if not name.endswith(".json"):
       continue
-    with open(os.path.join(chunk_dir, name)) as f:
-      meta = json.load(f)
+    path = os.path.join(chunk_dir, name)
+    meta = _read_json(path, checkpoints.CheckpointError)
+    if not isinstance(meta, dict) or not {"group", "dense_runs"} <= set(meta):
+      raise checkpoints.CheckpointError(f"checkpoint error: {path} is damaged")
     ck = checkpoints.restore(os.path.join(src, "checkpoints", name[:-5]))
     for i, (emb, seed) in enumerate(meta["dense_runs"]):
       table[(meta["group"], emb, seed)] = {
@@ -293,29 +336,64 @@ def load_restored(src: str, c: ml_collections.ConfigDict) -> dict:
   return table
 
 
+def _chunk_done(run_dir: str, cid: str) -> dict | None:
+  """The chunk's metadata if it finished and every file of it is intact (rows JSON,
+  trajectories zip, checkpoint folder); None if it must be (re)computed."""
+  paths = [os.path.join(run_dir, *p) for p in (("chunks", cid + ".json"),
+                                               ("trajectories", cid + ".npz"),
+                                               ("checkpoints", cid, "state"),
+                                               ("checkpoints", cid, "checksum.json"))]
+  if not all(os.path.exists(p) for p in paths):
+    return None
+  try:
+    with open(paths[0]) as f:
+      meta = json.load(f)
+    with zipfile.ZipFile(paths[1]) as z:
+      if z.testzip() is not None:
+        return None
+  except (OSError, ValueError, zipfile.BadZipFile):
+    return None
+  ok = isinstance(meta, dict) and {"group", "dense_runs", "cells", "dense", "oracle"} <= set(meta)
+  return meta if ok else None
+
+
 def run_sweep(c: ml_collections.ConfigDict, workdir: str,
               log: Callable[[str], None] = print) -> tuple[str, list, list, list]:
   """Runs (or resumes) a validated config. Returns (run dir, cell rows, dense rows, oracle
-  rows: one per dense run and density, the dense run's oracle-supported site classes)."""
+  rows: one per dense run and density, the dense run's oracle-supported site classes).
+
+  A chunk counts as done only when its rows, trajectories and checkpoint are all intact;
+  a damaged or partly deleted chunk is recomputed (and said so)."""
   restored = load_restored(c.restore_from, c) if c.restore_from else None
   gs = groups(c)
+  plan = [(g, blk) for g in gs for blk in chunks(g, c.max_cells_per_chunk)]
+  if restored is not None:     # every dense run must be there before anything is written
+    for g, blk in plan:
+      missing = [g.dense[r] for r in blk if (g.gid, *g.dense[r]) not in restored]
+      if missing:
+        raise checkpoints.CheckpointError(
+            f"checkpoint error: restore_from has no dense run {missing[0]} in {g.gid}")
+  for g in gs:
+    if len(g.cell_grid) > c.max_cells_per_chunk:
+      log(f"note: one dense run of {g.gid} has {len(g.cell_grid)} sparse cells > "
+          f"max_cells_per_chunk={c.max_cells_per_chunk}; a dense run's cells are never split, "
+          "so its chunks hold one dense run each")
   run_dir = os.path.join(workdir, c.name, run_id(c))
   for sub in ("chunks", "trajectories", "checkpoints", "figures"):
     os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
   atomic_write(os.path.join(run_dir, "config.json"), json.dumps(c.to_dict(), indent=1))
-  plan = [(g, blk) for g in gs for blk in chunks(g, c.max_cells_per_chunk)]
   rows, dense_rows, oracle_rows = [], [], []
   for n, (g, blk) in enumerate(plan):
     cid = f"{n:04d}-{g.gid}"      # plan order first, so sorted files follow the rows
     done = os.path.join(run_dir, "chunks", cid + ".json")
-    if not os.path.exists(done):
+    meta = _chunk_done(run_dir, cid)
+    if meta is None:
+      if os.path.exists(done):
+        log(f"chunk {cid}: files damaged or missing; recomputing it")
+        os.remove(done)
       t0 = time.time()
       rest = None
       if restored is not None:
-        missing = [g.dense[r] for r in blk if (g.gid, *g.dense[r]) not in restored]
-        if missing:
-          raise checkpoints.CheckpointError(
-              f"checkpoint error: restore_from has no dense run {missing[0]} in {g.gid}")
         picked = [restored[(g.gid, *g.dense[r])] for r in blk]
         rest = jax.tree.map(lambda *v: np.stack(v), *picked)
       out = execute(g, blk, rest)
@@ -326,13 +404,11 @@ def run_sweep(c: ml_collections.ConfigDict, workdir: str,
                        {"dense_traj": out["dense_traj"],
                         "dense_losses": out["dense"]["loss"], "masks": out["masks"],
                         "sparse_final": out["sparse_final"]})
-      atomic_write(done, json.dumps({"group": g.gid, "dense_runs": [g.dense[r] for r in blk],
-                                     "cells": r_rows, "dense": d_rows,
-                                     "oracle": o_rows}))
+      meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in blk], "cells": r_rows,
+              "dense": d_rows, "oracle": o_rows}
+      atomic_write(done, json.dumps(meta))
       log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(blk)} dense + {len(r_rows)} sparse runs "
           f"in {time.time() - t0:.1f}s")
-    with open(done) as f:
-      meta = json.load(f)
     rows += meta["cells"]
     dense_rows += meta["dense"]
     oracle_rows += meta["oracle"]
@@ -353,9 +429,13 @@ def load_arrays(run_dir: str) -> dict:
   parts: dict = {}
   for name in sorted(os.listdir(os.path.join(run_dir, "chunks"))):
     if name.endswith(".json"):
-      with np.load(os.path.join(run_dir, "trajectories", name[:-5] + ".npz")) as z:
-        for k in z.files:
-          parts.setdefault(k, []).append(z[k])
+      path = os.path.join(run_dir, "trajectories", name[:-5] + ".npz")
+      try:
+        with np.load(path) as z:
+          for k in z.files:
+            parts.setdefault(k, []).append(z[k])
+      except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise RunFileError(f"run file error: cannot read {path}: {e}") from None
   out = {}
   for k, v in parts.items():
     if len({a.shape[1:] for a in v}) == 1:
@@ -367,24 +447,28 @@ def load_arrays(run_dir: str) -> dict:
 
 
 def summary(rows: list[dict], dense_rows: list[dict]) -> str:
-  """Text table: per group × embedding × method × density × rewind, mean ± sd over seeds."""
+  """Text table: per group × embedding × method × density × rewind, mean ± sd (ddof 1)
+  over the non-diverged seeds; `n` runs averaged and `div` diverged runs left out."""
+  fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
   lines = []
   for d in aggregate(dense_rows, ("group", "embedding")):
-    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {d['dense_acc_mean']:.3f} ± "
-                 f"{d['dense_acc_sd']:.3f}  dense 4P {d['dense_4P_mean']:.1f} 3N1P "
-                 f"{d['dense_3N1P_mean']:.1f}  (θ0: 4P {d['init_4P_mean']:.1f} 3N1P "
-                 f"{d['init_3N1P_mean']:.1f})  n={d['n_seeds']}")
+    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {fmt(d['dense_acc_mean'])} ± "
+                 f"{fmt(d['dense_acc_sd'])}  dense 4P {fmt(d['dense_4P_mean'], 1)} 3N1P "
+                 f"{fmt(d['dense_3N1P_mean'], 1)}  (θ0: 4P {fmt(d['init_4P_mean'], 1)} 3N1P "
+                 f"{fmt(d['init_3N1P_mean'], 1)}; decoy 4P {fmt(d['decoy_dense_4P_mean'], 1)})"
+                 f"  n={d['n']}" + (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left "
+                                    "out)" if d["n_diverged"] else ""))
   head = (f"{'group':<8} {'embedding':<13} {'method':<20} {'dens':>5} {'rewind':<6} "
           f"{'masked':>6} {'sparse acc':>13} {'4P':>5} {'(θ0)':>5} {'3N1P':>5} {'(θ0)':>5} "
-          f"{'ssr4P':>6} {'fam4P':>6} {'nan':>3}")
+          f"{'dec4P':>5} {'ssr4P':>6} {'fam4P':>6} {'n':>3} {'div':>3}")
   lines += ["", head, "-" * len(head)]
-  fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
   for a in aggregate(rows):
     lines.append(
         f"{a['group']:<8} {a['embedding']:<13} {a['method']:<20} {a['density']:>5} "
         f"{a['rewind']:<6} {fmt(a['masked_acc_mean']):>6} "
         f"{fmt(a['sparse_acc_mean'])}±{fmt(a['sparse_acc_sd'])} {fmt(a['sparse_4P_mean'], 1):>5} "
         f"{fmt(a['chance_4P_mean'], 1):>5} {fmt(a['sparse_3N1P_mean'], 1):>5} "
-        f"{fmt(a['chance_3N1P_mean'], 1):>5} {fmt(a['same_site_recall_4P_mean'], 2):>6} "
-        f"{fmt(a['family_recall_4P_mean'], 2):>6} {int(round(a['diverged_mean'] * a['n_seeds'])):>3}")
+        f"{fmt(a['chance_3N1P_mean'], 1):>5} {fmt(a['decoy_sparse_4P_mean'], 1):>5} "
+        f"{fmt(a['same_site_recall_4P_mean'], 2):>6} "
+        f"{fmt(a['family_recall_4P_mean'], 2):>6} {a['n']:>3} {a['n_diverged']:>3}")
   return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""Hostile inputs and damaged files (issue 16): right results or one clear error, never a
+wrong result with exit 0."""
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+
+from toyticket import checkpoints, config, runs
+
+
+def test_aggregate_leaves_diverged_runs_out_and_counts_them():
+  rows = [{"method": "a", "diverged": False, "acc": 0.9},
+          {"method": "a", "diverged": False, "acc": 0.7},
+          {"method": "a", "diverged": False, "acc": 0.8},
+          {"method": "a", "diverged": True, "acc": 0.287}]      # NaN logits read as 0.287
+  (a,) = runs.aggregate(rows, keys=("method",))
+  assert (a["n_seeds"], a["n_diverged"], a["n"]) == (4, 1, 3)
+  assert a["acc_mean"] == pytest.approx(0.8)
+  assert a["acc_sd"] == pytest.approx(0.1)                          # ddof 1
+  assert a["acc_ci95"] == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-5)
+  dense = [{"embedding": "h", "diverged_epoch": -1, "acc": 0.9},
+           {"embedding": "h", "diverged_epoch": 3, "acc": 0.1}]
+  (d,) = runs.aggregate(dense, keys=("embedding",))
+  assert d["n_diverged"] == 1 and d["acc_mean"] == pytest.approx(0.9) and d["acc_sd"] is None
+
+
+def test_summary_marks_dense_divergence():
+  dense = [{"group": "g", "embedding": "h", "seed": s, "diverged_epoch": e, "dense_acc": a,
+            "dense_4P": 0, "dense_3N1P": 0, "init_4P": 0, "init_3N1P": 0, "decoy_dense_4P": 0}
+           for s, e, a in ((0, -1, 0.9), (1, 2, 0.2))]
+  text = runs.summary([], dense)
+  assert "DIVERGED: 1 of 2" in text and "0.900" in text
+
+
+def test_checkpoint_with_flipped_bytes_fails_in_one_line(tmp_path):
+  tree = {"dense_traj": {"W1": np.arange(4096, dtype=np.float32).reshape(64, 64)}}
+  checkpoints.save(str(tmp_path / "ck"), tree)
+  np.testing.assert_array_equal(checkpoints.restore(str(tmp_path / "ck"))["dense_traj"]["W1"],
+                                tree["dense_traj"]["W1"])
+  files = [f for f in (tmp_path / "ck" / "state").rglob("*") if f.is_file()]
+  big = max(files, key=lambda f: f.stat().st_size)
+  data = bytearray(big.read_bytes())
+  for i in (len(data) // 2, len(data) // 2 + 7, len(data) - 9):
+    data[i] ^= 0x5A
+  big.write_bytes(bytes(data))
+  with pytest.raises(checkpoints.CheckpointError, match="checkpoint error") as e:
+    checkpoints.restore(str(tmp_path / "ck"))
+  assert "\n" not in str(e.value)
+
+
+def test_checkpoint_whose_checksum_disagrees_is_refused(tmp_path):
+  checkpoints.save(str(tmp_path / "ck"), {"a": np.ones(3)})
+  (tmp_path / "ck" / "checksum.json").write_text(json.dumps({"sha256": "0" * 64}))
+  with pytest.raises(checkpoints.CheckpointError, match="damaged"):
+    checkpoints.restore(str(tmp_path / "ck"))
+  (tmp_path / "ck" / "checksum.json").unlink()
+  with pytest.raises(checkpoints.CheckpointError, match="checksum"):
+    checkpoints.restore(str(tmp_path / "ck"))
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+  from conftest import tiny_config
+  wd = str(tmp_path_factory.mktemp("run"))
+  c = tiny_config(max_cells_per_chunk=8)          # 4 chunks, one dense run each
+  run_dir, rows, dense, _ = runs.run_sweep(c, wd, log=lambda s: None)
+  return c, wd, run_dir, rows, dense
+
+
+def test_resume_recomputes_damaged_or_deleted_chunk_files(finished, tmp_path):
+  import shutil
+  c, _, src, rows, dense = finished
+  wd = str(tmp_path)
+  run_dir = os.path.join(wd, c.name, os.path.basename(src))
+  shutil.copytree(src, run_dir)
+  names = sorted(os.listdir(os.path.join(run_dir, "chunks")))
+  with open(os.path.join(run_dir, "chunks", names[0]), "w") as f:
+    f.write('{"group": "H8-m4", "cel')                                    # truncated JSON
+  os.remove(os.path.join(run_dir, "trajectories", names[1][:-5] + ".npz"))  # deleted npz
+  with open(os.path.join(run_dir, "trajectories", names[2][:-5] + ".npz"), "wb") as f:
+    f.write(b"PK\x03\x04 garbage")                                         # garbage npz
+  shutil.rmtree(os.path.join(run_dir, "checkpoints", names[3][:-5]))       # deleted ckpt
+  log = []
+  _, rows2, dense2, _ = runs.run_sweep(c, wd, log=log.append)
+  assert sum("recomputing" in line for line in log) == 4, log
+  assert rows2 == rows and dense2 == dense                                 # bit-identical
+  assert os.path.isdir(os.path.join(run_dir, "checkpoints", names[3][:-5], "state"))
+  assert not glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True)
+
+
+@pytest.mark.parametrize("content", ['{"data_seed": 0, "ta', "{}", "[1, 2]"],
+                         ids=["truncated", "empty_dict", "list"])
+def test_restore_from_damaged_config_json_fails_in_one_line(finished, tmp_path, content):
+  import shutil
+  c, _, src, _, _ = finished
+  dst = str(tmp_path / "src")
+  shutil.copytree(src, dst)
+  with open(os.path.join(dst, "config.json"), "w") as f:
+    f.write(content)
+  with pytest.raises(checkpoints.CheckpointError) as e:
+    runs.load_restored(dst, c)
+  assert "config.json" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_restore_from_damaged_chunk_json_names_the_file(finished, tmp_path):
+  import shutil
+  c, _, src, _, _ = finished
+  dst = str(tmp_path / "src")
+  shutil.copytree(src, dst)
+  name = sorted(os.listdir(os.path.join(dst, "chunks")))[0]
+  with open(os.path.join(dst, "chunks", name), "w") as f:
+    f.write("{")
+  with pytest.raises(checkpoints.CheckpointError, match=name):
+    runs.load_restored(dst, c)
+
+
+def test_restore_missing_dense_run_writes_nothing(finished, tmp_path):
+  c, _, src, _, _ = finished
+  c2 = config.ml_collections.ConfigDict(c.to_dict())
+  c2.seeds = (0, 1, 7)                      # seed 7 was never trained in the source run
+  c2.restore_from = src
+  with pytest.raises(checkpoints.CheckpointError, match="no dense run"):
+    runs.run_sweep(c2, str(tmp_path / "w"), log=lambda s: None)
+  assert not os.path.exists(tmp_path / "w")
+
+
+def test_quick_keeps_smaller_data_sizes_and_validates_after():
+  c = config.base_config()
+  c.quick = True
+  c.task.n_train = 512
+  q = config.apply_quick(c)
+  assert q.task.n_train == 512 and q.task.n_test == 512
+  q.train.batch_size = 1024
+  with pytest.raises(config.ConfigError, match="train.batch_size"):
+    config.validate(q)
+
+
+def test_atomic_write_leaves_no_tmp_on_failure(tmp_path):
+  with pytest.raises(TypeError):
+    runs.atomic_write(str(tmp_path / "x"), 12345)          # not bytes: write fails
+  assert os.listdir(tmp_path) == []

@@ -44,7 +44,11 @@ def main(argv):
     config.validate(cfg)
     sharding.use_cpu_cores(_CPU_DEVICES.value)
     if cfg.distributed:
-      jax.distributed.initialize()   # coordinator etc. from the environment (SLURM, TPU, ...)
+      try:   # coordinator etc. from the environment (SLURM, TPU, MPI)
+        jax.distributed.initialize()
+      except (ValueError, RuntimeError) as e:
+        raise config.ConfigError("distributed", True, "True only inside a cluster job that "
+                                 f"jax.distributed can auto-detect ({str(e)[:80]})") from None
     run_dir, rows, dense_rows, oracle_rows = runs.run_sweep(cfg, _WORKDIR.value)
     res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg,
                         oracle_rows)

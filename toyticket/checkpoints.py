@@ -40,11 +40,15 @@ def save(path: str, tree) -> None:
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   tree = jax.tree.map(np.asarray, tree)
-  with ocp.StandardCheckpointer() as ckptr:
-    ckptr.save(os.path.join(tmp, "state"), tree)
-    ckptr.wait_until_finished()
-  with open(os.path.join(tmp, "checksum.json"), "w") as f:
-    json.dump({"sha256": checksum(tree)}, f)
+  try:
+    with ocp.StandardCheckpointer() as ckptr:
+      ckptr.save(os.path.join(tmp, "state"), tree)
+      ckptr.wait_until_finished()
+    with open(os.path.join(tmp, "checksum.json"), "w") as f:
+      json.dump({"sha256": checksum(tree)}, f)
+  except BaseException:       # disk full, interrupt: leave no half-written sibling
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise
   shutil.rmtree(path, ignore_errors=True)
   os.replace(tmp, path)
 

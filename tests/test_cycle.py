@@ -114,6 +114,13 @@ def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
   assert int(bad["dense"]["diverged_epoch"][1]) >= 1
   rows, dense_rows, _ = runs.chunk_rows(g, [0, 1], jax.tree.map(np.asarray, bad))
   assert [d["diverged_epoch"] >= 1 for d in dense_rows] == [False, True]
+  assert dense_rows[0]["dense_acc"] is not None and dense_rows[1]["dense_acc"] is None  # NaN
+  agg = runs.aggregate(rows)
+  assert all(a["n_diverged"] == 1 and a["n"] == 1 for a in agg)       # one of two seeds
+  clean = [r for r in rows if not r["diverged"]]
+  for a in agg:
+    (r,) = [r for r in clean if all(r[k] == a[k] for k in runs.KEYS)]
+    assert a["sparse_acc_mean"] == r["sparse_acc"]                     # the clean run only
   assert all(r["diverged"] == (r["seed"] == g.dense[1][1] and r["embedding"] == g.dense[1][0])
              for r in rows)
   for k in ("W1", "W2"):                         # run 0's cells: bit-identical to the clean batch

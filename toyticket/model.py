@@ -104,5 +104,9 @@ def loss_and_grad_embedded(params: Params, mask: jax.Array, e: jax.Array, y: jax
 
 
 def accuracy(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
-  """Fraction of (example, output) pairs with sign(logit) matching the 0/1 label."""
-  return ((apply(params, mask, x) > 0) == (y > 0.5)).mean()
+  """Fraction of (example, output) pairs with sign(logit) matching the 0/1 label; NaN if
+  any logit is non-finite (a diverged run has no accuracy, rather than reading its NaN
+  logits as negative predictions)."""
+  logits = apply(params, mask, x)
+  acc = ((logits > 0) == (y > 0.5)).mean()
+  return jnp.where(jnp.all(jnp.isfinite(logits)), acc, jnp.nan)

@@ -25,6 +25,9 @@ _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard 
                                     "over (0: one per available core; 1: no sharding).")
 
 
+INTERRUPTED = "interrupted: finished chunks are kept; re-run the same command to resume"
+
+
 def fail(message: str, code: int = 2):
   """Prints one line and exits now (skipping teardown, where orbax threads print)."""
   print(message.splitlines()[0] if message else "error", file=sys.stderr, flush=True)
@@ -60,7 +63,7 @@ def main(argv):
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
   except KeyboardInterrupt:
-    fail("interrupted: finished chunks are kept; re-run the same command to resume", 130)
+    fail(INTERRUPTED, 130)
   print(table)
   print(f"results: {run_dir}  ({len(rows)} sparse runs, {len(figs)} figures)")
 
@@ -82,4 +85,4 @@ if __name__ == "__main__":
   try:
     app.run(main, flags_parser=parse_flags)
   except KeyboardInterrupt:
-    fail("interrupted: finished chunks are kept; re-run the same command to resume", 130)
+    fail(INTERRUPTED, 130)

@@ -154,7 +154,7 @@ def analyse_dense(spec, traj, losses, densities, data):
     d_0, d_end = discovery.at(tr, 0), discovery.at(tr, -1)
     acc = jax.vmap(lambda p: model.accuracy(p, ones, data["x_test"], data["y_test"]))(tr)
     cs = jax.vmap(lambda p: codes_of(p, ones))(tr)
-    final = jax.tree.map(lambda v: v[-1], cs)
+    first, final = (jax.tree.map(lambda v: v[e], cs) for e in (0, -1))
     fixed = jax.vmap(lambda p: codes_of(p, ones, rotation=final.rotation))(tr)
     decoy_0, decoy_end = decoys_of(d_0, ones), decoys_of(d_end, ones)
 
@@ -170,13 +170,10 @@ def analyse_dense(spec, traj, losses, densities, data):
 
     return {"acc": acc, "loss": ls, "diverged_epoch": train.diverged_epoch(tr, ls),
             "code_counts": cs.exact.sum((1, 2)),
-            "max_row_codes": jnp.stack([codes_lib.max_row_codes(jax.tree.map(
-                lambda v: v[e], cs)) for e in (0, -1)]),
-            "decoy_codes": jnp.stack([codes_lib.counts(decoy_0), codes_lib.counts(decoy_end)]),
-            "decoy_near": jnp.stack([codes_lib.near_counts(decoy_0),
-                                     codes_lib.near_counts(decoy_end)]),
-            "near_counts": jnp.stack([codes_lib.near_counts(jax.tree.map(lambda v: v[e], cs))
-                                      for e in (0, -1)]),
+            "max_row_codes": jnp.stack([codes_lib.max_row_codes(c) for c in (first, final)]),
+            "decoy_codes": jnp.stack([codes_lib.counts(c) for c in (decoy_0, decoy_end)]),
+            "decoy_near": jnp.stack([codes_lib.near_counts(c) for c in (decoy_0, decoy_end)]),
+            "near_counts": jnp.stack([codes_lib.near_counts(c) for c in (first, final)]),
             "c1_init": model.feature_weights(d_0, ones), "near_init": cs.near[0],
             **jax.vmap(per_density)(dens)}
 
@@ -201,6 +198,7 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
       sparse_traj = jax.vmap(lambda p: codes_of(p, mask))(st)
       sparse_final = jax.tree.map(lambda v: v[-1], sparse_traj)
       rewind = codes_of(p_start, mask)
+      decoy_end = decoys_of(s_end, mask)
       out = metrics.cell_metrics(dense_final, dense_init_near, rewind, sparse_final,
                                  sparse_traj.near, codes_of(p_start, oracle), mask, oracle)
       out.update({
@@ -213,8 +211,8 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
           "chance_codes": codes_lib.counts(codes_of(d_0, mask)),
           "masked_codes": codes_lib.counts(codes_of(d_end, mask)),
           "max_row_codes": codes_lib.max_row_codes(sparse_final),
-          "decoy_sparse_codes": codes_lib.counts(decoys_of(s_end, mask)),
-          "decoy_sparse_near": codes_lib.near_counts(decoys_of(s_end, mask)),
+          "decoy_sparse_codes": codes_lib.counts(decoy_end),
+          "decoy_sparse_near": codes_lib.near_counts(decoy_end),
           "decoy_chance_codes": codes_lib.counts(decoys_of(d_0, mask)),
           "rewind_c1": model.feature_weights(p_start, mask),
           "rewind_near": rewind.near,

@@ -4,7 +4,7 @@ feature-space detectors under matched training; Jaccard-with-oracle vs gain scat
   python -m experiments.sweep --config=configs/detectors.py
 """
 from toyticket.config import base_config
-from toyticket.discovery import METHODS as ALL_METHODS
+from toyticket.methods import NAMES as ALL_METHODS
 
 
 def get_config():

@@ -5,7 +5,7 @@
   python -m experiments.sweep --config=configs/embedding_sweep.py --config.quick=True
 """
 from toyticket.config import base_config
-from toyticket.discovery import METHODS
+from toyticket.methods import NAMES as METHODS
 
 
 def get_config(arg: str = ""):

@@ -10,12 +10,15 @@ run axis is sharded over all of them and the one-device rate is reported beside 
   python -m experiments.bench [--runs=128] [--epochs=2] [--share=64] [--cpu_devices=0]
       [--embedding=hadamard] [--out=bench.json]
 
-A frozen embedding (hadamard, the default, as every config without "learned") trains on
-embedded minibatches (train.train c0_frozen); --embedding=learned times the general path
-with a trainable C0 (the embedding sweep's batches).
+Gradient paths as in the sweep (`kernels.train_path`, --grad_impl as train.grad_impl): a
+run alone and the independent layout take the dense phase's path; the shared layout with a
+frozen embedding (hadamard, the default, as every config without "learned") embeds each
+minibatch once per group ("fused_embedded"); --embedding=learned times the general path
+with a trainable C0 (the embedding sweep's batches); --grad_impl=autodiff the reference.
 """
 from __future__ import annotations
 
+import functools
 import json
 import resource
 import time
@@ -27,7 +30,7 @@ from absl import app, flags
 
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from toyticket import cycle, embeddings, runs, sharding, task, train
+from toyticket import cycle, execute, kernels, names, prng, sharding, task, train
 
 _RUNS = flags.DEFINE_integer("runs", 128, "R: runs in the batch.")
 _EPOCHS = flags.DEFINE_integer("epochs", 2, "Epochs per run (steps = epochs · N/B).")
@@ -39,8 +42,11 @@ _SHARE = flags.DEFINE_integer("share", 64, "Runs per data order in the 'shared' 
                               "(as the sparse cells of one dense run share its order).")
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard the batch "
                                     "over (0: one per available core, as the sweep).")
-_EMBEDDING = flags.DEFINE_enum("embedding", "hadamard", list(embeddings.FAMILIES),
-                                "C0 family of every run (decides the frozen or general path).")
+_EMBEDDING = flags.DEFINE_enum("embedding", "hadamard", list(names.FAMILIES),
+                                "C0 family of every run (frozen: the shared layout may embed "
+                                "once per group).")
+_GRAD_IMPL = flags.DEFINE_enum("grad_impl", "auto", list(names.GRAD_IMPLS),
+                               "Gradient paths (kernels.train_path), as train.grad_impl.")
 _REPEATS = flags.DEFINE_integer("repeats", 7, "Timed passes of every path (best is kept).")
 _MATMUL_N = 2048                                    # ceiling: one n×n×n float32 matmul
 _OUT = flags.DEFINE_string("out", "bench.json", "Where to write the table as JSON.")
@@ -87,21 +93,23 @@ def main(argv):
     raise app.UsageError(f"--share={share} must divide --runs={r} into a multiple of the "
                          f"{nd} devices")
   tk = task.make_task(0, n=16, m=16, k=4)
-  data = runs.task_arrays(tk)
-  tc = train.TrainConfig(epochs=e, batch_size=b)
+  data = execute.task_arrays(tk)
+  tc = train.TrainConfig(epochs=e, batch_size=b, grad_impl=_GRAD_IMPL.value)
   fam = _EMBEDDING.value
-  dense_in = runs.dense_inputs([(fam, s) for s in range(r)], 16, 16, (0.25,))
+  dense_in = execute.dense_inputs([(fam, s) for s in range(r)], 16, 16, (0.25,))
   spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,),
-                         c0_frozen=not embeddings.TRAINABLE[fam])
+                         c0_frozen=not names.TRAINABLE[fam])
   p0 = cycle.init_dense(spec, dense_in)
-  keys = jax.vmap(lambda k: cycle.stream(k, 1))(dense_in["key"])
+  keys = jax.vmap(lambda k: cycle.stream(k, prng.SHUFFLE))(dense_in["key"])
   steps = e * (tk.x_train.shape[0] // b)
   # group: params (C, ...) sharing one data order (and its dense run's C0, as the cycle's
-  # cells do); C = 1 is a run alone.
-  group = lambda p, k: train.train(p, jnp.ones_like(p["W1"]), float(not spec.c0_frozen), k,
-                                   data["x_train"], data["y_train"], tc,
-                                   c0_frozen=spec.c0_frozen)
-  batched = jax.jit(jax.vmap(group))
+  # cells do); C = 1 is a run alone (the dense phase's path), C > 1 the sparse phase's.
+  paths = {c > 1: cycle.train_path(spec, shared_frozen_c0=spec.c0_frozen and c > 1)
+           for c in (1, share)}
+  group = lambda p, k, path: train.train(p, jnp.ones_like(p["W1"]), float(not spec.c0_frozen),
+                                         k, data["x_train"], data["y_train"], tc, path)
+  batched = {shared: jax.jit(jax.vmap(functools.partial(group, path=path)))
+             for shared, path in paths.items()}
   on_mesh = lambda t: jax.device_put(t, NamedSharding(sharding.mesh(), P(sharding.AXIS)))
   cases = {}
   for name, c in {"independent": 1, "shared": share}.items():
@@ -109,10 +117,10 @@ def main(argv):
     grouped["C0"] = jnp.broadcast_to(grouped["C0"][:, :1], grouped["C0"].shape)  # one C0
     args = (grouped, keys[::c])                                   # per group, as cells
     if nd > 1:
-      cases[f"{name}_one_device"] = (batched, args)
+      cases[f"{name}_one_device"] = (batched[c > 1], args)
       args = on_mesh(args)
-    cases[name] = (batched, args)
-  single = jax.jit(group)
+    cases[name] = (batched[c > 1], args)
+  single = jax.jit(functools.partial(group, path=paths[False]))
   n_loop = min(_LOOP_RUNS.value, r)
   inputs = [(jax.tree.map(lambda a: a[i:i + 1], p0), keys[i]) for i in range(n_loop)]
   first_s = seconds(single, inputs[0])                  # compile + one run
@@ -123,12 +131,14 @@ def main(argv):
   t_s = t["one_at_a_time"][1] * r / n_loop
   ceiling = 2 * _MATMUL_N ** 3 / t["matmul"][1]
 
-  flops = step_flops(b, 16, 16, hdim, 1, spec.c0_frozen) * steps * r
+  flops = {shared: step_flops(b, 16, 16, hdim, 1, path == "fused_embedded") * steps * r
+           for shared, path in paths.items()}
   peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
   dev = jax.devices()[0]
   mem = dev.memory_stats() if hasattr(dev, "memory_stats") else None
   table = {"device": f"{dev.platform}:{dev.device_kind} ×{nd}", "embedding": fam,
-           "c0_frozen_path": spec.c0_frozen,
+           "grad_impl": _GRAD_IMPL.value, "path_independent": paths[False],
+           "path_shared": paths[True],
            "runs": r, "steps_per_run": steps, "batch_size": b, "hidden": hdim,
            "runs_per_data_order_shared": share,
            "one_at_a_time_run_steps_per_s": r * steps / t_s,
@@ -139,8 +149,8 @@ def main(argv):
                   f"{name}_speedup": t_s / t_b,
                   f"{name}_seconds": t_b,
                   f"{name}_compile_seconds": first - t_b,
-                  f"{name}_model_flops_per_s": flops / t_b,
-                  f"{name}_fraction_of_ceiling": flops / t_b / ceiling})
+                  f"{name}_model_flops_per_s": flops[name == "shared"] / t_b,
+                  f"{name}_fraction_of_ceiling": flops[name == "shared"] / t_b / ceiling})
     if f"{name}_one_device" in t:
       table[f"{name}_one_device_run_steps_per_s"] = r * steps / t[f"{name}_one_device"][1]
   table.update({"matmul_ceiling_flops_per_s": ceiling, "peak_host_rss_mib": peak_rss,

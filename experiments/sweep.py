@@ -16,7 +16,8 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from toyticket import checkpoints, config, plots, runs, sharding
+from toyticket import checkpoints, config, rundir, sharding
+from toyticket import sweep as sweep_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
@@ -52,20 +53,15 @@ def main(argv):
       except (ValueError, RuntimeError) as e:
         raise config.ConfigError("distributed", True, "True only inside a cluster job that "
                                  f"jax.distributed can auto-detect ({str(e)[:80]})") from None
-    run_dir, rows, dense_rows, oracle_rows = runs.run_sweep(cfg, _WORKDIR.value)
-    res = plots.Results(rows, dense_rows, runs.load_arrays(run_dir), run_dir, cfg,
-                        oracle_rows)
-    figs = plots.make_figures(cfg.figures, res)
-    table = runs.summary(rows, dense_rows)
-    runs.atomic_write(f"{run_dir}/summary.txt", table + "\n")
-  except (config.ConfigError, checkpoints.CheckpointError, runs.RunFileError) as e:
+    sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value)
+  except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError) as e:
     fail(str(e))
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
   except KeyboardInterrupt:
     fail(INTERRUPTED, 130)
   print(table)
-  print(f"results: {run_dir}  ({len(rows)} sparse runs, {len(figs)} figures)")
+  print(f"results: {sw.run_dir}  ({len(sw.rows)} sparse runs, {len(figs)} figures)")
 
 
 def parse_flags(argv):

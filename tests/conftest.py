@@ -10,7 +10,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import pytest  # noqa: E402
 
-from toyticket import config, cycle, discovery, runs, train  # noqa: E402
+from toyticket import config, grid  # noqa: E402
 
 
 def tiny_config(**over):
@@ -40,4 +40,4 @@ def tiny():
 
 @pytest.fixture(scope="session")
 def tiny_group(tiny):
-  return runs.groups(tiny)[0]
+  return grid.groups(tiny)[0]

@@ -1,16 +1,14 @@
 """The batched cycle: vmap-vs-loop equality, exact masks, NaN isolation, restore, chunks."""
 import os
 
+import pytest
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import checkpoints, cycle, runs, train
-
-
-def inputs(g, block):
-  return (runs.dense_inputs([g.dense[r] for r in block], g.d, g.task.n, g.densities),
-          runs.cell_inputs(g, len(block)), runs.task_arrays(g.task))
+from toyticket import checkpoints, cycle, execute, grid, results, sweep, train
+from toyticket.execute import inputs
 
 
 def test_train_vmap_equals_loop(tiny_group):
@@ -19,7 +17,7 @@ def test_train_vmap_equals_loop(tiny_group):
   p0 = jax.tree.map(lambda a: a[:, None], cycle.init_dense(g.spec, dense_in))   # C = 1
   mask = jnp.ones_like(p0["W1"][0])
   run = lambda p, k, fl: train.train(p, mask, fl, k, data["x_train"], data["y_train"],
-                                     g.spec.train)
+                                     g.spec.train, "fused")
   batched, _ = jax.jit(jax.vmap(run))(p0, dense_in["key"], dense_in["c0_trainable"])
   for i in range(3):
     alone, _ = jax.jit(run)(jax.tree.map(lambda a: a[i], p0), dense_in["key"][i],
@@ -36,7 +34,7 @@ def test_runs_sharing_a_data_order_equal_runs_trained_alone(tiny_group):
   key = dense_in["key"][0]
   masks = (jax.random.uniform(key, p0["W1"].shape) < 0.5).astype(jnp.float32)
   run = jax.jit(lambda p, m: train.train(p, m, 1.0, key, data["x_train"], data["y_train"],
-                                         g.spec.train))
+                                         g.spec.train, "fused"))
   group, group_losses = run(p0, masks)
   for i in range(3):
     alone, losses = run(jax.tree.map(lambda a: a[i:i + 1], p0), masks[i:i + 1])
@@ -47,9 +45,10 @@ def test_runs_sharing_a_data_order_equal_runs_trained_alone(tiny_group):
       group["W1"].shape[1], 1) == 0] == 0)
 
 
-def test_frozen_c0_path_equals_general_path(tiny_group):
-  """c0_frozen (minibatch embedded once, C0 outside the optimiser) == the general path with
-  C0's gradient gated off, for a group sharing one frozen C0; C0 itself bit-identical."""
+@pytest.mark.parametrize("path", ["fused", "fused_embedded"])
+def test_fast_training_paths_equal_autodiff(tiny_group, path):
+  """Each CPU fast path (`kernels.PATHS`) trains a group sharing one frozen C0 to the same
+  trajectory as the autodiff reference, up to float rounding; C0 itself bit-identical."""
   g = tiny_group
   dense_in, _, data = inputs(g, [0])                          # hadamard: frozen C0
   assert g.dense[0][0] == "hadamard" and not g.spec.c0_frozen  # tiny mixes in "learned"
@@ -57,29 +56,28 @@ def test_frozen_c0_path_equals_general_path(tiny_group):
   p0 = {**p0, "W1": p0["W1"] * jnp.array([1.0, 0.5, -1.0])[:, None, None],   # b1 ≠ 0: no
         "b1": 0.01 * jax.random.normal(jax.random.PRNGKey(1), p0["b1"].shape)}  # pre = 0 ties
   masks = (jax.random.uniform(dense_in["key"][0], p0["W1"].shape) < 0.6).astype(jnp.float32)
-  run = jax.jit(lambda p, m, frozen: train.train(p, m, 0.0, dense_in["key"][0],
-                                                 data["x_train"], data["y_train"],
-                                                 g.spec.train, c0_frozen=frozen),
-                static_argnums=2)
-  general, general_losses = run(p0, masks, False)
-  frozen, frozen_losses = run(p0, masks, True)
-  np.testing.assert_allclose(frozen_losses, general_losses, rtol=1e-5)
-  for k in general:
-    np.testing.assert_allclose(frozen[k], general[k], atol=1e-5, err_msg=k)
-  np.testing.assert_array_equal(frozen["C0"], general["C0"])
+  run = jax.jit(lambda p, m, path: train.train(p, m, 0.0, dense_in["key"][0],
+                                               data["x_train"], data["y_train"],
+                                               g.spec.train, path), static_argnums=2)
+  ref, ref_losses = run(p0, masks, "autodiff")
+  fast, fast_losses = run(p0, masks, path)
+  np.testing.assert_allclose(fast_losses, ref_losses, rtol=1e-5)
+  for k in ref:
+    np.testing.assert_allclose(fast[k], ref[k], atol=1e-5, err_msg=k)
+  np.testing.assert_array_equal(fast["C0"], ref["C0"])
   from conftest import tiny_config
-  assert runs.groups(tiny_config(embeddings=("hadamard", "random_fixed")))[0].spec.c0_frozen
+  assert grid.groups(tiny_config(embeddings=("hadamard", "random_fixed")))[0].spec.c0_frozen
 
 
 def test_cycle_batched_equals_one_at_a_time(tiny_group):
   g = tiny_group
   block = list(range(len(g.dense)))
-  batched = runs.execute(g, block)
-  labels = runs.cell_labels(g, block)
+  batched = execute.execute(g, block)
+  strip = lambda labs: [{k: v for k, v in lab.items() if k != "dense_pos"} for lab in labs]
+  labels = strip(g.cell_labels(block))
   for r in block:
-    alone = runs.execute(g, [r])
-    alone_labels = runs.cell_labels(g, [r])
-    for j, lab in enumerate(alone_labels):
+    alone = execute.execute(g, [r])
+    for j, lab in enumerate(strip(g.cell_labels([r]))):
       i = labels.index(lab)
       for k in ("W1", "W2", "b1", "C0"):
         np.testing.assert_allclose(batched["sparse_final"][k][i], alone["sparse_final"][k][j],
@@ -90,8 +88,8 @@ def test_cycle_batched_equals_one_at_a_time(tiny_group):
 
 def test_masks_exact_and_pruned_weights_stay_zero(tiny_group):
   g = tiny_group
-  out = runs.execute(g, [0, 1])
-  labels = runs.cell_labels(g, [0, 1])
+  out = execute.execute(g, [0, 1])
+  labels = g.cell_labels([0, 1])
   masks, w1 = out["masks"], out["sparse_final"]["W1"]
   for j, lab in enumerate(labels):
     assert masks[j].mean() == lab["density"]                  # realised == requested
@@ -105,28 +103,33 @@ def test_masks_exact_and_pruned_weights_stay_zero(tiny_group):
 
 
 def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
+  """A diverging run planted in the TEST (dense run 1's C0 scaled by 1e30, so its first
+  gradient step overflows) is flagged, kept out of the averages, and leaves the other
+  run of its batch bit-identical."""
   g = tiny_group
   dense_in, cells, data = inputs(g, [0, 1])
-  ok = cycle.cycle(g.spec, dense_in, cells, data)
-  bad_in = {**dense_in, "lr_scale": jnp.array([1.0, 1e30], jnp.float32)}
-  bad = cycle.cycle(g.spec, bad_in, cells, data)
+  ok = cycle.full_cycle_jit(g.spec, dense_in, cells, data)
+  bad_in = {**dense_in, "c0": dense_in["c0"] * jnp.array([1.0, 1e30])[:, None, None]}
+  bad = cycle.full_cycle_jit(g.spec, bad_in, cells, data)
   assert int(bad["dense"]["diverged_epoch"][0]) == -1
   assert int(bad["dense"]["diverged_epoch"][1]) >= 1
-  rows, dense_rows, _ = runs.chunk_rows(g, [0, 1], jax.tree.map(np.asarray, bad))
+  out = {k: grid.CellGrid.flatten(v) if k in execute.PER_CELL else v
+         for k, v in jax.tree.map(np.asarray, bad).items()}
+  rows, dense_rows, _ = results.chunk_rows(g.dense_labels([0, 1]), g.cell_labels([0, 1]),
+                                           g.densities, out)
   assert [d["diverged_epoch"] >= 1 for d in dense_rows] == [False, True]
   assert dense_rows[0]["dense_acc"] is not None and dense_rows[1]["dense_acc"] is None  # NaN
-  agg = runs.aggregate(rows)
+  agg = results.aggregate(rows)
   assert all(a["n_diverged"] == 1 and a["n"] == 1 for a in agg)       # one of two seeds
   clean = [r for r in rows if not r["diverged"]]
   for a in agg:
-    (r,) = [r for r in clean if all(r[k] == a[k] for k in runs.KEYS)]
+    (r,) = [r for r in clean if all(r[k] == a[k] for k in results.KEYS)]
     assert a["sparse_acc_mean"] == r["sparse_acc"]                     # the clean run only
   assert all(r["diverged"] == (r["seed"] == g.dense[1][1] and r["embedding"] == g.dense[1][0])
              for r in rows)
-  for k in ("W1", "W2"):                         # run 0's cells: bit-identical to the clean batch
-    per_run = len(runs.cell_labels(g, [0]))                 # flat index r·C + c
-    np.testing.assert_array_equal(np.asarray(bad["sparse_final"][k])[:per_run],
-                                  np.asarray(ok["sparse_final"][k])[:per_run])
+  for k in ("W1", "W2"):                   # run 0's cells: bit-identical to the clean batch
+    np.testing.assert_array_equal(np.asarray(bad["sparse_final"][k])[0],
+                                  np.asarray(ok["sparse_final"][k])[0])
 
 
 def test_restore_then_rewind_is_bit_identical(tiny_group, tmp_path):
@@ -150,7 +153,7 @@ def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
   for f in (tmp_path / "ck" / "state").rglob("*"):
     if f.is_file():
       f.write_bytes(b"garbage")
-  with pytest.raises(checkpoints.CheckpointError, match="cannot read"):
+  with pytest.raises(checkpoints.CheckpointError, match="damaged"):
     checkpoints.restore(str(tmp_path / "ck"))
 
 
@@ -158,12 +161,12 @@ def test_chunked_sweep_equals_one_chunk_exactly(tmp_path):
   """max_cells_per_chunk only splits the work: every row is bit-identical."""
   from conftest import tiny_config
   key = lambda r: (r["group"], r["embedding"], r["seed"], r["method"], r["density"], r["rewind"])
-  whole = runs.run_sweep(tiny_config(max_cells_per_chunk=4096), str(tmp_path / "a"))
-  split = runs.run_sweep(tiny_config(max_cells_per_chunk=8), str(tmp_path / "b"))
-  assert len(os.listdir(os.path.join(whole[0], "chunks"))) == 1
-  assert len(os.listdir(os.path.join(split[0], "chunks"))) == 4       # one dense run each
-  assert sorted(whole[1], key=key) == sorted(split[1], key=key)
-  assert whole[2] == split[2]
+  whole = sweep.run_sweep(tiny_config(max_cells_per_chunk=4096), str(tmp_path / "a"))
+  split = sweep.run_sweep(tiny_config(max_cells_per_chunk=8), str(tmp_path / "b"))
+  assert len(os.listdir(os.path.join(whole.run_dir, "chunks"))) == 1
+  assert len(os.listdir(os.path.join(split.run_dir, "chunks"))) == 4   # one dense run each
+  assert sorted(whole.rows, key=key) == sorted(split.rows, key=key)
+  assert whole.dense_rows == split.dense_rows
 
 
 def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
@@ -173,7 +176,7 @@ def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
   from toyticket import codes, discovery
   g = tiny_group
   dense_in, cells, data = inputs(g, [0, 1])
-  out = jax.tree.map(np.asarray, cycle.cycle(g.spec, dense_in, cells, data))
+  out = jax.tree.map(np.asarray, cycle.full_cycle_jit(g.spec, dense_in, cells, data))
   d = out["dense"]
   for r in range(2):
     end = jax.tree.map(lambda v: v[r, -1], out["dense_traj"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from toyticket import discovery as D
-from toyticket import embeddings, model
+from toyticket import embeddings, kernels, methods, model
 
 jax.config.update("jax_enable_x64", False)
 
@@ -86,9 +86,9 @@ def test_obs_saliency_and_damped_inverse_by_hand():
 def test_spd_inverse_matches_lapack_inverse():
   x = jax.random.normal(jax.random.PRNGKey(0), (80, 40))
   a = x.T @ x / 80 + 0.05 * jnp.eye(40)
-  np.testing.assert_allclose(D.spd_inverse(a), np.linalg.inv(np.asarray(a, np.float64)),
+  np.testing.assert_allclose(kernels.gauss_jordan_inverse(a), np.linalg.inv(np.asarray(a, np.float64)),
                              rtol=1e-3, atol=1e-4)
-  np.testing.assert_allclose(D.spd_inverse(a) @ a, np.eye(40), atol=1e-4)
+  np.testing.assert_allclose(kernels.gauss_jordan_inverse(a) @ a, np.eye(40), atol=1e-4)
 
 
 def test_hessian_is_symmetric_and_matches_hvp():
@@ -129,7 +129,7 @@ def ctx_for(p, probe=0, x=None, y=None, vars_=None, pols=None, **hp):
 def test_iterative_methods_exact_density_and_nested(name):
   p = tiny_params(d=4, n=4, h=4)
   ctx = ctx_for(p, synflow_iters=6)
-  meth = D.REGISTRY[name]
+  meth = D.IMPLS[name]
   aux = meth.prepare(ctx)
   masks = [meth.select(aux, ctx, jnp.float32(rho))[0] for rho in (0.75, 0.5, 0.25)]
   for rho, m in zip((0.75, 0.5, 0.25), masks):
@@ -141,7 +141,7 @@ def test_iterative_methods_exact_density_and_nested(name):
 def test_obs_iterative_corrects_weights_and_zeroes_pruned():
   p = tiny_params(d=4, n=4, h=4)
   ctx = ctx_for(p)
-  meth = D.REGISTRY["obs_iterative"]
+  meth = D.IMPLS["obs_iterative"]
   mask, w = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.5))
   assert np.all(np.asarray(w)[np.asarray(mask) == 0] == 0)
   kept = np.asarray(mask) > 0
@@ -155,7 +155,7 @@ def test_earlybird_picks_first_stable_epoch():
   seq = [w_late, w_early, w_early, w_early, w_early, w_late]     # stable from epoch 1 on
   traj = {**traj_of(p, 5), "W1": jnp.stack(seq)}
   ctx = D.Context(traj, 0, None, None, None, None, None, D.DiscoveryConfig(earlybird_window=3))
-  mask, _ = D.REGISTRY["earlybird"].select(None, ctx, jnp.float32(0.5))
+  mask, _ = D.IMPLS["earlybird"].select(None, ctx, jnp.float32(0.5))
   np.testing.assert_array_equal(mask, D.topk_mask(w_early, jnp.float32(0.5)))
 
 
@@ -173,12 +173,12 @@ def translation_setup():
   return p
 
 
-@pytest.mark.parametrize("translation", D.TRANSLATIONS)
+@pytest.mark.parametrize("translation", methods.TRANSLATIONS)
 def test_translation_keeps_the_detector_coordinates(translation):
   p = translation_setup()
   ctx = ctx_for(p, x=jnp.zeros((4, 4)), y=jnp.zeros((4, 1)), vars_=VARS, pols=POLS,
                 coords_per_site=2)
-  meth = D.feature_method("static", translation)
+  meth = D.feature_impl("static", translation)
   mask, _ = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.25))   # 2 of 8 kept
   np.testing.assert_array_equal(mask, [[1, 1, 0, 0], [0, 0, 0, 0]])
 

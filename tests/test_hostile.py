@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from toyticket import checkpoints, config, runs
+from toyticket import checkpoints, config, restore, results, rundir, sweep
 
 
 def test_aggregate_leaves_diverged_runs_out_and_counts_them():
@@ -15,14 +15,14 @@ def test_aggregate_leaves_diverged_runs_out_and_counts_them():
           {"method": "a", "diverged": False, "acc": 0.7},
           {"method": "a", "diverged": False, "acc": 0.8},
           {"method": "a", "diverged": True, "acc": 0.287}]      # NaN logits read as 0.287
-  (a,) = runs.aggregate(rows, keys=("method",))
+  (a,) = results.aggregate(rows, keys=("method",))
   assert (a["n_seeds"], a["n_diverged"], a["n"]) == (4, 1, 3)
   assert a["acc_mean"] == pytest.approx(0.8)
   assert a["acc_sd"] == pytest.approx(0.1)                          # ddof 1
   assert a["acc_ci95"] == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-5)
   dense = [{"embedding": "h", "diverged_epoch": -1, "acc": 0.9},
            {"embedding": "h", "diverged_epoch": 3, "acc": 0.1}]
-  (d,) = runs.aggregate(dense, keys=("embedding",))
+  (d,) = results.aggregate(dense, keys=("embedding",))
   assert d["n_diverged"] == 1 and d["acc_mean"] == pytest.approx(0.9) and d["acc_sd"] is None
 
 
@@ -30,7 +30,7 @@ def test_summary_marks_dense_divergence():
   dense = [{"group": "g", "embedding": "h", "seed": s, "diverged_epoch": e, "dense_acc": a,
             "dense_4P": 0, "dense_3N1P": 0, "init_4P": 0, "init_3N1P": 0, "decoy_dense_4P": 0}
            for s, e, a in ((0, -1, 0.9), (1, 2, 0.2))]
-  text = runs.summary([], dense)
+  text = results.summary([], dense)
   assert "DIVERGED: 1 of 2" in text and "0.900" in text
 
 
@@ -52,7 +52,8 @@ def test_checkpoint_with_flipped_bytes_fails_in_one_line(tmp_path):
 
 def test_checkpoint_whose_checksum_disagrees_is_refused(tmp_path):
   checkpoints.save(str(tmp_path / "ck"), {"a": np.ones(3)})
-  (tmp_path / "ck" / "checksum.json").write_text(json.dumps({"sha256": "0" * 64}))
+  sums = json.loads((tmp_path / "ck" / "checksum.json").read_text())
+  (tmp_path / "ck" / "checksum.json").write_text(json.dumps({**sums, "sha256": "0" * 64}))
   with pytest.raises(checkpoints.CheckpointError, match="damaged"):
     checkpoints.restore(str(tmp_path / "ck"))
   (tmp_path / "ck" / "checksum.json").unlink()
@@ -65,8 +66,8 @@ def finished(tmp_path_factory):
   from conftest import tiny_config
   wd = str(tmp_path_factory.mktemp("run"))
   c = tiny_config(max_cells_per_chunk=8)          # 4 chunks, one dense run each
-  run_dir, rows, dense, _ = runs.run_sweep(c, wd, log=lambda s: None)
-  return c, wd, run_dir, rows, dense
+  sw = sweep.run_sweep(c, wd, log=lambda s: None)
+  return c, wd, sw.run_dir, sw.rows, sw.dense_rows
 
 
 def test_resume_recomputes_damaged_or_deleted_chunk_files(finished, tmp_path):
@@ -83,9 +84,9 @@ def test_resume_recomputes_damaged_or_deleted_chunk_files(finished, tmp_path):
     f.write(b"PK\x03\x04 garbage")                                         # garbage npz
   shutil.rmtree(os.path.join(run_dir, "checkpoints", names[3][:-5]))       # deleted ckpt
   log = []
-  _, rows2, dense2, _ = runs.run_sweep(c, wd, log=log.append)
+  sw = sweep.run_sweep(c, wd, log=log.append)
   assert sum("recomputing" in line for line in log) == 4, log
-  assert rows2 == rows and dense2 == dense                                 # bit-identical
+  assert sw.rows == rows and sw.dense_rows == dense          # bit-identical
   assert os.path.isdir(os.path.join(run_dir, "checkpoints", names[3][:-5], "state"))
   assert not glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True)
 
@@ -100,7 +101,7 @@ def test_restore_from_damaged_config_json_fails_in_one_line(finished, tmp_path, 
   with open(os.path.join(dst, "config.json"), "w") as f:
     f.write(content)
   with pytest.raises(checkpoints.CheckpointError) as e:
-    runs.load_restored(dst, c)
+    restore.load(dst, c)
   assert "config.json" in str(e.value) and "\n" not in str(e.value)
 
 
@@ -113,7 +114,7 @@ def test_restore_from_damaged_chunk_json_names_the_file(finished, tmp_path):
   with open(os.path.join(dst, "chunks", name), "w") as f:
     f.write("{")
   with pytest.raises(checkpoints.CheckpointError, match=name):
-    runs.load_restored(dst, c)
+    restore.load(dst, c)
 
 
 def test_restore_missing_dense_run_writes_nothing(finished, tmp_path):
@@ -122,7 +123,7 @@ def test_restore_missing_dense_run_writes_nothing(finished, tmp_path):
   c2.seeds = (0, 1, 7)                      # seed 7 was never trained in the source run
   c2.restore_from = src
   with pytest.raises(checkpoints.CheckpointError, match="no dense run"):
-    runs.run_sweep(c2, str(tmp_path / "w"), log=lambda s: None)
+    sweep.run_sweep(c2, str(tmp_path / "w"), log=lambda s: None)
   assert not os.path.exists(tmp_path / "w")
 
 
@@ -139,5 +140,5 @@ def test_quick_keeps_smaller_data_sizes_and_validates_after():
 
 def test_atomic_write_leaves_no_tmp_on_failure(tmp_path):
   with pytest.raises(TypeError):
-    runs.atomic_write(str(tmp_path / "x"), 12345)          # not bytes: write fails
+    rundir.atomic_write(str(tmp_path / "x"), 12345)          # not bytes: write fails
   assert os.listdir(tmp_path) == []

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyticket import model
+from toyticket import kernels, model
 
 
 def tiny(o=1):
@@ -24,7 +24,7 @@ def tiny(o=1):
 def test_hand_gradient_equals_autodiff(o):
   params, mask, x, y = tiny(o)
   v_ref, g_ref = jax.value_and_grad(model.loss)(params, mask, x, y)
-  v, g = model.loss_and_grad(params, mask, x, y)
+  v, g = kernels.fused_loss_and_grad(params, mask, x, y)
   np.testing.assert_allclose(v, v_ref, rtol=1e-6)
   for k in params:
     np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-5, atol=1e-7, err_msg=k)
@@ -37,7 +37,7 @@ def test_embedded_gradient_equals_autodiff_with_c0_frozen(o):
   """Frozen C0: inputs embedded once (e = x C0ᵀ); same loss and W1/b1/W2/b2 gradients."""
   params, mask, x, y = tiny(o)
   v_ref, g_ref = jax.value_and_grad(model.loss)(params, mask, x, y)
-  v, g = model.loss_and_grad_embedded(params, mask, x @ params["C0"].T, y)
+  v, g = kernels.fused_loss_and_grad_embedded(params, mask, x @ params["C0"].T, y)
   np.testing.assert_allclose(v, v_ref, rtol=1e-6)
   assert set(g) == set(params) - {"C0"}
   for k in g:
@@ -50,7 +50,7 @@ def test_hand_gradient_by_hand():
   params = {"C0": jnp.eye(2), "W1": jnp.array([[1.0, 1.0]]), "b1": jnp.zeros(1),
             "W2": jnp.array([[2.0]]), "b2": jnp.zeros(1)}
   x, y = jnp.array([[1.0, 0.0]]), jnp.array([[1.0]])
-  v, g = model.loss_and_grad(params, jnp.ones((1, 2)), x, y)
+  v, g = kernels.fused_loss_and_grad(params, jnp.ones((1, 2)), x, y)
   s = 1 / (1 + np.exp(-2.0))                        # z = W2 · relu(1) = 2
   np.testing.assert_allclose(v, -np.log(s), rtol=1e-6)
   np.testing.assert_allclose(g["W1"], [[(s - 1) * 2.0, 0.0]], rtol=1e-6)
@@ -61,6 +61,16 @@ def test_hand_gradient_by_hand():
 def test_small_matmul_equals_matmul():
   a = jax.random.normal(jax.random.PRNGKey(0), (5, 3, 7))
   b = jax.random.normal(jax.random.PRNGKey(1), (5, 7, 4))
-  np.testing.assert_allclose(model.small_matmul(a, b), a @ b, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(kernels.small_matmul(a, b), a @ b, rtol=1e-5, atol=1e-6)
   big = jax.random.normal(jax.random.PRNGKey(2), (2, 65))
-  np.testing.assert_allclose(model.small_matmul(big, big.T), big @ big.T, rtol=1e-5)
+  np.testing.assert_allclose(kernels.small_matmul(big, big.T), big @ big.T, rtol=1e-5)
+
+
+def test_train_path_is_chosen_by_config_and_backend_never_by_shape():
+  assert kernels.train_path("auto", "cpu", False) == "fused"
+  assert kernels.train_path("auto", "cpu", True) == "fused_embedded"
+  assert kernels.train_path("auto", "gpu", True) == "autodiff"
+  assert kernels.train_path("autodiff", "cpu", True) == "autodiff"
+  assert kernels.train_path("fused", "gpu", False) == "fused"
+  with pytest.raises(ValueError, match="grad_impl"):
+    kernels.train_path("bogus", "cpu", False)

@@ -22,10 +22,10 @@ def test_sharded_over_4_devices_equals_unsharded():
     assert jax.device_count() == 4, jax.devices()
     import sys; sys.path.insert(0, "tests")
     from conftest import tiny_config
-    from toyticket import runs
-    g = runs.groups(tiny_config(seeds=(0, 1, 2), embeddings=("hadamard",)))[0]
-    a = runs.execute(g, [0, 1, 2])                 # 3 dense runs, 24 cells over 4 devices
-    b = runs.execute(g, [0, 1, 2], shard=False)
+    from toyticket import execute, grid
+    g = grid.groups(tiny_config(seeds=(0, 1, 2), embeddings=("hadamard",)))[0]
+    a = execute.execute(g, [0, 1, 2])              # 3 dense runs, 24 cells over 4 devices
+    b = execute.execute(g, [0, 1, 2], shard=False)
     la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
     assert len(la) == len(lb)
     for x, y in zip(la, lb):

@@ -6,12 +6,10 @@ the sparse-final params, all with the run axis leading.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
-import time
 
 import jax
 import numpy as np
@@ -32,9 +30,22 @@ def checksum(tree) -> str:
   return h.hexdigest()
 
 
+def file_digests(root: str) -> dict:
+  """{path relative to root: sha256 of its bytes} for every file under root."""
+  out = {}
+  for dirpath, _, files in os.walk(root):
+    for name in files:
+      path = os.path.join(dirpath, name)
+      with open(path, "rb") as f:
+        out[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
+  return out
+
+
 def save(path: str, tree) -> None:
-  """Writes `tree` to `path` via a temporary sibling directory and one rename, with a
-  checksum of its content (checksum.json) that `restore` verifies."""
+  """Writes `tree` to `path` via a temporary sibling directory and one rename, with
+  checksum.json: the sha256 of every file orbax wrote ("files", checked BEFORE orbax reads
+  them, so a damaged file never reaches orbax's reader threads) and of the content
+  ("sha256", checked after reading)."""
   path = os.path.abspath(path)
   tmp = path + ".tmp"
   shutil.rmtree(tmp, ignore_errors=True)
@@ -45,7 +56,8 @@ def save(path: str, tree) -> None:
       ckptr.save(os.path.join(tmp, "state"), tree)
       ckptr.wait_until_finished()
     with open(os.path.join(tmp, "checksum.json"), "w") as f:
-      json.dump({"sha256": checksum(tree)}, f)
+      json.dump({"sha256": checksum(tree),
+                 "files": file_digests(os.path.join(tmp, "state"))}, f)
   except BaseException:       # disk full, interrupt: leave no half-written sibling
     shutil.rmtree(tmp, ignore_errors=True)
     raise
@@ -53,42 +65,31 @@ def save(path: str, tree) -> None:
   os.replace(tmp, path)
 
 
-@contextlib.contextmanager
-def _stderr_silenced():
-  """Points file descriptor 2 at /dev/null for the duration (for noisy library threads)."""
-  saved = os.dup(2)
-  with open(os.devnull, "w") as null:
-    os.dup2(null.fileno(), 2)
-    try:
-      yield
-    finally:
-      os.dup2(saved, 2)
-      os.close(saved)
-
-
 def restore(path: str):
-  """The pytree saved at `path` (numpy arrays). Raises CheckpointError if unreadable."""
+  """The pytree saved at `path` (numpy arrays). Raises CheckpointError (one line) if it is
+  missing, has no readable checksum.json, a file differs from its recorded digest, orbax
+  cannot read it, or the content differs from its checksum."""
   path = os.path.abspath(path)
-  if not os.path.isdir(os.path.join(path, "state")):
+  state = os.path.join(path, "state")
+  if not os.path.isdir(state):
     raise CheckpointError(f"checkpoint error: no checkpoint at {path}")
-  ckptr = ocp.StandardCheckpointer()
-  error = None
-  with _stderr_silenced():
-    try:
-      tree = ckptr.restore(os.path.join(path, "state"))
-    except Exception as e:  # orbax/tensorstore raise many types; report one line
-      error = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-      time.sleep(0.3)       # orbax's worker threads print tracebacks after a failed read
-  if error is not None:
-    raise CheckpointError(f"checkpoint error: cannot read {path}: {error[:160]}")
-  ckptr.close()
-  tree = jax.tree.map(np.asarray, tree)
   try:
     with open(os.path.join(path, "checksum.json")) as f:
-      want = json.load(f)["sha256"]
+      sums = json.load(f)
+    want, files = sums["sha256"], sums["files"]
   except (OSError, ValueError, KeyError, TypeError):
     raise CheckpointError(f"checkpoint error: {path} has no readable checksum.json "
                           "(damaged, or written by an older version)") from None
+  if file_digests(state) != files:
+    raise CheckpointError(f"checkpoint error: {path} is damaged (its files do not match "
+                          "checksum.json)")
+  try:
+    with ocp.StandardCheckpointer() as ckptr:
+      tree = ckptr.restore(state)
+  except Exception as e:  # orbax/tensorstore raise many types; report one line
+    error = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise CheckpointError(f"checkpoint error: cannot read {path}: {error[:160]}") from None
+  tree = jax.tree.map(np.asarray, tree)
   if checksum(tree) != want:
     raise CheckpointError(f"checkpoint error: {path} is damaged (content does not match "
                           "its checksum)")

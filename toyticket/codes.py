@@ -28,10 +28,10 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from toyticket import model
+from toyticket import model, names
 
-TEMPLATE_NAMES = ("4P", "3N1P")  # names for k = 4; generally kP and (k-1)N1P
-SPECIFICITY = ("row", "none")
+TEMPLATE_NAMES = names.TEMPLATE_NAMES  # for k = 4; generally kP and (k-1)N1P
+SPECIFICITY = names.SPECIFICITY
 
 
 def templates(k: int) -> tuple[jax.Array, jax.Array]:

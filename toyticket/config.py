@@ -1,6 +1,8 @@
 """The sweep config: defaults, quick mode, and validation (before anything runs).
 
-Field names follow SPEC §6. `density` is always the fraction of W1 kept.
+Field names follow SPEC §6. `density` is always the fraction of W1 kept. Allowed values
+come from `names` and `methods` (plain Python): importing this module pulls in neither
+JAX nor matplotlib.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import os
 
 import ml_collections
 
-from toyticket import codes, cycle, discovery, embeddings, plots, task, train
+from toyticket import methods, names, task
 
 
 class ConfigError(ValueError):
@@ -29,7 +31,8 @@ def base_config() -> ml_collections.ConfigDict:
                 n_test=4096)
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.model = dict(d=16, hidden=16)
-  c.train = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=128, epochs=30)
+  c.train = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=128, epochs=30,
+                 grad_impl="auto")   # auto: fused on CPU, autodiff elsewhere (kernels.py)
   c.probe_epochs = (2,)
   c.methods = ("oracle", "init_magnitude", "random")
   c.densities = (0.5, 0.25)
@@ -166,14 +169,15 @@ def validate(c: ml_collections.ConfigDict) -> None:
     if len(set(vals)) != len(vals):
       raise ConfigError(field, _get(c, field), f"distinct values ({dup!r} repeats; a repeat "
                         "would relabel cells or inflate n)")
-  _choice("embeddings", c.embeddings, embeddings.FAMILIES)
-  _choice("methods", c.methods, discovery.METHODS)
-  _choice("rewinds", c.rewinds, cycle.REWINDS)
-  _choice("figures", c.figures, tuple(plots.FIGURES))
-  _choice("codes.specificity", c.codes.specificity, codes.SPECIFICITY)
+  _choice("embeddings", c.embeddings, names.FAMILIES)
+  _choice("methods", c.methods, methods.NAMES)
+  _choice("rewinds", c.rewinds, names.REWINDS)
+  _choice("figures", c.figures, names.FIGURES)
+  _choice("codes.specificity", c.codes.specificity, names.SPECIFICITY)
   _choice("task.target", t.target, task.TARGETS)
   _choice("task.polarity", t.polarity, task.POLARITIES)
-  _choice("train.optimizer", tr.optimizer, train.OPTIMIZERS)
+  _choice("train.optimizer", tr.optimizer, names.OPTIMIZERS)
+  _choice("train.grad_impl", tr.grad_impl, names.GRAD_IMPLS)
   for flag in ("quick", "codes.readout_check", "distributed"):
     if not isinstance(_get(c, flag), bool):
       raise ConfigError(flag, _get(c, flag), "True or False")

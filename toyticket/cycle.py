@@ -2,13 +2,14 @@
 
 Every step is a pure function of (data, per-run inputs, mask). The run axes are vmap axes:
 dense runs (embeddings × seeds) in `dense_in` (leading axis R), and the sparse cells of
-each dense run (method × density × rewind × probe epoch) in `cells` (one dict per method,
-arrays (R, C_method)); a dense run's cells train on its data order as one group. `cycle`
-runs the whole batch in ONE jit call; `sparse_cycle` starts from given dense trajectories
-(restored checkpoints).
+each dense run in `cells`: one dict per method of `spec.methods`, in that order, arrays
+(R, C_method); a dense run's cells train on its data order as one group. The cell axis of
+every output is the concatenation of the methods' cells in that order (C = Σ C_method);
+`grid.CellGrid` builds `cells` and labels the outputs from one list, so the two agree.
+Every output leaf has the dense-run axis R leading ((R, C, ...) for per-cell outputs).
 
-Per-run PRNG streams, from the run's seed key: 0 init, 1 shuffle (shared by the sparse
-runs of that seed), 3 fresh init, 4 discovery.
+`full_cycle_jit` runs the whole batch in ONE jit call; `sparse_cycle_jit` starts from given
+dense trajectories (restored checkpoints). PRNG streams: `prng`.
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ import jax
 import jax.numpy as jnp
 
 from toyticket import codes as codes_lib
-from toyticket import discovery, metrics, model, train
+from toyticket import discovery, kernels, metrics, model, names, prng, train
+from toyticket.methods import METHODS
 
-REWINDS = ("init", "probe", "fresh", "final")
+REWINDS = names.REWINDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,72 +39,82 @@ class CycleSpec:
   readout_check: bool = True
   specificity: str = "row"    # codes.SPECIFICITY
   score_examples: int = 1024
-  c0_frozen: bool = False     # every run's C0 is frozen: train on embedded inputs (train.train)
+  c0_frozen: bool = False     # every run's C0 is frozen (sparse groups may embed once)
 
 
 def stream(key, i):
+  """The run's PRNG stream i (a `prng` constant) from its seed key."""
   return jax.random.fold_in(key, i)
+
+
+def train_path(spec: CycleSpec, shared_frozen_c0: bool) -> str:
+  """The gradient path (`kernels.train_path`) for this spec on the default backend."""
+  return kernels.train_path(spec.train.grad_impl, jax.default_backend(), shared_frozen_c0)
 
 
 def init_dense(spec: CycleSpec, dense_in) -> model.Params:
   """θ0 for every dense run: (R, ...) params."""
-  return jax.vmap(lambda k, c0: model.init_params(stream(k, 0), c0, spec.hidden,
+  return jax.vmap(lambda k, c0: model.init_params(stream(k, prng.INIT), c0, spec.hidden,
                                                   spec.n_out))(dense_in["key"], dense_in["c0"])
 
 
-def train_batch(spec: CycleSpec, start, masks, dense_in, data):
+def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str):
   """`train.train` vmapped over dense runs: the C runs of dense run r (leaves (R, C, ...),
-  masks (R, C, H, d)) share its data order (shuffle stream 1), C0-trainable flag and
-  learning-rate multiplier. Returns traj (R, C, E+1, ...), losses (R, C, E)."""
-  def one(p, m, key, c0_trainable, lr_scale):
-    return train.train(p, m, c0_trainable, stream(key, 1), data["x_train"], data["y_train"],
-                       spec.train, lr_scale, spec.c0_frozen)
-  return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"],
-                       dense_in["lr_scale"])
+  masks (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path`
+  is the gradient path (`kernels.PATHS`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
+  def one(p, m, key, c0_trainable):
+    return train.train(p, m, c0_trainable, stream(key, prng.SHUFFLE), data["x_train"],
+                       data["y_train"], spec.train, path)
+  return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"])
 
 
 def dense_phase(spec: CycleSpec, dense_in, data):
-  """Dense training of all dense runs: traj (R, E+1, ...), losses (R, E)."""
+  """Dense training of all dense runs: traj (R, E+1, ...), losses (R, E). Each dense run is
+  a group of one, so the fused path never embeds once per group here."""
   p0 = jax.tree.map(lambda a: a[:, None], init_dense(spec, dense_in))
-  traj, losses = train_batch(spec, p0, jnp.ones_like(p0["W1"]), dense_in, data)
+  traj, losses = train_batch(spec, p0, jnp.ones_like(p0["W1"]), dense_in, data,
+                             train_path(spec, shared_frozen_c0=False))
   return jax.tree.map(lambda a: a[:, 0], traj), losses[:, 0]
 
 
 def _context(spec, traj, key, probe_epoch, data):
   n = spec.score_examples
-  return discovery.Context(traj, probe_epoch, stream(key, 4), data["x_train"][:n],
+  return discovery.Context(traj, probe_epoch, stream(key, prng.DISCOVERY), data["x_train"][:n],
                            data["y_train"][:n], data["clause_vars"], data["clause_pols"],
                            spec.discovery)
 
 
 def discover(spec: CycleSpec, traj, dense_in, cells, data):
   """Masks for every cell, method by method (static loop; dense runs and their cells
-  vmapped inside). Returns masks (R, C, H, d) and w1_post (R, C, H, d), the C cells of a
-  dense run in the order of `cells` (method-major)."""
-  probes = jnp.asarray(spec.probe_epochs, jnp.int32)
+  vmapped inside). A method's `prepare` runs once per probe epoch if it reads the probe
+  epoch (`Method.needs_probe`), else once. Returns masks (R, C, H, d) and w1_post
+  (R, C, H, d), the C cells of a dense run in the order of `cells` (method-major)."""
   masks, posts = [], []
   for name, cell in zip(spec.methods, cells):
-    method = discovery.REGISTRY[name]
+    impl = discovery.IMPLS[name]
+    probes = jnp.asarray(spec.probe_epochs if METHODS[name].needs_probe
+                         else spec.probe_epochs[:1], jnp.int32)
 
-    def per_run(tr, key, probe, density):
-      aux = jax.vmap(lambda pe: method.prepare(_context(spec, tr, key, pe, data)))(probes)
-      select = lambda p, rho: method.select(jax.tree.map(lambda v: v[p], aux),
-                                            _context(spec, tr, key, probes[p], data), rho)
-      return jax.vmap(select)(probe, density)
+    def per_run(tr, key, probe_index, density):
+      aux = jax.vmap(lambda pe: impl.prepare(_context(spec, tr, key, pe, data)))(probes)
+      pick = lambda i: jnp.minimum(i, probes.shape[0] - 1)   # one entry: index 0
+      select = lambda i, rho: impl.select(jax.tree.map(lambda v: v[pick(i)], aux),
+                                          _context(spec, tr, key, probes[pick(i)], data), rho)
+      return jax.vmap(select)(probe_index, density)
 
-    m, w = jax.vmap(per_run)(traj, dense_in["key"], cell["probe"], cell["density"])
+    m, w = jax.vmap(per_run)(traj, dense_in["key"], cell["probe_index"], cell["density"])
     masks.append(m)
     posts.append(w)
   return jnp.concatenate(masks, 1), jnp.concatenate(posts, 1)
 
 
-def rewind_params(spec: CycleSpec, tr, key, rewind, probe, w1_post):
+def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
   """Start point of one sparse run of the dense run with trajectory tr and seed key: θ0
   (init), θ_probe (probe), a fresh draw with the same C0 (fresh), or the dense end with the
   method's W1 (final, post-training reference)."""
   p_init = discovery.at(tr, 0)
-  p_probe = discovery.at(tr, jnp.asarray(spec.probe_epochs)[probe])
-  p_fresh = model.init_params(stream(key, 3), p_init["C0"], spec.hidden, spec.n_out)
+  p_probe = discovery.at(tr, jnp.asarray(spec.probe_epochs)[probe_index])
+  p_fresh = model.init_params(stream(key, prng.FRESH), p_init["C0"], spec.hidden, spec.n_out)
   p_final = {**discovery.at(tr, -1), "W1": w1_post}
   options = [p_init, p_probe, p_fresh, p_final]
   return jax.tree.map(lambda *xs: jnp.select([rewind == i for i in range(4)], list(xs)),
@@ -110,22 +122,25 @@ def rewind_params(spec: CycleSpec, tr, key, rewind, probe, w1_post):
 
 
 def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
-  """Discovery, rewind, sparse retraining and the analysis, given dense trajectories.
+  """Discovery, rewind, sparse retraining and the analysis, given dense trajectories
+  traj (R, E+1, ...) and losses (R, E).
 
-  Cell outputs are flat over (dense run, cell): index r·C + c, C = cells per dense run."""
+  Returns {"dense": per-dense-run readings (R, ...), "dense_traj": traj, "cells": per-cell
+  readings (R, C, ...), "sparse_final": sparse-final params (R, C, ...), "masks":
+  (R, C, H, d)}. The sparse groups train on the fused path's once-embedded inputs when
+  every C0 is frozen (`spec.c0_frozen`)."""
   masks, posts = discover(spec, traj, dense_in, cells, data)
   cat = lambda k: jnp.concatenate([c[k] for c in cells], 1)
-  rewind, probe, density = cat("rewind"), cat("probe"), cat("density")
+  rewind, probe_index, density = cat("rewind"), cat("probe_index"), cat("density")
   start = jax.vmap(lambda tr, key, rw, p, w: jax.vmap(
       lambda rw, p, w: rewind_params(spec, tr, key, rw, p, w))(rw, p, w))(
-          traj, dense_in["key"], rewind, probe, posts)
-  straj, slosses = train_batch(spec, start, masks, dense_in, data)
-  flat = lambda t: jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:]), t)
+          traj, dense_in["key"], rewind, probe_index, posts)
+  straj, slosses = train_batch(spec, start, masks, dense_in, data,
+                               train_path(spec, shared_frozen_c0=spec.c0_frozen))
   return {"dense": analyse_dense(spec, traj, dense_losses, dense_in["densities"], data),
-          "cells": flat(analyse_cells(spec, traj, start, masks, density, straj, slosses,
-                                      data)),
-          "dense_traj": traj, "sparse_final": flat(jax.tree.map(lambda v: v[:, :, -1], straj)),
-          "masks": flat(masks)}
+          "cells": analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
+          "dense_traj": traj, "sparse_final": jax.tree.map(lambda v: v[:, :, -1], straj),
+          "masks": masks}
 
 
 def _codes(spec, data, decoy=False):
@@ -175,6 +190,11 @@ def analyse_dense(spec, traj, losses, densities, data):
             "decoy_near": jnp.stack([codes_lib.near_counts(c) for c in (decoy_0, decoy_end)]),
             "near_counts": jnp.stack([codes_lib.near_counts(c) for c in (first, final)]),
             "c1_init": model.feature_weights(d_0, ones), "near_init": cs.near[0],
+            # for heat maps (plots read saved arrays only): θ0 and dense-final W1, C1,
+            # exact sites (2, H, m, T), and the dense-final C0
+            "w1_ends": jnp.stack([d_0["W1"], d_end["W1"]]),
+            "c1_ends": jnp.stack([model.feature_weights(p, ones) for p in (d_0, d_end)]),
+            "exact_ends": jnp.stack([first.exact, final.exact]), "c0_final": d_end["C0"],
             **jax.vmap(per_density)(dens)}
 
   return jax.vmap(one)(traj, losses, densities)
@@ -199,6 +219,7 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
       sparse_final = jax.tree.map(lambda v: v[-1], sparse_traj)
       rewind = codes_of(p_start, mask)
       decoy_end = decoys_of(s_end, mask)
+      masked = codes_of(d_end, mask)
       out = metrics.cell_metrics(dense_final, dense_init_near, rewind, sparse_final,
                                  sparse_traj.near, codes_of(p_start, oracle), mask, oracle)
       out.update({
@@ -209,7 +230,10 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
           "sparse_codes": codes_lib.counts(sparse_final),
           "sparse_near": codes_lib.near_counts(sparse_final),
           "chance_codes": codes_lib.counts(codes_of(d_0, mask)),
-          "masked_codes": codes_lib.counts(codes_of(d_end, mask)),
+          "masked_codes": codes_lib.counts(masked),
+          "masked_exact": masked.exact,           # heat maps: masked, no retraining
+          "sparse_w1": s_end["W1"] * mask, "sparse_c1": model.feature_weights(s_end, mask),
+          "sparse_exact": sparse_final.exact,
           "max_row_codes": codes_lib.max_row_codes(sparse_final),
           "decoy_sparse_codes": codes_lib.counts(decoy_end),
           "decoy_sparse_near": codes_lib.near_counts(decoy_end),
@@ -235,5 +259,5 @@ def full_cycle(spec: CycleSpec, dense_in, cells, data):
   return sparse_cycle(spec, traj, losses, dense_in, cells, data)
 
 
-cycle = jax.jit(full_cycle, static_argnums=0)          # the whole batch in ONE jit call
+full_cycle_jit = jax.jit(full_cycle, static_argnums=0)   # the whole batch in ONE jit call
 sparse_cycle_jit = jax.jit(sparse_cycle, static_argnums=0)

@@ -1,7 +1,9 @@
 """Ticket discovery: every method turns dense information into a W1 mask at a density.
 
 `density` is always the fraction of W1 KEPT, an array (never baked into the trace), so
-densities × seeds vmap into one program. A method is two pure functions:
+densities × seeds vmap into one program. What a method IS (its name, space, family,
+whether it reads the probe epoch) is `methods.METHODS[name]`; how it computes is
+`IMPLS[name]`, two pure functions:
 
   prepare(ctx) -> aux                  once per (dense run, probe epoch): scores, Hessians
   select(aux, ctx, density) -> (mask, w1_post)
@@ -22,10 +24,9 @@ import jax
 import jax.numpy as jnp
 
 from toyticket import codes as codes_lib
-from toyticket import model
+from toyticket import kernels, model
+from toyticket.methods import METHODS
 
-SITE_SCORES = ("static", "dynamic", "combined")
-TRANSLATIONS = ("greedy", "row", "orth", "signed", "omp")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,12 +46,12 @@ class DiscoveryConfig:
 class Context(NamedTuple):
   """What a method may read for one dense run.
 
-  traj: dense params stacked over epochs 0..E.  probe: int index of the probe epoch.
+  traj: dense params stacked over epochs 0..E.  probe_epoch: the probe epoch e (int).
   key: PRNG key.  x, y: scoring examples (first `score_examples` of the train set).
   clause_vars (m, k), clause_pols (m, k).
   """
   traj: model.Params
-  probe: jax.Array
+  probe_epoch: jax.Array
   key: jax.Array
   x: jax.Array
   y: jax.Array
@@ -104,29 +105,11 @@ def w1_hessian(params, x, y) -> jax.Array:
   return jax.hessian(f)(params["W1"].ravel())
 
 
-def spd_inverse(a: jax.Array) -> jax.Array:
-  """A⁻¹ of a symmetric positive-definite (n, n) A by in-place Gauss–Jordan elimination
-  (n rank-one updates, no pivoting, which SPD matrices do not need; n³ multiply-adds).
-
-  Pure XLA ops on purpose: jnp.linalg.inv lowers to a LAPACK getrf custom call on CPU,
-  which deadlocked XLA:CPU when two devices ran it at once (the sharded sweep with
-  jax_num_cpu_devices=2; docs/performance.md)."""
-  idx = jnp.arange(a.shape[-1])
-
-  def eliminate(k, m):
-    pivot, col = m[k, k], m[:, k]
-    row = m[k] / pivot
-    m = (m - jnp.outer(col, row)).at[k].set(row)
-    return m.at[:, k].set(jnp.where(idx == k, 1.0 / pivot, -col / pivot))
-
-  return jax.lax.fori_loop(0, a.shape[-1], eliminate, a)
-
-
 def damped_inverse(hess: jax.Array, damping: float) -> jax.Array:
   """(H + λ·mean(diag H)·I)^{-1}, λ = damping; H is a loss Hessian over W1 (PSD: the
   network is piecewise linear in W1), so for λ > 0 the damped matrix is SPD."""
   lam = damping * jnp.maximum(jnp.mean(jnp.diag(hess)), 1e-8)
-  return spd_inverse(hess + lam * jnp.eye(hess.shape[0], dtype=hess.dtype))
+  return kernels.spd_inverse(hess + lam * jnp.eye(hess.shape[0], dtype=hess.dtype))
 
 
 def obs_saliency(w1: jax.Array, hinv: jax.Array) -> jax.Array:
@@ -201,7 +184,7 @@ def site_scores(kind: str, ctx: Context):
   d_e and d_0 are distances to that same target at epoch e and at θ0.
   static = −d_e; dynamic = d_0 − d_e; combined = z(static) + w · z(dynamic).
   """
-  d_e, t, target = site_geometry(at(ctx.traj, ctx.probe), ctx)
+  d_e, t, target = site_geometry(at(ctx.traj, ctx.probe_epoch), ctx)
   d_0, _, _ = site_geometry(at(ctx.traj, 0), ctx, target)
   if kind == "static":
     s = -d_e
@@ -292,20 +275,21 @@ TRANSLATE = {"greedy": translate_greedy, "row": translate_row, "orth": translate
 
 
 # ------------------------------------------------------------------------ the registry
-class Method(NamedTuple):
+class Impl(NamedTuple):
+  """How a method (`methods.METHODS[name]`) computes: prepare(ctx) -> aux once per (dense
+  run, probe epoch); select(aux, ctx, density) -> (mask (H, d), w1_post (H, d))."""
   prepare: Callable
   select: Callable
-  doc: str
 
 
 def final_w1(ctx):
   return at(ctx.traj, -1)["W1"]
 
 
-def score_method(score_fn: Callable, doc: str) -> Method:
+def score_method(score_fn: Callable) -> Impl:
   """A one-shot method: keep the top-ρ fraction of score_fn(ctx) (H, d)."""
-  return Method(lambda ctx: score_fn(ctx),
-                lambda aux, ctx, rho: (topk_mask(aux, rho), final_w1(ctx)), doc)
+  return Impl(lambda ctx: score_fn(ctx),
+              lambda aux, ctx, rho: (topk_mask(aux, rho), final_w1(ctx)))
 
 
 def _snip(ctx):
@@ -325,7 +309,7 @@ def _obs(ctx):
 
 
 def _kappa(ctx, use_grad: bool):
-  p = at(ctx.traj, ctx.probe)
+  p = at(ctx.traj, ctx.probe_epoch)
   a = clause_couplings(p["C0"], ctx.clause_vars, ctx.clause_pols)   # (m, R, d)
   w = -w1_grad(p, ctx.x, ctx.y) if use_grad else p["W1"]
   return jnp.max(w[:, None, None, :] * a[None], axis=(1, 2))
@@ -381,43 +365,36 @@ def _earlybird_select(_, ctx, rho):
   return masks[e], final_w1(ctx)
 
 
-def feature_method(kind: str, translation: str) -> Method:
+def feature_impl(kind: str, translation: str) -> Impl:
+  """Site score `kind` (methods.SITE_SCORES) at the probe epoch, translated to W1 entries."""
   def prepare(ctx):
     s, t = site_scores(kind, ctx)
-    p = at(ctx.traj, ctx.probe)
+    p = at(ctx.traj, ctx.probe_epoch)
     return s, t, coordinate_contributions(p, t, ctx)
 
   def select(aux, ctx, rho):
     s, t, contrib = aux
-    p = at(ctx.traj, ctx.probe)
+    p = at(ctx.traj, ctx.probe_epoch)
     extra = {"c0": p["C0"], "t": t} if translation == "omp" else {}
     return TRANSLATE[translation](s, contrib, p["W1"], rho, ctx, **extra), final_w1(ctx)
 
-  return Method(prepare, select, f"feature space: {kind} site score, {translation} translation")
+  return Impl(prepare, select)
 
 
-REGISTRY: dict[str, Method] = {
-    "random": score_method(lambda c: jax.random.uniform(c.key, final_w1(c).shape),
-                           "uniform random scores"),
-    "init_magnitude": score_method(lambda c: jnp.abs(at(c.traj, 0)["W1"]), "|W1| at θ0"),
-    "checkpoint_magnitude": score_method(lambda c: jnp.abs(at(c.traj, c.probe)["W1"]),
-                                         "|W1| at the probe epoch"),
-    "oracle": score_method(lambda c: jnp.abs(final_w1(c)), "|W1| at the dense end"),
-    "obs": score_method(_obs, "OBS saliency w²/(2[H⁻¹]qq) at the dense end"),
-    "obs_iterative": Method(_obs_iterative_prepare, _obs_iterative_select,
-                            "iterative OBS with weight correction (post-training)"),
-    "snip": score_method(_snip, "|g ⊙ w| at θ0"),
-    "grasp": score_method(_grasp, "keep highest w ⊙ Hg at θ0"),
-    "synflow": Method(lambda c: None, _synflow_select, "iterative SynFlow, all-ones input"),
-    "earlybird": Method(lambda c: None, _earlybird_select, "Early-Bird magnitude mask"),
-    "w1_kappa": score_method(lambda c: _kappa(c, False), "max_{c,t} W1[h,j]·a[c,t,j]"),
-    "w1_grad_kappa": score_method(lambda c: _kappa(c, True), "max_{c,t} −g[h,j]·a[c,t,j]"),
+_WEIGHT_IMPLS: dict[str, Impl] = {
+    "random": score_method(lambda c: jax.random.uniform(c.key, final_w1(c).shape)),
+    "init_magnitude": score_method(lambda c: jnp.abs(at(c.traj, 0)["W1"])),
+    "checkpoint_magnitude": score_method(lambda c: jnp.abs(at(c.traj, c.probe_epoch)["W1"])),
+    "oracle": score_method(lambda c: jnp.abs(final_w1(c))),
+    "obs": score_method(_obs),
+    "obs_iterative": Impl(_obs_iterative_prepare, _obs_iterative_select),
+    "snip": score_method(_snip),
+    "grasp": score_method(_grasp),
+    "synflow": Impl(lambda c: None, _synflow_select),
+    "earlybird": Impl(lambda c: None, _earlybird_select),
+    "w1_kappa": score_method(lambda c: _kappa(c, False)),
+    "w1_grad_kappa": score_method(lambda c: _kappa(c, True)),
 }
-for _kind in SITE_SCORES:
-  REGISTRY[_kind] = feature_method(_kind, "greedy")
-  for _tr in TRANSLATIONS[1:]:  # the bare name is the greedy translation
-    REGISTRY[f"{_kind}-{_tr}"] = feature_method(_kind, _tr)
-
-METHODS = tuple(REGISTRY)
-USES_PROBE = ("checkpoint_magnitude", "w1_kappa", "w1_grad_kappa") + tuple(
-    m for m in METHODS if m.split("-")[0] in SITE_SCORES)
+IMPLS: dict[str, Impl] = {
+    name: (feature_impl(m.site_score, m.translation) if m.space == "feature"
+           else _WEIGHT_IMPLS[name]) for name, m in METHODS.items()}

@@ -9,8 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-FAMILIES = ("hadamard", "random_fixed", "learned", "identity")
-TRAINABLE = {"hadamard": False, "random_fixed": False, "learned": True, "identity": False}
+from toyticket import names
+
+FAMILIES = names.FAMILIES
+TRAINABLE = names.TRAINABLE
 
 
 def sylvester(d: int) -> np.ndarray:

@@ -9,10 +9,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from toyticket import names
 from toyticket.codes import Codes
 
-DIST_BINS = np.linspace(0.0, 2.0, 11, dtype=np.float32)   # continuous distance 1 − cos ∈ [0, 2]
-LOAD_BINS = 9                            # row load 0..7 and ≥ 8
+DIST_BINS = np.asarray(names.DIST_EDGES, np.float32)   # distance 1 − cos ∈ [0, 2], 10 bins
+LOAD_BINS = names.LOAD_BINS                            # row load 0..7 and ≥ 8
 
 
 def ratio(num, den):

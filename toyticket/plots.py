@@ -1,27 +1,31 @@
-"""Figures (matplotlib, Agg) from a finished sweep. Every figure in FIGURES takes a Results
-and an output folder and returns the paths it wrote; most are one call of `bars` or `lines`
-on the result rows, the rest read per-run arrays (trajectories) or checkpoints."""
+"""Figures from a finished sweep's saved results (rows, per-run arrays, config.json).
+
+Every figure in FIGURES takes a `Results` and returns the paths it wrote under
+<run dir>/figures; most are one call of `bars` or `lines` on the result rows, the rest read
+per-run arrays (`rundir.load_arrays`). No JAX and no checkpoints: everything a figure
+needs is saved by the sweep. Figures are drawn with matplotlib's object API
+(`matplotlib.figure.Figure`), so importing this module selects no backend and leaves
+pyplot (and a notebook's backend) alone.
+"""
 from __future__ import annotations
 
 import dataclasses
 import os
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from toyticket.codes import TEMPLATE_NAMES  # noqa: E402
-
-CLASSES = ("stable", "recruited", "close_but_lost")
+from toyticket import names, results, task
+from toyticket.methods import METHODS
+from toyticket.names import CLASSES, TEMPLATE_NAMES
 
 
 @dataclasses.dataclass
 class Results:
   """rows: per sparse run; dense_rows: per dense run; arrays: {"cells/...", "dense/...",
-  "masks"} concatenated in row order; run_dir; config (ConfigDict); oracle_rows: per
-  (dense run, density), the dense run's oracle-supported site classes."""
+  "masks"} concatenated in row order; run_dir; config: the run's config.json as a dict;
+  oracle_rows: per (dense run, density), the dense run's oracle-supported site classes."""
   rows: list
   dense_rows: list
   arrays: dict
@@ -46,16 +50,16 @@ def _stat(rows, field):
   return (v.mean(), v.std(ddof=1) if v.size > 1 else 0.0) if v.size else (np.nan, np.nan)
 
 
-def _save(fig, out_dir, name):
+def _save(fig, res, name):
   fig.tight_layout()
-  path = os.path.join(out_dir, name + ".png")
+  path = os.path.join(res.run_dir, "figures", name + ".png")
   fig.savefig(path, dpi=80)
-  plt.close(fig)
   return [path]
 
 
 def _grid(n_rows, n_cols, w=4.0, h=3.0):
-  return plt.subplots(n_rows, n_cols, figsize=(w * n_cols, h * n_rows), squeeze=False)
+  fig = Figure(figsize=(w * n_cols, h * n_rows))
+  return fig, fig.subplots(n_rows, n_cols, squeeze=False)
 
 
 def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
@@ -90,7 +94,7 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
         ax.set_title(f"{panel} {col}", fontsize=9)
       if i == 0 and j == 0:
         ax.legend(fontsize=6)
-  return _save(fig, res.run_dir + "/figures", name)
+  return _save(fig, res, name)
 
 
 def lines(res, name, x, series, ys, panel="embedding", **where):
@@ -114,7 +118,7 @@ def lines(res, name, x, series, ys, panel="embedding", **where):
         ax.set_title(f"{panel} {col}", fontsize=9)
       if i == 0 and j == 0:
         ax.legend(fontsize=6)
-  return _save(fig, res.run_dir + "/figures", name)
+  return _save(fig, res, name)
 
 
 def _pooled(res, key, **where):
@@ -124,20 +128,20 @@ def _pooled(res, key, **where):
 
 
 # ------------------------------------------------------------------------- figures
-def methods_figure(res, out):
+def methods_figure(res):
   """Figs 11, 12, 24, 25: sparse accuracy and exact codes by method (θ0 chance hollow)."""
   ys = ["sparse_acc"] + [f"sparse_{t}" for t in TEMPLATE_NAMES]
   return sum((bars(res, f"methods_{rw}", "method", "density", ys, chance=True, rewind=rw)
               for rw in _uniq(res.rows, "rewind")), [])
 
 
-def recall_figure(res, out):
+def recall_figure(res):
   """Figs 3 (left), 17: same-site vs family recall of dense-final codes, per template."""
   ys = [f"{k}_recall_{t}" for t in TEMPLATE_NAMES for k in ("same_site", "family")]
   return bars(res, "recall", "method", "density", ys)
 
 
-def near_code_figure(res, out):
+def near_code_figure(res):
   """Figs 3 (right), 16: near-code fraction over sparse retraining, eventual codes (solid)
   vs the rest (dashed), per density (rows) and template (columns)."""
   dens, methods = _uniq(res.rows, "density"), _uniq(res.rows, "method")[:6]
@@ -155,10 +159,10 @@ def near_code_figure(res, out):
       ax.set_ylabel("near-code fraction")
       if i == t == 0:
         ax.legend(fontsize=6)
-  return _save(fig, res.run_dir + "/figures", "near_code")
+  return _save(fig, res, "near_code")
 
 
-def site_classes_figure(res, out):
+def site_classes_figure(res):
   """Fig 4: the dense run's oracle-supported site classes (stable, recruited, close-but-
   lost) per embedding and density (mean ± sd over seeds), and the sparse runs' supported
   and supported-but-lost sites per method."""
@@ -176,7 +180,7 @@ def site_classes_figure(res, out):
       ax.set_ylabel(f"{tname} sites (dense run)")
       ax.set_title(f"oracle support at θ0, density {rho}", fontsize=9)
       ax.legend(fontsize=7)
-  return (_save(fig, res.run_dir + "/figures", "site_classes") +
+  return (_save(fig, res, "site_classes") +
           bars(res, "supported_but_lost", "method", "density",
                [f"supported_{t}" for t in TEMPLATE_NAMES] +
                [f"supported_but_lost_{t}" for t in TEMPLATE_NAMES]))
@@ -191,7 +195,7 @@ def _survival_panel(ax, counts, title):
   for (l, b), n in np.ndenumerate(counts[0]):
     if n:
       ax.text(b, l, str(int(n)), ha="center", va="center", fontsize=5, color="w")
-  edges = metrics_dist_bins()
+  edges = names.DIST_EDGES
   ax.set_xticks(range(len(edges) - 1), [f"{e:.1f}" for e in edges[:-1]], fontsize=6)
   ax.set_xlabel("initial distance 1 − cos (bin start)")
   ax.set_ylabel("row load (≥ last)")
@@ -199,17 +203,13 @@ def _survival_panel(ax, counts, title):
   return im
 
 
-def metrics_dist_bins():
-  return np.linspace(0.0, 2.0, 11)   # = metrics.DIST_BINS (plots do not import JAX)
-
-
-def survival_figure(res, out):
+def survival_figure(res):
   """Fig 5: survival as a joint function of initial distance and row load. Left: the dense
   run's oracle-supported sites (oracle mask at θ0), surviving = exact in the DENSE final,
   one panel per density. Right: each method's sparse runs (supported = near at the masked
   rewind point, surviving = exact in the sparse final). Colour = survival rate, numbers =
   supported sites pooled over runs and template types."""
-  dens = list(res.config.densities) if res.config is not None else []
+  dens = list(res.config["densities"])
   methods = _uniq(res.rows, "method")
   dense = res.arrays.get("dense/oracle_survival")
   n_left = len(dens) if dense is not None else 0
@@ -223,14 +223,14 @@ def survival_figure(res, out):
     im = _survival_panel(axes[0, n_left + k], a, f"sparse {m}")
   if im is not None:
     fig.colorbar(im, ax=axes[0, -1], label="survival rate")
-  return _save(fig, res.run_dir + "/figures", "survival")
+  return _save(fig, res, "survival")
 
 
-def init_distance_figure(res, out):
+def init_distance_figure(res):
   """Figs 9, 10: rewind-point distance of sites that end as exact codes, to the template
   they end as (normalised histograms), per method."""
   fig, axes = _grid(1, len(TEMPLATE_NAMES))
-  edges = np.linspace(0, 2, 11)
+  edges = np.asarray(names.DIST_EDGES)
   for k, m in enumerate(_uniq(res.rows, "method")):
     h = _pooled(res, "init_dist_hist", method=m).sum(0)
     for t, tname in enumerate(TEMPLATE_NAMES):
@@ -239,59 +239,59 @@ def init_distance_figure(res, out):
       axes[0, t].set_title(f"final {tname} codes")
       axes[0, t].set_xlabel("distance 1 − cos at the rewind point")
   axes[0, 0].legend(fontsize=6)
-  return _save(fig, res.run_dir + "/figures", "init_distance")
+  return _save(fig, res, "init_distance")
 
 
-def class_trajectories_figure(res, out):
+def class_trajectories_figure(res):
   """Fig 21: distance and signed margin over dense training, to each site's FINAL target
   template (fixed over epochs), by oracle-supported site class at the lowest density."""
   fig, axes = _grid(2, len(TEMPLATE_NAMES))
-  p = int(np.argmin(res.config.densities)) if res.config is not None else 0
+  dens = list(res.config["densities"])
+  p = int(np.argmin(dens))
   for r, key in enumerate(("oracle_class_dist", "oracle_class_margin")):
     a = np.stack(list(res.arrays["dense/" + key]))[:, p]   # (R, E+1, 3, T)
     for t, tname in enumerate(TEMPLATE_NAMES):
       for k, cls in enumerate(CLASSES):
         with np.errstate(invalid="ignore"):
           axes[r, t].plot(np.nanmean(a[:, :, k, t], 0), label=cls.replace("_", "-"))
-      axes[r, t].set_title(f"{tname}, oracle support at ρ={min(res.config.densities)}",
+      axes[r, t].set_title(f"{tname}, oracle support at ρ={min(dens)}",
                            fontsize=9)
       axes[r, t].set_xlabel("dense epoch")
       axes[r, t].set_ylabel(key.replace("oracle_class_", "") + " to final target")
   axes[0, 0].legend(fontsize=7)
-  return _save(fig, res.run_dir + "/figures", "class_trajectories")
+  return _save(fig, res, "class_trajectories")
 
 
-def support_growth_figure(res, out):
+def support_growth_figure(res):
   """Figs 8, 22: supported sites and exact codes vs density, per method."""
   return lines(res, "support_growth", "density", "method",
                [f"supported_{t}" for t in TEMPLATE_NAMES] + ["sparse_4P"])
 
 
-def jaccard_gain_figure(res, out):
+def jaccard_gain_figure(res):
   """Fig 18: per (embedding, density), each method vs init magnitude: Δ Jaccard with the
   oracle mask (x) against Δ sparse accuracy and Δ exact 4P (y)."""
-  from toyticket.runs import aggregate
-  agg = aggregate(res.rows)
+  agg = results.aggregate(res.rows)
   fig, axes = _grid(1, 2)
   for a in agg:
     base = [b for b in agg if b["method"] == "init_magnitude" and all(
         b[k] == a[k] for k in ("group", "embedding", "density", "rewind", "probe_epoch"))]
-    if not base or a["method"] in ("init_magnitude", "oracle"):
+    if not base or a["method"] == "init_magnitude" or METHODS[a["method"]].post_training:
       continue
     dx = a["jaccard_mask_oracle_mean"] - base[0]["jaccard_mask_oracle_mean"]
     for ax, y in zip(axes[0], ("sparse_acc_mean", "sparse_4P_mean")):
       ax.plot(dx, a[y] - base[0][y], "o", ms=4,
-              color="C0" if a["method"].split("-")[0] in ("static", "dynamic", "combined")
-              else "C1")
+              color="C0" if METHODS[a["method"]].space == "feature" else "C1")
       ax.set_xlabel("Δ Jaccard with oracle (vs init magnitude)")
       ax.set_ylabel("Δ " + y.replace("_mean", ""))
       ax.axhline(0, color="k", lw=0.5)
       ax.axvline(0, color="k", lw=0.5)
-  axes[0, 0].set_title("blue: feature-space rules, orange: weight-space", fontsize=8)
-  return _save(fig, res.run_dir + "/figures", "jaccard_gain")
+  axes[0, 0].set_title("blue: feature-space rules, orange: weight-space (post-training "
+                       "references left out)", fontsize=8)
+  return _save(fig, res, "jaccard_gain")
 
 
-def expansion_figure(res, out):
+def expansion_figure(res):
   """Fig 6: dense 16×16, dense 32×16, and 32×16 at density 0.5 (random mask, OBS ticket,
   post-training OBS), test accuracy mean ± sd over seeds."""
   bars_ = []
@@ -303,32 +303,37 @@ def expansion_figure(res, out):
       rs = _sel(res.rows, group=g, method=m, rewind=rw)
       if rs:
         bars_.append((f"{label} {g} ρ={rs[0]['density']}", _stat(rs, "sparse_acc")))
-  fig, ax = plt.subplots(figsize=(8, 4))
+  fig = Figure(figsize=(8, 4))
+  ax = fig.subplots()
   ax.bar(range(len(bars_)), [m for _, (m, _) in bars_], yerr=[s for _, (_, s) in bars_],
          capsize=3)
   ax.set_xticks(range(len(bars_)), [b for b, _ in bars_], rotation=30, ha="right", fontsize=7)
   lo = min(m for _, (m, _) in bars_ if np.isfinite(m))
   ax.set_ylim(max(0.0, lo - 0.05), 1.0)
   ax.set_ylabel("test accuracy")
-  return _save(fig, res.run_dir + "/figures", "expansion")
+  return _save(fig, res, "expansion")
 
 
-def scaling_figure(res, out):
+def scaling_figure(res):
   """Figs 14, 15: sparse accuracy and exact codes per model group (H, m), per density."""
   ys = ["sparse_acc"] + [f"sparse_{t}" for t in TEMPLATE_NAMES]
   return bars(res, "scaling", "group", "method", ys, panel="density")
 
 
-def translation_figure(res, out):
+def translation_figure(res):
   """Figs 19, 20: Δ accuracy and Δ exact codes of each translation vs site-greedy."""
   rows = []
   for r in res.rows:
-    score, _, tr = r["method"].partition("-")
-    base = [b for b in res.rows if b["method"] == score and all(
-        b[k] == r[k] for k in ("group", "embedding", "seed", "density", "rewind",
-                               "probe_epoch"))]
-    if tr and base:
-      rows.append({**r, "score": score, "translation": tr,
+    meth = METHODS[r["method"]]
+    if meth.space != "feature" or meth.translation == "greedy":
+      continue
+    greedy = METHODS[r["method"]].site_score     # the greedy translation's name
+    base = [b for b in res.rows if METHODS[b["method"]].site_score == greedy and
+            METHODS[b["method"]].translation == "greedy" and all(
+                b[k] == r[k] for k in ("group", "embedding", "seed", "density", "rewind",
+                                       "probe_epoch"))]
+    if base:
+      rows.append({**r, "score": meth.site_score, "translation": meth.translation,
                    "d_sparse_acc": r["sparse_acc"] - base[0]["sparse_acc"],
                    **{f"d_sparse_{t}": r[f"sparse_{t}"] - base[0][f"sparse_{t}"]
                       for t in TEMPLATE_NAMES}})
@@ -339,64 +344,76 @@ def translation_figure(res, out):
               ["d_sparse_acc"] + [f"d_sparse_{t}" for t in TEMPLATE_NAMES], panel="density")
 
 
-def rewind_modes_figure(res, out):
+def rewind_modes_figure(res):
   """Fig 23: accuracy and exact codes per method, one series per rewind mode."""
   ys = ["sparse_acc"] + [f"sparse_{t}" for t in TEMPLATE_NAMES]
   return sum((bars(res, f"rewind_modes_{rho}", "method", "rewind", ys, density=rho)
               for rho in _uniq(res.rows, "density")), [])
 
 
-def probe_epochs_figure(res, out):
+def probe_epochs_figure(res):
   """Fig 26: sparse accuracy and codes vs the dense epoch used for detection."""
   return lines(res, "probe_epochs", "probe_epoch", "method", ["sparse_acc", "sparse_4P"],
                panel="density")
 
 
+def _dense_index(res, row) -> int:
+  """Index into dense_rows (and the dense arrays) of a cell row's dense run."""
+  return next(i for i, d in enumerate(res.dense_rows)
+              if (d["group"], d["embedding"], d["seed"]) ==
+              (row["group"], row["embedding"], row["seed"]))
+
+
+def _exact_boxes(ax, exact, clause_vars):
+  """Boxes on a C1 heat map at every exact site's variables (green 4P, red 3N1P)."""
+  for h, c, t in np.argwhere(exact):
+    for v in clause_vars[c]:
+      ax.add_patch(Rectangle((v - 0.5, h - 0.5), 1, 1, fill=False, lw=1.2,
+                             ec="g" if t == 0 else "r"))
+
+
 def heatmap_panels(res, cell_indices, name):
-  """W1 and C1 heat maps with exact 4P (green) / 3N1P (red) boxes on C1 at each site."""
-  from toyticket import checkpoints, codes, runs
-  g = runs.groups(res.config)[0]
-  import jax.numpy as jnp
-  chunk = sorted(os.listdir(os.path.join(res.run_dir, "checkpoints")))[0]
-  ck = checkpoints.restore(os.path.join(res.run_dir, "checkpoints", chunk))
-  cell_indices = [j for j in cell_indices if j < ck["masks"].shape[0]]   # first chunk
-  panels = []
-  dense0 = {k: v[0] for k, v in ck["dense_traj"].items()}
-  ones = np.ones_like(dense0["W1"][0])
-  panels.append(("dense θ0", {k: v[0] for k, v in dense0.items()}, ones))
-  panels.append(("dense final", {k: v[-1] for k, v in dense0.items()}, ones))
+  """W1 and C1 heat maps with exact 4P (green) / 3N1P (red) boxes on C1 at each site: the
+  dense θ0 and final of the first picked cell's dense run, then per picked cell its mask on
+  the dense final (no retraining; once per method and density) and its sparse final. All
+  from saved arrays; every cell is paired with its own dense run."""
+  if not cell_indices:
+    return []
+  a = res.arrays
+  first = res.rows[cell_indices[0]]
+  di = _dense_index(res, first)
+  cv = _task_of(res, first).clause_vars
+  panels = [("dense θ0", a["dense/w1_ends"][di][0], a["dense/c1_ends"][di][0],
+             a["dense/exact_ends"][di][0]),
+            ("dense final", a["dense/w1_ends"][di][1], a["dense/c1_ends"][di][1],
+             a["dense/exact_ends"][di][1])]
   shown = set()
   for j in cell_indices:
-    r = res.rows[j]
-    if (r["method"], r["density"]) not in shown:      # the mask is the same for every rewind
-      shown.add((r["method"], r["density"]))
-      panels.append((f"masked, no retrain ({r['method']})",
-                     {k: v[-1] for k, v in dense0.items()}, ck["masks"][j]))
+    r, mask = res.rows[j], a["masks"][j]
+    dj = _dense_index(res, r)
+    if (dj, r["method"], r["density"]) not in shown:   # the same mask for every rewind
+      shown.add((dj, r["method"], r["density"]))
+      w1 = a["dense/w1_ends"][dj][1] * mask
+      panels.append((f"masked, no retrain ({r['method']})", w1, w1 @ a["dense/c0_final"][dj],
+                     a["cells/masked_exact"][j]))
     panels.append((f"sparse final {r['method']} ρ={r['density']} {r['rewind']}",
-                   {k: v[j] for k, v in ck["sparse_final"].items()}, ck["masks"][j]))
+                   a["cells/sparse_w1"][j], a["cells/sparse_c1"][j],
+                   a["cells/sparse_exact"][j]))
   fig, axes = _grid(2, len(panels), w=3.2, h=3.0)
-  for i, (title, p, mask) in enumerate(panels):
-    w1 = p["W1"] * mask
-    c1 = w1 @ p["C0"]
-    axes[0, i].imshow(w1, cmap="RdBu_r", vmin=-np.abs(w1).max(), vmax=np.abs(w1).max())
+  for i, (title, w1, c1, exact) in enumerate(panels):
+    for ax, m in ((axes[0, i], w1), (axes[1, i], c1)):
+      lim = max(float(np.abs(m).max()), 1e-12)
+      ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
     axes[0, i].set_title(title, fontsize=7)
-    axes[1, i].imshow(c1, cmap="RdBu_r", vmin=-np.abs(c1).max(), vmax=np.abs(c1).max())
-    cs = codes.codes_of({k: jnp.asarray(v) for k, v in p.items()}, jnp.asarray(mask),
-                        jnp.asarray(g.task.clause_vars), jnp.asarray(g.task.clause_pols),
-                        res.config.codes.tau, res.config.codes.readout_check,
-                        res.config.codes.specificity)
-    for h, c, t in np.argwhere(np.asarray(cs.exact)):
-      for v in g.task.clause_vars[c]:
-        axes[1, i].add_patch(plt.Rectangle((v - 0.5, h - 0.5), 1, 1, fill=False, lw=1.2,
-                                           ec="g" if t == 0 else "r"))
-    axes[1, i].set_title(f"C1: {int(cs.exact[..., 0].sum())} 4P, "
-                         f"{int(cs.exact[..., 1].sum())} 3N1P", fontsize=7)
+    _exact_boxes(axes[1, i], exact, cv)
+    axes[1, i].set_title(f"C1: {int(exact[..., 0].sum())} 4P, "
+                         f"{int(exact[..., 1].sum())} 3N1P", fontsize=7)
   axes[0, 0].set_ylabel("W1 (rows h × embedding dims)")
   axes[1, 0].set_ylabel("C1 (rows h × variables)")
-  return _save(fig, res.run_dir + "/figures", name)
+  return _save(fig, res, name)
 
 
-def ticket_cycle_figure(res, out):
+def ticket_cycle_figure(res):
   """Figs 1, 2: one run through dense, mask, masked-no-retrain and sparse retraining."""
   first = [i for i, r in enumerate(res.rows) if r["seed"] == res.rows[0]["seed"]
            and r["embedding"] == res.rows[0]["embedding"]]
@@ -405,10 +422,9 @@ def ticket_cycle_figure(res, out):
 
 def _task_of(res, row):
   """The clause world of a result row (numpy only: task.make_task)."""
-  from toyticket import task
-  t = res.config.task
-  return task.make_task(res.config.data_seed, t.n, row["m"], t.k, t.target, t.polarity,
-                        t.n_train, t.n_test)
+  t = res.config["task"]
+  return task.make_task(res.config["data_seed"], t["n"], row["m"], t["k"], t["target"],
+                        t["polarity"], t["n_train"], t["n_test"])
 
 
 def _c1_panel(ax, c1, near, clause_vars, title):
@@ -417,14 +433,14 @@ def _c1_panel(ax, c1, near, clause_vars, title):
   ax.imshow(c1, cmap="RdBu_r", vmin=-lim, vmax=lim)
   for h, c, t in np.argwhere(near):
     for v in clause_vars[c]:
-      ax.add_patch(plt.Rectangle((v - 0.5 + 0.08 * t, h - 0.5 + 0.08 * t), 1 - 0.16 * t,
+      ax.add_patch(Rectangle((v - 0.5 + 0.08 * t, h - 0.5 + 0.08 * t), 1 - 0.16 * t,
                                  1 - 0.16 * t, fill=False, lw=0.8, ec="g" if t == 0 else "r"))
   ax.set_title(f"{title}\nnear-code: {int(near[..., 0].sum())} 4P, "
                f"{int(near[..., 1].sum())} 3N1P", fontsize=7)
   ax.set_xlabel("variable")
 
 
-def feature_support_figure(res, out):
+def feature_support_figure(res):
   """Fig 2: the ticket support changes the feature-space initial condition. C1 at θ0 of
   the dense network beside C1 of the masked rewind point of each method (first dense run,
   lowest density, first rewind), with the near-code sites (δ ≤ 1) boxed."""
@@ -450,10 +466,10 @@ def feature_support_figure(res, out):
               res.arrays["cells/rewind_near"][j], cv,
               f"{r['method']} mask at {r['rewind']} rewind, ρ={rho}")
   axes[0, 0].set_ylabel("hidden row h")
-  return _save(fig, res.run_dir + "/figures", "feature_support")
+  return _save(fig, res, "feature_support")
 
 
-def code_overlap_figure(res, out):
+def code_overlap_figure(res):
   """Fig 7: code-overlap diagnostics per method. Bars: fractions of the dense-final exact
   codes kept at the same site / moved to another row / lost in the sparse final (mean
   over runs with ≥ 1 dense code); black dots: fraction of sparse-final codes that are
@@ -480,17 +496,20 @@ def code_overlap_figure(res, out):
       ax.set_title(f"{tname} dense-final codes, ρ={rho}, {rw} rewind", fontsize=8)
       if t == j == 0:
         ax.legend(fontsize=6)
-  return _save(fig, res.run_dir + "/figures", "code_overlap")
+  return _save(fig, res, "code_overlap")
 
 
-def heatmaps_figure(res, out):
+HEATMAP_METHODS = ("oracle", "static", "dynamic", "combined", "snip", "obs")
+
+
+def heatmaps_figure(res):
   """Fig 13: sparse final W1 and C1 of several detectors (first seed, lowest density)."""
   rho = min(_uniq(res.rows, "density"))
   picks, seen = [], set()
   for i, r in enumerate(res.rows):
     if (r["seed"] == res.rows[0]["seed"] and r["density"] == rho and r["method"] not in seen
         and r["embedding"] == res.rows[0]["embedding"] and len(seen) < 4 and
-        r["method"] in ("oracle", "static", "dynamic", "combined", "snip", "obs")):
+        r["method"] in HEATMAP_METHODS):
       seen.add(r["method"])
       picks.append(i)
   return heatmap_panels(res, picks, "heatmaps")
@@ -509,6 +528,7 @@ FIGURES = {
 }
 
 
-def make_figures(names, res: Results):
-  out = os.path.join(res.run_dir, "figures")
-  return sum((FIGURES[n](res, out) for n in names), [])
+def make_figures(figure_names, res: Results) -> list[str]:
+  """Draws the named figures (names.FIGURES); returns the paths written."""
+  os.makedirs(os.path.join(res.run_dir, "figures"), exist_ok=True)
+  return sum((FIGURES[n](res) for n in figure_names), [])

@@ -1,8 +1,8 @@
 """Sharding the run axes over all devices (and hosts) with jax.sharding.
 
 Runs are independent, so splitting the dense-run axis (and with it the sparse cells of
-each dense run) across devices changes no result. The axis is padded to a multiple of the
-device count by repeating the last run; `unpad` drops the copies from the outputs again.
+each dense run) across devices changes no result. `run_sharded` pads the axis to a multiple
+of the device count by repeating the last run and drops the copies from the outputs again.
 `per_device` runs a batch function on each device's share with shard_map: no
 communication at all, where plain jit over sharded inputs turns every vmapped while
 loop's `any(pred)` into a cross-device all-reduce per iteration.
@@ -66,36 +66,24 @@ def to_host(tree):
 
 
 def _pad(a, size: int):
+  """a with its leading axis padded to `size` by repeating its last entry."""
   a = np.asarray(a)
   extra = size - a.shape[0]
   return a if extra == 0 else np.concatenate([a, np.repeat(a[-1:], extra, 0)])
 
 
-def _round_up(n: int, k: int) -> int:
-  return -(-n // k) * k
+def run_sharded(fn, static, args: tuple, n_replicated: int = 0):
+  """fn(static, *args) with the leading (run) axis of the first len(args) − n_replicated
+  arguments split over every device, the rest replicated; returns numpy outputs.
 
-
-def pad_like(traj, losses, size: int):
-  """Pads restored dense trajectories to the padded dense-run count."""
-  return jax.tree.map(lambda a: _pad(a, size), traj), _pad(losses, size)
-
-
-def shard_runs(dense_in: dict, cells: tuple):
-  """Pads the dense-run axis (leading in `dense_in` and `cells`) and places the inputs on
-  the mesh. Returns (dense_in, cells, unpad)."""
-  nd = jax.device_count()
-  r = dense_in["key"].shape[0]
+  Every argument and output leaf to be split must have the run axis R leading; R is padded
+  to a multiple of the device count by repeating the last run, and the copies are dropped
+  from every output leaf ([:R])."""
+  split = args[:len(args) - n_replicated]
+  r = jax.tree.leaves(split)[0].shape[0]
+  size = -(-r // jax.device_count()) * jax.device_count()
   sh = NamedSharding(mesh(), P(AXIS))
-  put = lambda a: jax.device_put(_pad(a, _round_up(r, nd)), sh)
-  dense_in, cells = jax.tree.map(put, (dense_in, cells))
-  per_run = sum(next(iter(c.values())).shape[1] for c in cells)
-
-  def unpad(out: dict) -> dict:
-    out = dict(out)
-    for k in ("dense", "dense_traj"):
-      out[k] = jax.tree.map(lambda a: a[:r], out[k])
-    for k in ("cells", "sparse_final", "masks"):       # flat (dense run, cell) axis
-      out[k] = jax.tree.map(lambda a: a[:r * per_run], out[k])
-    return out
-
-  return dense_in, cells, unpad
+  split = jax.tree.map(lambda a: jax.device_put(_pad(a, size), sh), split)
+  out = per_device_static(fn, static, len(args), n_replicated)(*split,
+                                                                *args[len(split):])
+  return jax.tree.map(lambda a: a[:r], to_host(out))

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from toyticket import prng
+
 TARGETS = ("dnf", "clauses")
 POLARITIES = ("positive", "random")
 
@@ -59,7 +61,7 @@ def make_decoys(data_seed: int, n: int, m: int, k: int, polarity: str, real_vars
   default_rng((data_seed, 1)) (the task's own stream is untouched), each variable set
   distinct from every real clause's and from the other decoys' while C(n, k) allows;
   where it does not, decoys may repeat each other but never a real set if any other exists."""
-  rng = np.random.default_rng((data_seed, 1))
+  rng = np.random.default_rng((data_seed, prng.DECOYS))
   real = {tuple(v) for v in np.sort(real_vars, 1).tolist()}
   n_sets = math.comb(n, k)
   out: list[tuple] = []

@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from toyticket import model
+from toyticket import kernels, model, names
 
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = names.OPTIMIZERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +26,7 @@ class TrainConfig:
   momentum: float = 0.9
   batch_size: int = 128
   epochs: int = 30
+  grad_impl: str = "auto"     # names.GRAD_IMPLS; kernels.train_path resolves it
 
 
 def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:
@@ -51,8 +52,9 @@ def shuffled_indices(key: jax.Array, positions: jax.Array, n: int, rounds: int =
   A Feistel network (halves of ⌈b/2⌉ and ⌊b/2⌋ bits, widths swapping each round, `rounds`
   even) is a bijection of [0, 2^b) with 2^b the smallest power of two ≥ n; cycle-walking
   (re-applying it while the value is ≥ n, < 2 times on average) restricts it to [0, n).
-  Elementwise and O(len(positions)): no sort, where jax.random.permutation sorts all n
-  examples (measured 26× slower per epoch for 128 runs on 2 CPU cores)."""
+  Elementwise and O(len(positions)), no sort (docs/performance.md). This permutation
+  DEFINES the data order of every run on every backend (it is not a switchable fast
+  path: another shuffle would change every result)."""
   bits = max(1, (n - 1).bit_length())
   round_keys = jax.random.bits(key, (rounds,), jnp.uint32)
 
@@ -80,36 +82,37 @@ def epoch_batches(key: jax.Array, epoch: jax.Array, n_examples: int, batch_size:
 
 def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
           shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig,
-          lr_scale: jax.Array = 1.0, c0_frozen: bool = False):
+          path: str = "autodiff"):
   """Trains C runs that see the same minibatches (one data order) for tc.epochs epochs.
 
   Sharing the order lets every step gather x[idx] once and run the C runs' products as one
   wide matmul (C·H columns) instead of C tiny ones. A single run is C = 1. Runs stay
   independent: each has its own params, mask, optimiser state and gradient.
   Args: params0 pytree with leading axis C, masks (C, H, d) 0/1, c0_trainable scalar 0/1
-    (gates C0's gradient), shuffle_key, x (N, n), y (N, O), tc static schedule, lr_scale
-    scalar multiplier of the updates (= of the learning rate, for SGD and Adam),
-    c0_frozen static: the batch's C0 never trains (c0_trainable = 0) and the C runs share
-    one C0 (as the cells of one dense run do). Then, for C > 1, each minibatch is embedded
-    once per group, e = x[idx] C0ᵀ (unrolled, so its rounding does not depend on how the
-    call is batched), and the runs train W1 on it (`model.loss_and_grad_embedded`: no C1,
-    ∂W1 or ∂C0 products, C0 outside the optimiser); same result up to float rounding. A
-    lone run (C = 1) keeps the general path, which is faster for it (docs/performance.md).
+    (gates C0's gradient), shuffle_key, x (N, n), y (N, O), tc static schedule,
+    path static, one of `kernels.PATHS` (the caller picks it with `kernels.train_path`):
+    "autodiff" (the reference) and "fused" differentiate `model.loss` in all params;
+    "fused_embedded" requires the C runs to share one C0 that never trains
+    (c0_trainable is ignored): each minibatch is embedded once, e = x[idx] C0ᵀ, and the
+    runs train W1, b1, W2, b2 on it, C0 outside the optimiser.
   Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
-    epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss.
+    epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss
+    (nats).
   """
   opt = make_optimizer(tc)
   x, y = jnp.asarray(x), jnp.asarray(y)
   params0 = {**params0, "W1": params0["W1"] * masks}
-  embedded = c0_frozen and masks.shape[0] > 1
+  embedded = path == "fused_embedded"
   if embedded:
     c0 = params0["C0"][0]
-    inputs = lambda idx: model.small_matmul(x[idx], c0.T)         # (B, d)
-    grad_fn = jax.vmap(model.loss_and_grad_embedded, in_axes=(0, 0, None, None))
+    inputs = lambda idx: kernels.small_matmul(x[idx], c0.T)       # (B, d)
+    grad_fn = jax.vmap(kernels.fused_loss_and_grad_embedded, in_axes=(0, 0, None, None))
     trained = {k: v for k, v in params0.items() if k != "C0"}
   else:
     inputs = lambda idx: x[idx]
-    grad_fn = jax.vmap(model.loss_and_grad, in_axes=(0, 0, None, None))
+    grad = {"autodiff": kernels.autodiff_loss_and_grad,
+            "fused": kernels.fused_loss_and_grad}[path]
+    grad_fn = jax.vmap(grad, in_axes=(0, 0, None, None))
     trained = params0
 
   def step(carry, idx):
@@ -118,7 +121,6 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
     if not embedded:
       g = {**g, "C0": g["C0"] * c0_trainable}
     updates, opt_state = opt.update(g, opt_state, params)
-    updates = jax.tree.map(lambda u: u * lr_scale, updates)
     params = optax.apply_updates(params, updates)
     params = {**params, "W1": params["W1"] * masks}
     return (params, opt_state), loss

@@ -1,0 +1,61 @@
+"""Running one chunk of a group: input arrays, the jitted cycle, optional sharding.
+
+`execute` is the only place that turns a (group, dense-run block) into cycle inputs and the
+cycle's (R, C, ...) outputs into host arrays with the cell axis flattened (row r·C + c,
+`grid.CellGrid.flatten`).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from toyticket import cycle, embeddings, names, prng, sharding, task
+from toyticket.grid import ModelGroup
+
+PER_CELL = ("cells", "sparse_final", "masks")   # cycle outputs with a cell axis
+
+
+def task_arrays(tk: task.Task) -> dict:
+  """The task's data and clause tables as device arrays (shapes: `task.Task`)."""
+  return {k: jnp.asarray(getattr(tk, k)) for k in
+          ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols",
+           "decoy_vars", "decoy_pols")}
+
+
+def dense_inputs(dense: list, d: int, n: int, densities: tuple) -> dict:
+  """Per dense run (embedding family, seed): "key" PRNGKey(seed) (R, 2), "c0" (R, d, n)
+  from the family and stream EMBEDDING, "c0_trainable" (R,) 0/1, and "densities" (R, P)
+  at which its oracle-supported site classes are read."""
+  keys = [jax.random.PRNGKey(s) for _, s in dense]
+  c0 = [embeddings.make_c0(f, d, n, cycle.stream(k, prng.EMBEDDING))
+        for (f, _), k in zip(dense, keys)]
+  return {"key": jnp.stack(keys), "c0": jnp.stack(c0),
+          "c0_trainable": jnp.array([float(names.TRAINABLE[f]) for f, _ in dense]),
+          "densities": jnp.tile(jnp.asarray(densities, jnp.float32), (len(dense), 1))}
+
+
+def inputs(g: ModelGroup, block: list[int]) -> tuple[dict, tuple, dict]:
+  """(dense_in, cells, data) of the cycle for dense runs `block` of group g."""
+  return (dense_inputs([g.dense[r] for r in block], g.d, g.task.n, g.densities),
+          g.grid.inputs(len(block)), task_arrays(g.task))
+
+
+def execute(g: ModelGroup, block: list[int], restored: dict | None = None,
+            shard: bool = True) -> dict:
+  """Runs one chunk; returns the cycle's outputs as numpy, per-cell outputs flattened to
+  (len(block)·C, ...) in `g.cell_labels(block)` order.
+
+  restored: {"dense_traj", "dense_losses"} for these dense runs: skip dense training.
+  shard: split the dense-run axis over all devices (no effect with one device)."""
+  dense_in, cells, data = inputs(g, block)
+  if restored is None:
+    fn, jitted, args = cycle.full_cycle, cycle.full_cycle_jit, (dense_in, cells, data)
+  else:
+    fn, jitted = cycle.sparse_cycle, cycle.sparse_cycle_jit
+    args = (restored["dense_traj"], restored["dense_losses"], dense_in, cells, data)
+  if shard and jax.device_count() > 1:   # each device runs its own dense runs
+    out = sharding.run_sharded(fn, g.spec, args, n_replicated=1)
+  else:
+    out = sharding.to_host(jitted(g.spec, *args))
+  return {k: g.grid.flatten(v) if k in PER_CELL else v for k, v in out.items()}

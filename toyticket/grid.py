@@ -1,0 +1,132 @@
+"""The run grid of a config: model groups, dense runs, sparse cells, and their order.
+
+A `ModelGroup` is every run sharing one static shape (model.hidden, task.m): one compiled
+program. Its dense runs are embeddings × seeds; each dense run has the same sparse cells
+(method × density × rewind × probe epoch). `CellGrid` is the ONE owner of cell order: it
+builds the cycle's per-method cell inputs and the labels of the cycle's outputs from the
+same method-major list, and flattens (R, C, ...) outputs to rows in that order
+(flat index r·C + c).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from toyticket import cycle, discovery, names, task, train
+from toyticket.config import as_tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+  """One sparse run of a dense run: a method's mask at a density, rewound to a point."""
+  method: str
+  density: float
+  rewind: str
+  probe_index: int       # position in probe_epochs (the probe epoch is probe_epochs[i])
+
+
+@dataclasses.dataclass(frozen=True)
+class CellGrid:
+  """The sparse cells of every dense run of a group, method-major (the order in which the
+  cycle concatenates its per-method cell inputs)."""
+  methods: tuple
+  densities: tuple
+  rewinds: tuple
+  probe_epochs: tuple
+
+  @property
+  def cells(self) -> tuple:
+    return tuple(Cell(*c) for c in itertools.product(
+        self.methods, self.densities, self.rewinds, range(len(self.probe_epochs))))
+
+  def __len__(self) -> int:
+    return len(self.methods) * len(self.densities) * len(self.rewinds) * len(self.probe_epochs)
+
+  def inputs(self, n_dense: int) -> tuple:
+    """The cycle's `cells`: per method (in `methods` order) a dict of (n_dense, C_method)
+    arrays density (float32), rewind (int32 index into names.REWINDS), probe_index
+    (int32); the same grid for every dense run."""
+    out = []
+    for meth in self.methods:
+      mine = [c for c in self.cells if c.method == meth]
+      tile = lambda v, dt: jnp.asarray(np.tile(np.array(v), (n_dense, 1)), dt)
+      out.append({"density": tile([c.density for c in mine], jnp.float32),
+                  "rewind": tile([names.REWINDS.index(c.rewind) for c in mine], jnp.int32),
+                  "probe_index": tile([c.probe_index for c in mine], jnp.int32)})
+    return tuple(out)
+
+  @staticmethod
+  def flatten(tree):
+    """(R, C, ...) leaves (nested dicts of arrays) → (R·C, ...): row r·C + c is cell c of
+    dense run r."""
+    if isinstance(tree, dict):
+      return {k: CellGrid.flatten(v) for k, v in tree.items()}
+    a = np.asarray(tree)
+    return a.reshape(-1, *a.shape[2:])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ModelGroup:
+  """All runs sharing one static shape (hidden, m): one compiled program. Compared and
+  hashed by identity."""
+  gid: str               # "H{hidden}-m{m}"
+  d: int                 # embedding width (model.d)
+  task: task.Task
+  spec: cycle.CycleSpec
+  dense: tuple           # ((embedding, seed), ...)
+  densities: tuple       # the config's densities (dense-run oracle readings, per density)
+  grid: CellGrid
+
+  def dense_labels(self, block: list[int]) -> list[dict]:
+    """Labels of dense runs `block` (indices into `dense`), in order."""
+    return [{"group": self.gid, "hidden": self.spec.hidden, "m": self.task.m,
+             "embedding": self.dense[r][0], "seed": self.dense[r][1]} for r in block]
+
+  def cell_labels(self, block: list[int]) -> list[dict]:
+    """Labels of the flattened cell outputs of dense runs `block`: entry i·C + c is cell c
+    of dense run block[i]; "dense_pos" = i (its dense run's position in the block)."""
+    return [{**d, "method": c.method, "density": c.density, "rewind": c.rewind,
+             "probe_epoch": self.grid.probe_epochs[c.probe_index], "dense_pos": i}
+            for i, d in enumerate(self.dense_labels(block)) for c in self.grid.cells]
+
+  def chunks(self, max_cells: int) -> list[list[int]]:
+    """Blocks of dense-run indices whose sparse cells number at most max_cells (at least
+    one dense run per block: a dense run's cells are never split)."""
+    per = max(1, max_cells // max(1, len(self.grid)))
+    idx = list(range(len(self.dense)))
+    return [idx[i:i + per] for i in range(0, len(idx), per)]
+
+
+def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
+  """One ModelGroup per (model.hidden, task.m) of a validated config, in that order."""
+  out = []
+  for hidden, m in itertools.product(as_tuple(cfg.model.hidden), as_tuple(cfg.task.m)):
+    t = cfg.task
+    tk = task.make_task(cfg.data_seed, t.n, m, t.k, t.target, t.polarity, t.n_train,
+                        t.n_test)
+    disc = {k: v for k, v in cfg.discovery.to_dict().items() if k != "score_examples"}
+    spec = cycle.CycleSpec(
+        hidden=hidden, n_out=tk.n_out, train=train.TrainConfig(**cfg.train.to_dict()),
+        methods=as_tuple(cfg.methods), probe_epochs=as_tuple(cfg.probe_epochs),
+        discovery=discovery.DiscoveryConfig(**disc, tau=cfg.codes.tau,
+                                            specificity=cfg.codes.specificity),
+        tau=cfg.codes.tau, readout_check=cfg.codes.readout_check,
+        specificity=cfg.codes.specificity,
+        score_examples=min(cfg.discovery.score_examples, t.n_train),
+        c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)))
+    grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
+                    as_tuple(cfg.probe_epochs))
+    out.append(ModelGroup(f"H{hidden}-m{m}", cfg.model.d, tk, spec,
+                          tuple(itertools.product(as_tuple(cfg.embeddings),
+                                                  as_tuple(cfg.seeds))),
+                          as_tuple(cfg.densities), grid))
+  return out
+
+
+def plan(cfg: ml_collections.ConfigDict) -> list[tuple[ModelGroup, list[int]]]:
+  """The sweep's chunks in order: (group, dense-run block) pairs."""
+  return [(g, blk) for g in groups(cfg) for blk in g.chunks(cfg.max_cells_per_chunk)]

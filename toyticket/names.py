@@ -1,0 +1,25 @@
+"""The named choices that config validation, the library and the figures agree on.
+
+Plain Python only (no JAX, no matplotlib), so `config` and `plots` can import it without
+pulling in either. Every implementing module checks, in the tests, that it implements
+exactly these names (tests/test_layout.py).
+"""
+from __future__ import annotations
+
+REWINDS = ("init", "probe", "fresh", "final")   # cycle.rewind_params, in this code order
+TEMPLATE_NAMES = ("4P", "3N1P")                 # codes.templates for k = 4: kP, (k−1)N1P
+SPECIFICITY = ("row", "none")                   # codes.extract
+OPTIMIZERS = ("sgd", "adam")                    # train.make_optimizer
+GRAD_IMPLS = ("auto", "autodiff", "fused")      # kernels.resolve
+FAMILIES = ("hadamard", "random_fixed", "learned", "identity")   # embeddings.make_c0
+TRAINABLE = {"hadamard": False, "random_fixed": False, "learned": True, "identity": False}
+FIGURES = ("methods", "recall", "near_code", "site_classes", "survival", "init_distance",
+           "class_trajectories", "support_growth", "jaccard_gain", "expansion", "scaling",
+           "translation", "rewind_modes", "probe_epochs", "ticket_cycle", "heatmaps",
+           "feature_support", "code_overlap")    # plots.FIGURES
+CLASSES = ("stable", "recruited", "close_but_lost")   # metrics.site_classes, in this order
+
+# Survival tables (metrics.survival): row load 0..LOAD_BINS−2 and ≥ LOAD_BINS−1; initial
+# distance 1 − cos ∈ [0, 2] in 10 equal bins with these edges.
+LOAD_BINS = 9
+DIST_EDGES = tuple(round(0.2 * i, 1) for i in range(11))

@@ -1,0 +1,189 @@
+"""A sweep's run directory: its paths, atomic files, chunk bookkeeping (numpy only).
+
+Layout: <workdir>/<config name>/<run id>/ with run id = hash of the resolved config,
+holding
+
+  config.json                      the config as it ran
+  chunks/<chunk>.json              the chunk's rows, written LAST: a chunk is done iff it
+                                   exists and every file below is intact
+  trajectories/<chunk>.npz         per-run arrays ("dense/<key>", "cells/<key>", "masks")
+  checkpoints/<chunk>/             orbax: dense trajectories, losses, masks, sparse finals
+  metrics.json, metrics.csv, aggregate.csv, dense.csv, dense_oracle.csv, summary.txt
+  figures/*.png
+
+with <chunk> = f"{plan position:04d}-{group id}", so sorted files follow the rows. Every
+file is written to a temporary name and renamed, so an interrupted sweep leaves only whole
+files, and a re-run skips the chunks that are done.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+
+SUBDIRS = ("chunks", "trajectories", "checkpoints", "figures")
+TABLES = ("metrics.csv", "aggregate.csv", "dense.csv", "dense_oracle.csv")
+
+
+class RunFileError(RuntimeError):
+  """An unreadable or damaged file of a run directory (one-line message naming it)."""
+
+
+def run_id(cfg_dict: dict) -> str:
+  """12 hex digits of sha256 over the config as sorted JSON."""
+  return hashlib.sha256(json.dumps(cfg_dict, sort_keys=True, default=str).encode()
+                        ).hexdigest()[:12]
+
+
+def atomic_write(path: str, data: bytes | str) -> None:
+  """Writes via a temporary sibling unique to this process, then one rename; on any
+  failure (disk full, interrupt) the temporary file is removed."""
+  tmp = f"{path}.{os.getpid()}.tmp"
+  try:
+    with open(tmp, "wb") as f:
+      f.write(data.encode() if isinstance(data, str) else data)
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(OSError):
+      os.remove(tmp)
+    raise
+
+
+def to_csv(rows: list[dict]) -> str:
+  """CSV text; columns in first-seen order over all rows, None as empty."""
+  buf = io.StringIO()
+  fields = list(dict.fromkeys(k for r in rows for k in r))
+  w = csv.DictWriter(buf, fieldnames=fields)
+  w.writeheader()
+  w.writerows(rows)
+  return buf.getvalue()
+
+
+def flatten_tree(tree: dict, prefix: str = "") -> dict:
+  """{"a": {"b": x}} → {"a/b": np.asarray(x)} (nested dicts of arrays)."""
+  out = {}
+  for k, v in tree.items():
+    if isinstance(v, dict):
+      out.update(flatten_tree(v, f"{prefix}{k}/"))
+    else:
+      out[f"{prefix}{k}"] = np.asarray(v)
+  return out
+
+
+def save_npz(path: str, tree: dict) -> None:
+  """Compressed npz of a nested dict of arrays, keys joined with "/", written atomically."""
+  buf = io.BytesIO()
+  np.savez_compressed(buf, **flatten_tree(tree))
+  atomic_write(path, buf.getvalue())
+
+
+def read_json(path: str, error=RunFileError):
+  """JSON content of path, or `error` (one line naming the file) if unreadable."""
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError) as e:
+    raise error(f"run file error: cannot read {path}: "
+                f"{getattr(e, 'strerror', None) or str(e).splitlines()[0]}") from None
+
+
+class RunDir:
+  """Paths and files of one run directory."""
+
+  def __init__(self, path: str):
+    self.path = path
+
+  @classmethod
+  def create(cls, workdir: str, cfg_dict: dict) -> "RunDir":
+    """<workdir>/<name>/<run id>/ with its sub-folders and config.json."""
+    rd = cls(os.path.join(workdir, cfg_dict["name"], run_id(cfg_dict)))
+    for sub in SUBDIRS:
+      os.makedirs(os.path.join(rd.path, sub), exist_ok=True)
+    atomic_write(rd.file("config.json"), json.dumps(cfg_dict, indent=1))
+    return rd
+
+  def file(self, *parts: str) -> str:
+    return os.path.join(self.path, *parts)
+
+  @staticmethod
+  def chunk_id(position: int, gid: str) -> str:
+    return f"{position:04d}-{gid}"
+
+  def chunk_files(self, cid: str) -> dict:
+    return {"rows": self.file("chunks", cid + ".json"),
+            "arrays": self.file("trajectories", cid + ".npz"),
+            "checkpoint": self.file("checkpoints", cid)}
+
+  def chunk_done(self, cid: str) -> dict | None:
+    """The chunk's metadata if it finished and every file of it is intact (rows JSON,
+    arrays zip, checkpoint state and checksum); None if it must be (re)computed."""
+    f = self.chunk_files(cid)
+    paths = [f["rows"], f["arrays"], os.path.join(f["checkpoint"], "state"),
+             os.path.join(f["checkpoint"], "checksum.json")]
+    if not all(os.path.exists(p) for p in paths):
+      return None
+    try:
+      with open(f["rows"]) as fh:
+        meta = json.load(fh)
+      with zipfile.ZipFile(f["arrays"]) as z:
+        if z.testzip() is not None:
+          return None
+    except (OSError, ValueError, zipfile.BadZipFile):
+      return None
+    keys = {"group", "dense_runs", "cells", "dense", "oracle"}
+    return meta if isinstance(meta, dict) and keys <= set(meta) else None
+
+  def discard_chunk(self, cid: str) -> bool:
+    """Removes a damaged chunk's rows file (its other files are overwritten); True if
+    there was one."""
+    rows = self.chunk_files(cid)["rows"]
+    if os.path.exists(rows):
+      os.remove(rows)
+      return True
+    return False
+
+  def save_chunk(self, cid: str, arrays: dict, meta: dict, save_checkpoint) -> None:
+    """Arrays, then the checkpoint (`save_checkpoint(path)`), then the rows: the rows file
+    marks the chunk done, so it is written last."""
+    f = self.chunk_files(cid)
+    save_npz(f["arrays"], arrays)
+    save_checkpoint(f["checkpoint"])
+    atomic_write(f["rows"], json.dumps(meta))
+
+  def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
+                   agg: list) -> None:
+    atomic_write(self.file("metrics.json"), json.dumps(
+        {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
+         "aggregate": agg}, indent=1))
+    for name, table in zip(TABLES, (rows, agg, dense_rows, oracle_rows)):
+      atomic_write(self.file(name), to_csv(table))
+
+
+def load_arrays(run_dir: str) -> dict:
+  """Per-run arrays of every chunk ({"cells/<key>", "dense/<key>", "masks"}), concatenated
+  in the order of the rows (chunks in sorted order). Groups of different shapes (e.g. two
+  H) give object arrays with one entry per run."""
+  parts: dict = {}
+  for name in sorted(os.listdir(os.path.join(run_dir, "chunks"))):
+    if name.endswith(".json"):
+      path = os.path.join(run_dir, "trajectories", name[:-5] + ".npz")
+      try:
+        with np.load(path) as z:
+          for k in z.files:
+            parts.setdefault(k, []).append(z[k])
+      except (OSError, ValueError, zipfile.BadZipFile) as e:
+        raise RunFileError(f"run file error: cannot read {path}: {e}") from None
+  out = {}
+  for k, v in parts.items():
+    if len({a.shape[1:] for a in v}) == 1:
+      out[k] = np.concatenate(v)
+    else:
+      out[k] = np.empty(sum(len(a) for a in v), object)
+      out[k][:] = [x for a in v for x in a]
+  return out

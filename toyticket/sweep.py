@@ -1,0 +1,82 @@
+"""A whole sweep from a validated config: chunks (skip-if-done), tables, figures, summary.
+
+`run` is what `python -m experiments.sweep` calls; `run_sweep` is its computing part.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import ml_collections
+
+from toyticket import checkpoints, execute, grid, plots, restore, results, rundir
+
+
+@dataclasses.dataclass
+class Sweep:
+  """A finished sweep: run directory and its rows (see `results.chunk_rows`)."""
+  run_dir: str
+  rows: list          # per sparse cell (metrics.csv)
+  dense_rows: list    # per dense run (dense.csv)
+  oracle_rows: list   # per (dense run, density) (dense_oracle.csv)
+
+
+def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
+              log: Callable[[str], None] = print) -> Sweep:
+  """Runs (or resumes) a validated config and writes its tables.
+
+  A chunk counts as done only when its rows, arrays and checkpoint are all intact; a
+  damaged or partly deleted chunk is recomputed (and said so)."""
+  plan = grid.plan(cfg)
+  restored = restore.load(cfg.restore_from, cfg) if cfg.restore_from else None
+  if restored is not None:           # every dense run must be there before any write
+    restore.check_complete(restored, plan)
+  for g in dict.fromkeys(g for g, _ in plan):
+    if len(g.grid) > cfg.max_cells_per_chunk:
+      log(f"note: one dense run of {g.gid} has {len(g.grid)} sparse cells > "
+          f"max_cells_per_chunk={cfg.max_cells_per_chunk}; a dense run's cells are never "
+          "split, so its chunks hold one dense run each")
+  rd = rundir.RunDir.create(workdir, cfg.to_dict())
+  rows, dense_rows, oracle_rows = [], [], []
+  for n, (g, block) in enumerate(plan):
+    cid = rd.chunk_id(n, g.gid)
+    meta = rd.chunk_done(cid)
+    if meta is None:
+      if rd.discard_chunk(cid):
+        log(f"chunk {cid}: files damaged or missing; recomputing it")
+      t0 = time.time()
+      out = execute.execute(g, block, restore.pick(restored, g, block))
+      c_rows, d_rows, o_rows = results.chunk_rows(g.dense_labels(block), g.cell_labels(block),
+                                                  g.densities, out)
+      meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], "cells": c_rows,
+              "dense": d_rows, "oracle": o_rows}
+      rd.save_chunk(cid, {k: out[k] for k in ("dense", "cells", "masks")}, meta,
+                    lambda path: checkpoints.save(path, checkpoint_tree(out)))
+      log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(block)} dense + {len(c_rows)} sparse "
+          f"runs in {time.time() - t0:.1f}s")
+    rows += meta["cells"]
+    dense_rows += meta["dense"]
+    oracle_rows += meta["oracle"]
+  rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows))
+  return Sweep(rd.path, rows, dense_rows, oracle_rows)
+
+
+def checkpoint_tree(out: dict) -> dict:
+  """What a chunk's checkpoint holds: every dense epoch (so any rewind point and any
+  trajectory-based method can be recomputed), dense losses, masks, sparse-final params."""
+  return {"dense_traj": out["dense_traj"], "dense_losses": out["dense"]["loss"],
+          "masks": out["masks"], "sparse_final": out["sparse_final"]}
+
+
+def run(cfg: ml_collections.ConfigDict, workdir: str,
+        log: Callable[[str], None] = print) -> tuple[Sweep, str, list]:
+  """run_sweep, then the config's figures (from the saved results) and summary.txt.
+  Returns (sweep, summary text, figure paths)."""
+  sw = run_sweep(cfg, workdir, log)
+  res = plots.Results(sw.rows, sw.dense_rows, rundir.load_arrays(sw.run_dir), sw.run_dir,
+                      cfg.to_dict(), sw.oracle_rows)
+  figs = plots.make_figures(cfg.figures, res)
+  table = results.summary(sw.rows, sw.dense_rows)
+  rundir.atomic_write(rundir.RunDir(sw.run_dir).file("summary.txt"), table + "\n")
+  return sw, table, figs

@@ -134,15 +134,18 @@ def bench(*args, out):
                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("embedding", ["hadamard", "learned"])
-def test_bench_quick(embedding, tmp_path):
-  """`make bench` in miniature, on both C0 paths: the table is printed and written."""
+@pytest.mark.parametrize("embedding,grad_impl,shared_path",
+                         [("hadamard", "auto", "fused_embedded"), ("learned", "auto", "fused"),
+                          ("hadamard", "autodiff", "autodiff")])
+def test_bench_quick(embedding, grad_impl, shared_path, tmp_path):
+  """`make bench` in miniature, on each gradient path: the table is printed and written."""
   out = tmp_path / "bench.json"
-  p = bench(f"--embedding={embedding}", out=out)
+  p = bench(f"--embedding={embedding}", f"--grad_impl={grad_impl}", out=out)
   assert p.returncode == 0, p.stderr[-3000:]
   with open(out) as f:
     t = json.load(f)
-  assert t["embedding"] == embedding and t["c0_frozen_path"] == (embedding == "hadamard")
+  assert t["embedding"] == embedding and t["path_shared"] == shared_path
+  assert t["path_independent"] == ("autodiff" if grad_impl == "autodiff" else "fused")
   for k in ("one_at_a_time_run_steps_per_s", "independent_run_steps_per_s",
             "shared_run_steps_per_s", "shared_speedup", "matmul_ceiling_flops_per_s"):
     assert t[k] > 0, k

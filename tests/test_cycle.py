@@ -113,7 +113,7 @@ def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
   bad = cycle.full_cycle_jit(g.spec, bad_in, cells, data)
   assert int(bad["dense"]["diverged_epoch"][0]) == -1
   assert int(bad["dense"]["diverged_epoch"][1]) >= 1
-  out = {k: grid.CellGrid.flatten(v) if k in execute.PER_CELL else v
+  out = {k: grid.CellGrid.flatten(v) if k in cycle.CELL_OUTPUTS else v
          for k, v in jax.tree.map(np.asarray, bad).items()}
   rows, dense_rows, _ = results.chunk_rows(g.dense_labels([0, 1]), g.cell_labels([0, 1]),
                                            g.densities, out)

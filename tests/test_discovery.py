@@ -86,8 +86,8 @@ def test_obs_saliency_and_damped_inverse_by_hand():
 def test_spd_inverse_matches_lapack_inverse():
   x = jax.random.normal(jax.random.PRNGKey(0), (80, 40))
   a = x.T @ x / 80 + 0.05 * jnp.eye(40)
-  np.testing.assert_allclose(kernels.gauss_jordan_inverse(a), np.linalg.inv(np.asarray(a, np.float64)),
-                             rtol=1e-3, atol=1e-4)
+  np.testing.assert_allclose(kernels.gauss_jordan_inverse(a),
+                             np.linalg.inv(np.asarray(a, np.float64)), rtol=1e-3, atol=1e-4)
   np.testing.assert_allclose(kernels.gauss_jordan_inverse(a) @ a, np.eye(40), atol=1e-4)
 
 

@@ -121,6 +121,9 @@ def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
                       *options)
 
 
+CELL_OUTPUTS = ("cells", "sparse_final", "masks")   # outputs with a cell axis (R, C, ...)
+
+
 def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
   """Discovery, rewind, sparse retraining and the analysis, given dense trajectories
   traj (R, E+1, ...) and losses (R, E).

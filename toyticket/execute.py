@@ -13,9 +13,6 @@ import numpy as np
 from toyticket import cycle, embeddings, names, prng, sharding, task
 from toyticket.grid import ModelGroup
 
-PER_CELL = ("cells", "sparse_final", "masks")   # cycle outputs with a cell axis
-
-
 def task_arrays(tk: task.Task) -> dict:
   """The task's data and clause tables as device arrays (shapes: `task.Task`)."""
   return {k: jnp.asarray(getattr(tk, k)) for k in
@@ -58,4 +55,4 @@ def execute(g: ModelGroup, block: list[int], restored: dict | None = None,
     out = sharding.run_sharded(fn, g.spec, args, n_replicated=1)
   else:
     out = sharding.to_host(jitted(g.spec, *args))
-  return {k: g.grid.flatten(v) if k in PER_CELL else v for k, v in out.items()}
+  return {k: g.grid.flatten(v) if k in cycle.CELL_OUTPUTS else v for k, v in out.items()}

@@ -22,43 +22,39 @@ class Method:
   "feature": row–clause sites of C1, translated to W1 entries). family: how figures group
   it. needs_probe: it reads the dense run at the probe epoch, so its cells differ by probe
   epoch. post_training: it reads the dense END (a reference ticket, not one found early).
-  site_score, translation: the pair of a feature-space method (None otherwise)."""
+  site_score, translation: the pair of a feature-space method (None otherwise). What each
+  computes: the comments below and `discovery`'s docstrings."""
   name: str
   space: str
   family: str
   needs_probe: bool
   post_training: bool
-  doc: str
   site_score: str | None = None
   translation: str | None = None
 
 
 def _feature(score: str, translation: str) -> Method:
   name = score if translation == "greedy" else f"{score}-{translation}"
-  return Method(name, "feature", "feature", True, False,
-                f"feature space: {score} site score, {translation} translation",
-                score, translation)
+  return Method(name, "feature", "feature", True, False, score, translation)
 
 
-_WEIGHT = (   # name, family, needs_probe, post_training, doc
-    ("random", "control", False, False, "uniform random scores (PRNG stream DISCOVERY)"),
-    ("init_magnitude", "magnitude", False, False, "|W1| at θ0"),
-    ("checkpoint_magnitude", "magnitude", True, False, "|W1| at the probe epoch"),
-    ("oracle", "control", False, True, "|W1| at the dense end"),
-    ("obs", "saliency", False, True, "OBS saliency w²/(2[H⁻¹]qq) at the dense end"),
-    ("obs_iterative", "saliency", False, True,
-     "iterative OBS with weight correction at the dense end"),
-    ("snip", "saliency", False, False, "|g ⊙ w| at θ0"),
-    ("grasp", "saliency", False, False, "keep highest w ⊙ Hg at θ0"),
-    ("synflow", "saliency", False, False, "iterative SynFlow at θ0, all-ones input"),
-    ("earlybird", "magnitude", False, False,
-     "Early-Bird: first stable magnitude mask over the dense run"),
-    ("w1_kappa", "coupling", True, False, "max_{c,t} W1[h,j]·a[c,t,j] at the probe epoch"),
-    ("w1_grad_kappa", "coupling", True, False, "max_{c,t} −g[h,j]·a[c,t,j] at the probe epoch"),
+_WEIGHT = (   # name, family, needs_probe, post_training      what it keeps (top-ρ of)
+    ("random", "control", False, False),                  # uniform scores (stream DISCOVERY)
+    ("init_magnitude", "magnitude", False, False),        # |W1| at θ0
+    ("checkpoint_magnitude", "magnitude", True, False),   # |W1| at the probe epoch
+    ("oracle", "control", False, True),                   # |W1| at the dense end
+    ("obs", "saliency", False, True),                     # w²/(2[H⁻¹]qq) at the dense end
+    ("obs_iterative", "saliency", False, True),           # OBS one at a time, weights corrected
+    ("snip", "saliency", False, False),                   # |g ⊙ w| at θ0
+    ("grasp", "saliency", False, False),                  # w ⊙ Hg at θ0
+    ("synflow", "saliency", False, False),                # iterative SynFlow at θ0
+    ("earlybird", "magnitude", False, False),             # first stable magnitude mask
+    ("w1_kappa", "coupling", True, False),                # max_{c,t} W1[h,j]·a[c,t,j] at probe
+    ("w1_grad_kappa", "coupling", True, False),           # max_{c,t} −g[h,j]·a[c,t,j] at probe
 )
 
 METHODS: dict[str, Method] = {
-    **{n: Method(n, "weight", fam, probe, post, doc) for n, fam, probe, post, doc in _WEIGHT},
+    **{n: Method(n, "weight", fam, probe, post) for n, fam, probe, post in _WEIGHT},
     **{m.name: m for m in (_feature(s, t) for s in SITE_SCORES for t in TRANSLATIONS)},
 }
 NAMES = tuple(METHODS)

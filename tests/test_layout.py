@@ -1,0 +1,111 @@
+"""The layout's promises: no import cycles, JAX-free config and plots, one vocabulary,
+one owner of cell order."""
+import ast
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from toyticket import discovery, grid, methods, names, plots
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PKG = os.path.join(ROOT, "toyticket")
+
+
+def _imports() -> dict:
+  """{module: set of toyticket modules it imports at top level or inside functions}."""
+  out = {}
+  for f in sorted(os.listdir(PKG)):
+    if not f.endswith(".py") or f == "__init__.py":
+      continue
+    tree = ast.parse(open(os.path.join(PKG, f)).read())
+    deps = set()
+    for node in ast.walk(tree):
+      if isinstance(node, ast.ImportFrom) and node.module == "toyticket":
+        deps |= {a.name for a in node.names}
+      elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("toyticket."):
+        deps.add(node.module.split(".")[1])
+      elif isinstance(node, ast.Import):
+        deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("toyticket.")}
+    out[f[:-3]] = deps
+  return out
+
+
+def test_no_import_cycles():
+  graph = _imports()
+  state: dict = {}
+
+  def visit(m, path):
+    if state.get(m) == "done":
+      return
+    assert state.get(m) != "open", "import cycle: " + " → ".join(path + [m])
+    state[m] = "open"
+    for d in graph.get(m, ()):
+      visit(d, path + [m])
+    state[m] = "done"
+
+  for m in graph:
+    visit(m, [])
+
+
+def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
+  code = ("import sys, matplotlib;"
+          "raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); before = raw();"
+          "import toyticket.config, toyticket.plots, toyticket.results, toyticket.rundir;"
+          "assert 'jax' not in sys.modules, 'jax imported';"
+          "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported';"
+          "assert raw() == before, 'backend set'; print('ok')")
+  p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                     timeout=120)
+  assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]
+
+
+def test_vocabulary_matches_implementations():
+  from toyticket import cycle, embeddings, metrics
+  assert tuple(plots.FIGURES) == names.FIGURES
+  assert tuple(discovery.IMPLS) == methods.NAMES
+  assert cycle.REWINDS == names.REWINDS and embeddings.FAMILIES == names.FAMILIES
+  assert metrics.LOAD_BINS == names.LOAD_BINS
+  np.testing.assert_array_equal(metrics.DIST_BINS, np.linspace(0, 2, 11, dtype=np.float32))
+
+
+def test_feature_methods_are_pairs_and_properties_are_typed():
+  for m in methods.METHODS.values():
+    assert m.space in methods.SPACES and m.family in methods.FAMILIES
+    assert (m.site_score is None) == (m.space == "weight")
+  pairs = [(m.site_score, m.translation) for m in methods.METHODS.values()
+           if m.space == "feature"]
+  assert len(pairs) == len(set(pairs)) == len(methods.SITE_SCORES) * len(methods.TRANSLATIONS)
+  assert methods.feature_method("dynamic", "orth").name == "dynamic-orth"
+  assert methods.feature_method("static", "greedy").name == "static"
+  assert methods.METHODS["oracle"].post_training and not methods.METHODS["snip"].needs_probe
+  assert methods.METHODS["checkpoint_magnitude"].needs_probe
+
+
+def test_cell_grid_owns_order_labels_inputs_and_flattening():
+  """Hand-written expectation for 2 methods × 2 densities × 1 rewind × 2 probe epochs."""
+  g = grid.CellGrid(("oracle", "random"), (0.5, 0.25), ("probe",), (1, 3))
+  assert len(g) == 8
+  assert [(c.method, c.density, c.probe_index) for c in g.cells] == [
+      ("oracle", 0.5, 0), ("oracle", 0.5, 1), ("oracle", 0.25, 0), ("oracle", 0.25, 1),
+      ("random", 0.5, 0), ("random", 0.5, 1), ("random", 0.25, 0), ("random", 0.25, 1)]
+  inputs = g.inputs(n_dense=3)
+  assert len(inputs) == 2                                       # one dict per method
+  np.testing.assert_array_equal(inputs[1]["density"], [[0.5, 0.5, 0.25, 0.25]] * 3)
+  np.testing.assert_array_equal(inputs[0]["probe_index"], [[0, 1, 0, 1]] * 3)
+  np.testing.assert_array_equal(inputs[0]["rewind"], [[names.REWINDS.index("probe")] * 4] * 3)
+  out = {"a": np.arange(3 * 8).reshape(3, 8), "p": {"W": np.zeros((3, 8, 2, 2))}}
+  flat = grid.CellGrid.flatten(out)
+  np.testing.assert_array_equal(flat["a"], np.arange(24))       # row r·C + c
+  assert flat["p"]["W"].shape == (24, 2, 2)
+
+
+def test_group_labels_follow_the_grid(tiny_group):
+  g = tiny_group
+  labels = g.cell_labels([1, 2])
+  per = len(g.grid)
+  assert len(labels) == 2 * per
+  assert [lab["dense_pos"] for lab in labels] == [0] * per + [1] * per
+  assert labels[per]["seed"] == g.dense[2][1] and labels[per]["embedding"] == g.dense[2][0]
+  assert [lab["method"] for lab in labels[:per]] == [c.method for c in g.grid.cells]

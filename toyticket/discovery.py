@@ -382,18 +382,19 @@ def feature_impl(kind: str, translation: str) -> Impl:
 
 
 _WEIGHT_IMPLS: dict[str, Impl] = {
-    "random": score_method(lambda c: jax.random.uniform(c.key, final_w1(c).shape)),
-    "init_magnitude": score_method(lambda c: jnp.abs(at(c.traj, 0)["W1"])),
-    "checkpoint_magnitude": score_method(lambda c: jnp.abs(at(c.traj, c.probe_epoch)["W1"])),
-    "oracle": score_method(lambda c: jnp.abs(final_w1(c))),
+    "random": score_method(lambda ctx: jax.random.uniform(ctx.key, final_w1(ctx).shape)),
+    "init_magnitude": score_method(lambda ctx: jnp.abs(at(ctx.traj, 0)["W1"])),
+    "checkpoint_magnitude": score_method(
+        lambda ctx: jnp.abs(at(ctx.traj, ctx.probe_epoch)["W1"])),
+    "oracle": score_method(lambda ctx: jnp.abs(final_w1(ctx))),
     "obs": score_method(_obs),
     "obs_iterative": Impl(_obs_iterative_prepare, _obs_iterative_select),
     "snip": score_method(_snip),
     "grasp": score_method(_grasp),
-    "synflow": Impl(lambda c: None, _synflow_select),
-    "earlybird": Impl(lambda c: None, _earlybird_select),
-    "w1_kappa": score_method(lambda c: _kappa(c, False)),
-    "w1_grad_kappa": score_method(lambda c: _kappa(c, True)),
+    "synflow": Impl(lambda ctx: None, _synflow_select),
+    "earlybird": Impl(lambda ctx: None, _earlybird_select),
+    "w1_kappa": score_method(lambda ctx: _kappa(ctx, False)),
+    "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True)),
 }
 IMPLS: dict[str, Impl] = {
     name: (feature_impl(m.site_score, m.translation) if m.space == "feature"

@@ -14,7 +14,7 @@ def get_config(arg: str = ""):
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.methods = METHODS
   c.figures = ("methods", "recall", "near_code")
-  c.densities = (0.5, 0.25)
+  c.densities = (0.25, 0.5)
   c.rewinds = ("probe", "fresh")
   c.seeds = (0, 1, 2, 3)
   if arg not in ("", "full"):

@@ -12,7 +12,7 @@ def get_config():
   c.name = "precursors"
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.methods = ("oracle", "obs", "random", "static")
-  c.densities = (0.5, 0.25)
+  c.densities = (0.25, 0.5)
   c.rewinds = ("probe",)
   c.figures = ("recall", "near_code", "site_classes", "survival", "init_distance",
                "class_trajectories", "support_growth", "code_overlap")

@@ -10,9 +10,11 @@ def get_config():
   c = base_config()
   c.name = "probe_epochs"
   c.embeddings = ("hadamard",)
+  with c.ignore_type():          # clause counts 8 and 16, as the paper's figures
+    c.task.m = (8, 16)
   c.probe_epochs = (0, 1, 2, 5, 10, 20)
   c.methods = ("checkpoint_magnitude", "static", "dynamic", "combined")
-  c.densities = (0.5, 0.25)
+  c.densities = (0.25, 0.5)
   c.rewinds = ("probe",)
   c.figures = ("probe_epochs",)
   return c

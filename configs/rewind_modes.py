@@ -11,7 +11,7 @@ def get_config():
   c.name = "rewind_modes"
   c.embeddings = ("hadamard",)
   c.methods = ("oracle", "init_magnitude", "random", "static", "dynamic", "combined")
-  c.densities = (0.5, 0.25)
+  c.densities = (0.25, 0.5)
   c.rewinds = ("probe", "init", "fresh")
   c.figures = ("rewind_modes",)
   return c

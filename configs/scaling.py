@@ -14,7 +14,7 @@ def get_config():
     c.model.hidden = (16, 32)
     c.task.m = (8, 16, 32)
   c.methods = ("oracle", "random", "static")
-  c.densities = (0.5, 0.25)
+  c.densities = (0.25, 0.5)
   c.rewinds = ("probe",)
   c.figures = ("scaling",)
   return c

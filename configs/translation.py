@@ -12,7 +12,7 @@ def get_config():
   c.embeddings = ("hadamard", "random_fixed")
   c.methods = tuple(f"{s}{t}" for s in ("static", "dynamic", "combined")
                     for t in ("", "-row", "-orth", "-signed", "-omp"))
-  c.densities = (0.5, 0.25)
+  c.densities = (0.25, 0.5)
   c.rewinds = ("probe",)
   c.figures = ("translation",)
   return c

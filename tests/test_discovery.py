@@ -142,21 +142,40 @@ def test_obs_iterative_corrects_weights_and_zeroes_pruned():
   p = tiny_params(d=4, n=4, h=4)
   ctx = ctx_for(p)
   meth = D.IMPLS["obs_iterative"]
-  mask, w = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.5))
+  mask, w, _ = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.5))
   assert np.all(np.asarray(w)[np.asarray(mask) == 0] == 0)
   kept = np.asarray(mask) > 0
   assert not np.allclose(np.asarray(w)[kept], np.asarray(p["W1"])[kept])  # corrected
 
 
-def test_earlybird_picks_first_stable_epoch():
+def test_earlybird_epoch_rule_on_hand_built_masks():
+  """δ_e = fraction of entries changed from epoch e−1; fire at the first e ≥ window whose
+  last window−1 distances are all < eps."""
+  m = lambda *bits: jnp.array(bits, jnp.float32)
+  masks = jnp.stack([m(1, 1, 0, 0), m(1, 0, 1, 0), m(1, 0, 1, 0), m(1, 0, 0, 1),
+                     m(1, 0, 0, 1), m(1, 0, 0, 1), m(0, 1, 0, 1)])
+  # δ_1..δ_6 = 0.5, 0, 0.5, 0, 0, 0.5
+  assert int(D.earlybird_epoch(masks, 0.1, 2)) == 2        # e ≥ 2 with δ_e < 0.1: e = 2
+  assert int(D.earlybird_epoch(masks, 0.1, 3)) == 5        # δ_4, δ_5 both 0
+  assert int(D.earlybird_epoch(masks, 0.1, 4)) == -1       # never 3 stable steps in a row
+  assert int(D.earlybird_epoch(masks, 0.6, 4)) == 4        # every δ < 0.6: first e ≥ 4
+
+
+def test_earlybird_select_returns_firing_epoch_or_falls_back():
   p = tiny_params(d=4, n=4, h=4)
   w_early = jnp.arange(16.0).reshape(4, 4)
   w_late = w_early[::-1]
-  seq = [w_late, w_early, w_early, w_early, w_early, w_late]     # stable from epoch 1 on
-  traj = {**traj_of(p, 5), "W1": jnp.stack(seq)}
-  ctx = D.Context(traj, 0, None, None, None, None, None, D.DiscoveryConfig(earlybird_window=3))
-  mask, _ = D.IMPLS["earlybird"].select(None, ctx, jnp.float32(0.5))
+  seq = [w_late, w_late, w_early, w_early, w_early, w_early, w_late]  # stable 2..5
+  traj = {**traj_of(p, 6), "W1": jnp.stack(seq)}
+  ctx = D.Context(traj, 0, None, None, None, None, None,
+                  D.DiscoveryConfig(earlybird_eps=0.1, earlybird_window=3))
+  mask, _, epoch = D.IMPLS["earlybird"].select(None, ctx, jnp.float32(0.5))
+  assert int(epoch) == 4                                    # δ_3 = δ_4 = 0
   np.testing.assert_array_equal(mask, D.topk_mask(w_early, jnp.float32(0.5)))
+  ctx = ctx._replace(hp=D.DiscoveryConfig(earlybird_eps=0.1, earlybird_window=6))
+  mask, _, epoch = D.IMPLS["earlybird"].select(None, ctx, jnp.float32(0.5))
+  assert int(epoch) == -1                                   # never fires: dense-final mask
+  np.testing.assert_array_equal(mask, D.topk_mask(w_late, jnp.float32(0.5)))
 
 
 # ----------------------------------------------------------------- translations
@@ -179,7 +198,7 @@ def test_translation_keeps_the_detector_coordinates(translation):
   ctx = ctx_for(p, x=jnp.zeros((4, 4)), y=jnp.zeros((4, 1)), vars_=VARS, pols=POLS,
                 coords_per_site=2)
   meth = D.feature_impl("static", translation)
-  mask, _ = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.25))   # 2 of 8 kept
+  mask, _, _ = meth.select(meth.prepare(ctx), ctx, jnp.float32(0.25))   # 2 of 8 kept
   np.testing.assert_array_equal(mask, [[1, 1, 0, 0], [0, 0, 0, 0]])
 
 

@@ -28,10 +28,11 @@ def test_aggregate_leaves_diverged_runs_out_and_counts_them():
 
 def test_summary_marks_dense_divergence():
   dense = [{"group": "g", "embedding": "h", "seed": s, "diverged_epoch": e, "dense_acc": a,
-            "dense_4P": 0, "dense_3N1P": 0, "init_4P": 0, "init_3N1P": 0, "decoy_dense_4P": 0}
+            "dense_4P": 0, "dense_3N1P": 0, "init_4P": 0, "init_3N1P": 0, "decoy_dense_4P": 0,
+            "floor_acc": 0.6}
            for s, e, a in ((0, -1, 0.9), (1, 2, 0.2))]
   text = results.summary([], dense)
-  assert "DIVERGED: 1 of 2" in text and "0.900" in text
+  assert "DIVERGED: 1 of 2" in text and "0.900" in text and "floor 0.600" in text
 
 
 def test_checkpoint_with_flipped_bytes_fails_in_one_line(tmp_path):

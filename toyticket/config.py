@@ -27,7 +27,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.name = "sweep"
   c.seeds = (0, 1, 2, 3)
   c.data_seed = 0
-  c.task = dict(n=16, m=16, k=4, target="dnf", polarity="positive", n_train=8192,
+  # m = 8 (SPEC §1): dense accuracy 0.977 ± 0.004 over 8 seeds with this schedule, the
+  # paper's regime (0.978); m = 16 reaches 0.939 in 30 epochs (0.965 in 100).
+  c.task = dict(n=16, m=8, k=4, target="dnf", polarity="positive", n_train=8192,
                 n_test=4096)
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.model = dict(d=16, hidden=16)
@@ -35,11 +37,11 @@ def base_config() -> ml_collections.ConfigDict:
                  grad_impl="auto")   # auto: fused on CPU, autodiff elsewhere (kernels.py)
   c.probe_epochs = (2,)
   c.methods = ("oracle", "init_magnitude", "random")
-  c.densities = (0.5, 0.25)
+  c.densities = (0.25, 0.5)       # 0.25 (75 % sparsity) is the paper's main setting
   c.rewinds = ("probe", "fresh")
   c.codes = dict(tau=0.25, readout_check=True, specificity="row")
-  c.discovery = dict(obs_damping=1e-2, synflow_iters=100, earlybird_eps=0.02,
-                     earlybird_window=3, combined_weight=1.0, coords_per_site=4,
+  c.discovery = dict(obs_damping=1e-2, synflow_iters=100, earlybird_eps=0.1,
+                     earlybird_window=5, combined_weight=1.0, coords_per_site=4,
                      orth_penalty=0.5, score_examples=1024)
   c.quick = False
   c.max_cells_per_chunk = 2048   # sparse runs per jit call; more are split into chunks
@@ -100,7 +102,8 @@ def as_tuple(v) -> tuple:
 
 
 def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Quick mode (smoke tests): 2 epochs, small data, one or two seeds, cheap SynFlow."""
+  """Quick mode (smoke tests): 3 epochs, small data, one or two seeds, the first clause
+  count and at most two widths (at most two compiled programs), cheap SynFlow."""
   if not c.quick:
     return c
   c = ml_collections.ConfigDict(c.to_dict())
@@ -108,9 +111,11 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.task.n_train, c.task.n_test = min(c.task.n_train, 1024), min(c.task.n_test, 512)
   c.seeds = as_tuple(c.seeds)[:2]
   with c.ignore_type():            # at most two model groups (one compile each)
-    c.task.m = as_tuple(c.task.m)[:1] if len(as_tuple(c.model.hidden)) > 1 else c.task.m
+    c.task.m = as_tuple(c.task.m)[:1]
+    c.model.hidden = as_tuple(c.model.hidden)[:2]
   c.probe_epochs = tuple(dict.fromkeys(min(e, c.train.epochs) for e in as_tuple(c.probe_epochs)))
   c.discovery.synflow_iters = min(c.discovery.synflow_iters, 5)
+  c.discovery.earlybird_window = min(c.discovery.earlybird_window, max(2, c.train.epochs))
   c.discovery.score_examples = min(c.discovery.score_examples, 256)
   return c
 
@@ -208,8 +213,8 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("discovery.synflow_iters", disc.synflow_iters, 1)
   _nums("discovery.earlybird_eps", disc.earlybird_eps, lambda v: 0 < v <= 1,
         "a number in (0, 1] (fraction of W1 entries)")
-  _ints("discovery.earlybird_window", disc.earlybird_window, 1, tr.epochs,
-        f"integers in [1, train.epochs={tr.epochs}]")
+  _ints("discovery.earlybird_window", disc.earlybird_window, 2, max(2, tr.epochs),
+        f"integers in [2, max(2, train.epochs={tr.epochs})]")
   _nums("discovery.combined_weight", disc.combined_weight, lambda v: True, "a finite number")
   _nums("discovery.orth_penalty", disc.orth_penalty, lambda v: v >= 0, "a finite number >= 0")
   _ints("discovery.score_examples", disc.score_examples, 1)

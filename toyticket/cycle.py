@@ -87,9 +87,10 @@ def _context(spec, traj, key, probe_epoch, data):
 def discover(spec: CycleSpec, traj, dense_in, cells, data):
   """Masks for every cell, method by method (static loop; dense runs and their cells
   vmapped inside). A method's `prepare` runs once per probe epoch if it reads the probe
-  epoch (`Method.needs_probe`), else once. Returns masks (R, C, H, d) and w1_post
-  (R, C, H, d), the C cells of a dense run in the order of `cells` (method-major)."""
-  masks, posts = [], []
+  epoch (`Method.needs_probe`), else once. Returns masks (R, C, H, d), w1_post
+  (R, C, H, d) and detect_epoch (R, C), the C cells of a dense run in the order of `cells`
+  (method-major)."""
+  masks, posts, epochs = [], [], []
   for name, cell in zip(spec.methods, cells):
     impl = discovery.IMPLS[name]
     probes = jnp.asarray(spec.probe_epochs if METHODS[name].needs_probe
@@ -102,10 +103,12 @@ def discover(spec: CycleSpec, traj, dense_in, cells, data):
                                           _context(spec, tr, key, probes[pick(i)], data), rho)
       return jax.vmap(select)(probe_index, density)
 
-    m, w = jax.vmap(per_run)(traj, dense_in["key"], cell["probe_index"], cell["density"])
+    m, w, e = jax.vmap(per_run)(traj, dense_in["key"], cell["probe_index"], cell["density"])
     masks.append(m)
     posts.append(w)
-  return jnp.concatenate(masks, 1), jnp.concatenate(posts, 1)
+    epochs.append(e)
+  return (jnp.concatenate(masks, 1), jnp.concatenate(posts, 1),
+          jnp.concatenate(epochs, 1))
 
 
 def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
@@ -132,7 +135,7 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
   readings (R, C, ...), "sparse_final": sparse-final params (R, C, ...), "masks":
   (R, C, H, d)}. The sparse groups train on the fused path's once-embedded inputs when
   every C0 is frozen (`spec.c0_frozen`)."""
-  masks, posts = discover(spec, traj, dense_in, cells, data)
+  masks, posts, detect_epoch = discover(spec, traj, dense_in, cells, data)
   cat = lambda k: jnp.concatenate([c[k] for c in cells], 1)
   rewind, probe_index, density = cat("rewind"), cat("probe_index"), cat("density")
   start = jax.vmap(lambda tr, key, rw, p, w: jax.vmap(
@@ -141,7 +144,8 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
   straj, slosses = train_batch(spec, start, masks, dense_in, data,
                                train_path(spec, shared_frozen_c0=spec.c0_frozen))
   return {"dense": analyse_dense(spec, traj, dense_losses, dense_in["densities"], data),
-          "cells": analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
+          "cells": {**analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
+                    "detect_epoch": detect_epoch},
           "dense_traj": traj, "sparse_final": jax.tree.map(lambda v: v[:, :, -1], straj),
           "masks": masks}
 

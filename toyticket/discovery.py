@@ -34,8 +34,8 @@ class DiscoveryConfig:
   """Static hyperparameters of the methods (hashable)."""
   obs_damping: float = 1e-2        # λ in H + λ·mean(diag H)·I
   synflow_iters: int = 100         # SynFlow pruning rounds, density_t = ρ^(t/T)
-  earlybird_eps: float = 0.02      # mask distance (fraction of W1 entries) threshold
-  earlybird_window: int = 3        # compare with this many previous epochs' masks
+  earlybird_eps: float = 0.1       # mask distance threshold (fraction of W1 entries)
+  earlybird_window: int = 5        # masks of this many last epochs must be stable
   combined_weight: float = 1.0     # combined = z(static) + w · z(dynamic)
   coords_per_site: int = 4         # site-greedy: coordinates each site claims
   orth_penalty: float = 0.5        # orthogonalized: weight of interference with other sites
@@ -277,7 +277,9 @@ TRANSLATE = {"greedy": translate_greedy, "row": translate_row, "orth": translate
 # ------------------------------------------------------------------------ the registry
 class Impl(NamedTuple):
   """How a method (`methods.METHODS[name]`) computes: prepare(ctx) -> aux once per (dense
-  run, probe epoch); select(aux, ctx, density) -> (mask (H, d), w1_post (H, d))."""
+  run, probe epoch); select(aux, ctx, density) -> (mask (H, d), w1_post (H, d),
+  detect_epoch int32): the dense epoch whose state decided the mask (`EPOCH`), −1 when
+  Early-Bird never fired and fell back to the dense-final mask."""
   prepare: Callable
   select: Callable
 
@@ -286,10 +288,16 @@ def final_w1(ctx):
   return at(ctx.traj, -1)["W1"]
 
 
-def score_method(score_fn: Callable) -> Impl:
-  """A one-shot method: keep the top-ρ fraction of score_fn(ctx) (H, d)."""
+EPOCH = {"init": lambda ctx: jnp.int32(0),
+         "probe": lambda ctx: jnp.asarray(ctx.probe_epoch, jnp.int32),
+         "final": lambda ctx: jnp.int32(ctx.traj["W1"].shape[0] - 1)}
+
+
+def score_method(score_fn: Callable, reads: str) -> Impl:
+  """A one-shot method: keep the top-ρ fraction of score_fn(ctx) (H, d); `reads` ("init",
+  "probe", "final") is the dense epoch it reads, its detect_epoch."""
   return Impl(lambda ctx: score_fn(ctx),
-              lambda aux, ctx, rho: (topk_mask(aux, rho), final_w1(ctx)))
+              lambda aux, ctx, rho: (topk_mask(aux, rho), final_w1(ctx), EPOCH[reads](ctx)))
 
 
 def _snip(ctx):
@@ -338,7 +346,7 @@ def _obs_iterative_select(hinv, ctx, rho):
     return w * alive, hi, alive
 
   w, _, alive = jax.lax.fori_loop(0, n_remove, body, (w1.ravel(), hinv, jnp.ones(n)))
-  return alive.reshape(w1.shape), w.reshape(w1.shape)
+  return alive.reshape(w1.shape), w.reshape(w1.shape), EPOCH["final"](ctx)
 
 
 def _synflow_select(_, ctx, rho):
@@ -349,20 +357,33 @@ def _synflow_select(_, ctx, rho):
     (_, s_w1, _), _ = synflow_scores([p["C0"], p["W1"] * mask, p["W2"]])
     return topk_mask(s_w1, rho ** ((t + 1) / t_max), within=mask)
 
-  return jax.lax.fori_loop(0, t_max, body, jnp.ones_like(p["W1"])), final_w1(ctx)
+  return (jax.lax.fori_loop(0, t_max, body, jnp.ones_like(p["W1"])), final_w1(ctx),
+          EPOCH["init"](ctx))
+
+
+def earlybird_epoch(masks: jax.Array, eps: float, window: int) -> jax.Array:
+  """Early-Bird's stopping rule (You et al., 2020) on masks (E+1, ...) of epochs 0..E.
+
+  Mask distance δ_e = fraction of entries where m_e and m_{e−1} differ (normalised
+  Hamming). The ticket is drawn at the first epoch e ≥ window such that the last
+  `window` − 1 consecutive distances δ_{e−window+2}, ..., δ_e are all < eps (the paper
+  keeps the masks of the last `window` = 5 epochs in a FIFO and uses eps = 0.1). Epoch 0
+  (θ0) is not a training epoch and never enters the queue. Returns e, or −1 if no epoch
+  qualifies (int32)."""
+  dist = jnp.abs(masks[1:] - masks[:-1]).reshape(masks.shape[0] - 1, -1).mean(1)  # δ_1..δ_E
+  lag = window - 1
+  epochs = jnp.arange(1, masks.shape[0])
+  ok = jnp.stack([jnp.roll(dist, i) < eps for i in range(lag)]).all(0) & (epochs >= window)
+  return jnp.where(ok.any(), epochs[jnp.argmax(ok)], -1).astype(jnp.int32)
 
 
 def _earlybird_select(_, ctx, rho):
-  """Magnitude masks m_e at every dense epoch; the first e ≥ window whose mask differs from
-  each of the previous `window` masks in < ε of W1's entries is the ticket (else m_E)."""
+  """Magnitude masks m_e (|W1| top-ρ) at every dense epoch; the ticket is m_e at the
+  Early-Bird epoch e (`earlybird_epoch`), or the dense-final mask m_E if it never fires
+  (detect_epoch −1 then)."""
   masks = jax.vmap(lambda w: topk_mask(jnp.abs(w), rho))(ctx.traj["W1"])  # (E+1, H, d)
-  win = ctx.hp.earlybird_window
-  e_count = masks.shape[0]
-  dist = jnp.stack([jnp.abs(masks - jnp.roll(masks, i, 0)).mean((1, 2))
-                    for i in range(1, win + 1)]).max(0)
-  ok = (dist < ctx.hp.earlybird_eps) & (jnp.arange(e_count) >= win)
-  e = jnp.where(ok.any(), jnp.argmax(ok), e_count - 1)
-  return masks[e], final_w1(ctx)
+  e = earlybird_epoch(masks, ctx.hp.earlybird_eps, ctx.hp.earlybird_window)
+  return masks[jnp.where(e >= 0, e, masks.shape[0] - 1)], final_w1(ctx), e
 
 
 def feature_impl(kind: str, translation: str) -> Impl:
@@ -376,25 +397,27 @@ def feature_impl(kind: str, translation: str) -> Impl:
     s, t, contrib = aux
     p = at(ctx.traj, ctx.probe_epoch)
     extra = {"c0": p["C0"], "t": t} if translation == "omp" else {}
-    return TRANSLATE[translation](s, contrib, p["W1"], rho, ctx, **extra), final_w1(ctx)
+    return (TRANSLATE[translation](s, contrib, p["W1"], rho, ctx, **extra), final_w1(ctx),
+            EPOCH["probe"](ctx))
 
   return Impl(prepare, select)
 
 
 _WEIGHT_IMPLS: dict[str, Impl] = {
-    "random": score_method(lambda ctx: jax.random.uniform(ctx.key, final_w1(ctx).shape)),
-    "init_magnitude": score_method(lambda ctx: jnp.abs(at(ctx.traj, 0)["W1"])),
+    "random": score_method(lambda ctx: jax.random.uniform(ctx.key, final_w1(ctx).shape),
+                           "init"),
+    "init_magnitude": score_method(lambda ctx: jnp.abs(at(ctx.traj, 0)["W1"]), "init"),
     "checkpoint_magnitude": score_method(
-        lambda ctx: jnp.abs(at(ctx.traj, ctx.probe_epoch)["W1"])),
-    "oracle": score_method(lambda ctx: jnp.abs(final_w1(ctx))),
-    "obs": score_method(_obs),
+        lambda ctx: jnp.abs(at(ctx.traj, ctx.probe_epoch)["W1"]), "probe"),
+    "oracle": score_method(lambda ctx: jnp.abs(final_w1(ctx)), "final"),
+    "obs": score_method(_obs, "final"),
     "obs_iterative": Impl(_obs_iterative_prepare, _obs_iterative_select),
-    "snip": score_method(_snip),
-    "grasp": score_method(_grasp),
+    "snip": score_method(_snip, "init"),
+    "grasp": score_method(_grasp, "init"),
     "synflow": Impl(lambda ctx: None, _synflow_select),
     "earlybird": Impl(lambda ctx: None, _earlybird_select),
-    "w1_kappa": score_method(lambda ctx: _kappa(ctx, False)),
-    "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True)),
+    "w1_kappa": score_method(lambda ctx: _kappa(ctx, False), "probe"),
+    "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True), "probe"),
 }
 IMPLS: dict[str, Impl] = {
     name: (feature_impl(m.site_score, m.translation) if m.space == "feature"

@@ -82,9 +82,11 @@ class ModelGroup:
   grid: CellGrid
 
   def dense_labels(self, block: list[int]) -> list[dict]:
-    """Labels of dense runs `block` (indices into `dense`), in order."""
+    """Labels of dense runs `block` (indices into `dense`), in order; floor_acc is the
+    task's constant-classifier test accuracy (`task.Task.floor_acc`)."""
     return [{"group": self.gid, "hidden": self.spec.hidden, "m": self.task.m,
-             "embedding": self.dense[r][0], "seed": self.dense[r][1]} for r in block]
+             "embedding": self.dense[r][0], "seed": self.dense[r][1],
+             "floor_acc": round(self.task.floor_acc, 6)} for r in block]
 
   def cell_labels(self, block: list[int]) -> list[dict]:
     """Labels of the flattened cell outputs of dense runs `block`: entry i·C + c is cell c

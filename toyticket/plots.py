@@ -414,10 +414,15 @@ def heatmap_panels(res, cell_indices, name):
 
 
 def ticket_cycle_figure(res):
-  """Figs 1, 2: one run through dense, mask, masked-no-retrain and sparse retraining."""
-  first = [i for i, r in enumerate(res.rows) if r["seed"] == res.rows[0]["seed"]
-           and r["embedding"] == res.rows[0]["embedding"]]
-  return heatmap_panels(res, first[:2], "ticket_cycle")
+  """Fig 1: the representative run (`results.representative`: median masked-no-retrain
+  accuracy) through dense, mask, masked-no-retrain and sparse retraining, at the lowest
+  density, one panel pair per rewind of its method."""
+  rep = results.representative(res.rows)
+  if rep is None:
+    return []
+  picks = [i for i, r in enumerate(res.rows) if all(
+      r[k] == rep[k] for k in ("group", "embedding", "seed", "method", "density"))]
+  return heatmap_panels(res, picks[:2], "ticket_cycle")
 
 
 def _task_of(res, row):
@@ -442,9 +447,10 @@ def _c1_panel(ax, c1, near, clause_vars, title):
 
 def feature_support_figure(res):
   """Fig 2: the ticket support changes the feature-space initial condition. C1 at θ0 of
-  the dense network beside C1 of the masked rewind point of each method (first dense run,
-  lowest density, first rewind), with the near-code sites (δ ≤ 1) boxed."""
-  first = res.rows[0]
+  the dense network beside C1 of the masked rewind point of each method (the
+  representative run's dense run, lowest density, first rewind), with the near-code sites
+  (δ ≤ 1) boxed."""
+  first = results.representative(res.rows) or res.rows[0]
   rho = min(_uniq(res.rows, "density"))
   picks, seen = [], set()
   for i, r in enumerate(res.rows):

@@ -3,12 +3,17 @@
 A chunk's outputs become plain JSON-able rows: one per sparse cell (`chunk_rows`' first
 list, metrics.csv), one per dense run (dense.csv) and one per (dense run, density) with
 the dense run's oracle-supported site classes (dense_oracle.csv). `aggregate` reduces rows
-over seeds (aggregate.csv); `summary` is the table printed after a sweep.
+over seeds (aggregate.csv) and `paired_rows` compares methods with baselines seed by seed
+(paired.csv); `summary` is the table printed after a sweep.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from toyticket import stats
+from toyticket.methods import METHODS
 from toyticket.names import CLASSES, TEMPLATE_NAMES as T_NAMES
 
 def _f(x):
@@ -62,6 +67,7 @@ def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tup
                 "dense_max_row_codes": dr["max_row_codes_dense"],
                 "pruned_nonzero": int(c["pruned_nonzero"][j]),
                 "collapsed_rows": int(c["collapsed_rows"][j]),
+                "detect_epoch": int(c["detect_epoch"][j]),
                 "dense_diverged_epoch": dr["diverged_epoch"],
                 "diverged_epoch": int(c["diverged_epoch"][j])})
     row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
@@ -83,65 +89,143 @@ def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tup
 
 
 KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch")
-# Two-sided 95 % Student t quantiles t_{0.975, df}, df = 1..30 (normal beyond).
-T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+STAT_FIELDS = ("mean", "sd", "ci95", "ci95_lo", "ci95_hi")
 
 
-def t975(df: int) -> float:
-  return T975[df - 1] if df <= len(T975) else 1.960
+def _is_diverged(r: dict) -> bool:
+  """A cell row's `diverged` flag; for dense rows, diverged_epoch ≥ 0."""
+  return bool(r["diverged"]) if "diverged" in r else r.get("diverged_epoch", -1) >= 0
 
 
 def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
   """Per (keys) cell, over seeds: n_seeds (all runs), n_diverged, n (runs averaged: not
-  diverged), and for every numeric field its mean, sd (ddof 1) and the half-width of its
-  95 % CI (t_{0.975, n−1} · sd / √n) over the non-diverged runs whose value is not NaN.
-  A row is diverged when its `diverged` field is true (dense rows: diverged_epoch ≥ 0)."""
+  diverged), and for every numeric field f: f_mean, f_sd (ddof 1), f_ci95 (half-width
+  t_{0.975, n−1} · sd / √n) and f_ci95_lo / f_ci95_hi, over the non-diverged runs whose
+  value is not None (`stats.describe`)."""
   buckets: dict = {}
   for r in rows:
     buckets.setdefault(tuple(r.get(k) for k in keys), []).append(r)
   out = []
   for key, rs in buckets.items():
     agg = dict(zip(keys, key))
-    bad = [bool(r["diverged"]) if "diverged" in r else r.get("diverged_epoch", -1) >= 0
-           for r in rs]
-    ok_rows = [r for r, b in zip(rs, bad) if not b]
-    agg.update(n_seeds=len(rs), n_diverged=sum(bad), n=len(ok_rows))
+    ok_rows = [r for r in rs if not _is_diverged(r)]
+    agg.update(n_seeds=len(rs), n_diverged=len(rs) - len(ok_rows), n=len(ok_rows))
     for f, v in rs[0].items():
       if f in keys or f in ("seed", "hidden", "m", "diverged") or isinstance(v, str):
         continue
-      vals = np.array([np.nan if r[f] is None else float(r[f]) for r in ok_rows])
-      ok = vals[~np.isnan(vals)]
-      agg[f"{f}_mean"] = _f(ok.mean()) if ok.size else None
-      agg[f"{f}_sd"] = _f(ok.std(ddof=1)) if ok.size > 1 else None
-      agg[f"{f}_ci95"] = (_f(t975(ok.size - 1) * ok.std(ddof=1) / np.sqrt(ok.size))
-                          if ok.size > 1 else None)
+      s = stats.describe([r[f] for r in ok_rows])
+      agg.update({f"{f}_{k}": _f(s[k]) if s[k] is not None else None for k in STAT_FIELDS})
     out.append(agg)
   return out
 
 
+PAIR_KEYS = ("group", "embedding", "density", "rewind", "probe_epoch")
+PAIR_METRICS = ("sparse_acc", "sparse_4P", "sparse_3N1P")
+ALPHA = 0.05
+
+
+def baselines_of(method: str, present: set) -> list[str]:
+  """The baselines a method is compared with, among the methods present: random (is the
+  mask better than a random one), oracle (the dense-final ticket), and for feature-space
+  methods init_magnitude (the weight-space rule reading the same θ0 information)."""
+  want = ["random", "oracle"] + (["init_magnitude"] if METHODS[method].space == "feature"
+                                 else [])
+  return [b for b in want if b in present and b != method]
+
+
+def paired_rows(rows: list[dict], metrics=PAIR_METRICS) -> list[dict]:
+  """Paired comparisons of every method with its baselines (`baselines_of`) within each
+  PAIR_KEYS cell: per seed, the method's and the baseline's cells share the dense run and
+  seed; diverged runs drop their pair. Per (cell, baseline, metric), the p values over
+  methods are Holm-corrected (p_holm) and `verdict` is "higher" / "lower" (p_holm < ALPHA)
+  or "n.s."."""
+  cells: dict = {}
+  for r in rows:
+    cells.setdefault(tuple(r[k] for k in PAIR_KEYS), {}).setdefault(r["method"], {})[
+        r["seed"]] = r
+  out = []
+  for key, by_method in cells.items():
+    present = set(by_method)
+    for base in ("random", "oracle", "init_magnitude"):
+      if base not in present:
+        continue
+      for metric in metrics:
+        family = []
+        for meth, runs in by_method.items():
+          if base not in baselines_of(meth, present):
+            continue
+          seeds = [s for s in runs if s in by_method[base]]
+          val = lambda r: None if _is_diverged(r) else r[metric]
+          res = stats.paired([val(runs[s]) for s in seeds],
+                             [val(by_method[base][s]) for s in seeds])
+          family.append({**dict(zip(PAIR_KEYS, key)), "method": meth, "baseline": base,
+                         "metric": metric, **res})
+        for row, ph in zip(family, stats.holm([f["p"] for f in family])):
+          row["p_holm"] = ph
+          row["verdict"] = ("n.s." if ph is None or ph >= ALPHA else
+                            "higher" if row["mean_diff"] > 0 else "lower")
+          for k in ("mean_diff", "sd_diff", "ci95_lo", "ci95_hi", "t", "p", "p_holm"):
+            row[k] = None if row[k] is None else (round(row[k], 6) if math.isfinite(row[k])
+                                                  else row[k])
+        out += family
+  return out
+
+
+def representative(rows: list[dict]) -> dict | None:
+  """The representative run (paper fig 1): in the first group and embedding, at the lowest
+  density, the oracle's cells (else the first method's), the seed whose masked-no-retrain
+  accuracy is the median over non-diverged seeds (the lower median for an even count;
+  ties by seed). Returns that cell row (first rewind), or None if there is none."""
+  if not rows:
+    return None
+  first = rows[0]
+  rho = min(r["density"] for r in rows)
+  meth = "oracle" if any(r["method"] == "oracle" for r in rows) else first["method"]
+  rewind = next(r["rewind"] for r in rows if r["method"] == meth)
+  cand = [r for r in rows if (r["group"], r["embedding"], r["method"], r["density"],
+                              r["rewind"]) == (first["group"], first["embedding"], meth, rho,
+                                               rewind)
+          and not r["diverged"] and r["masked_acc"] is not None]
+  if not cand:
+    return None
+  cand.sort(key=lambda r: (r["masked_acc"], r["seed"]))
+  return cand[(len(cand) - 1) // 2]
+
+
 def summary(rows: list[dict], dense_rows: list[dict]) -> str:
-  """Text table: per group × embedding × method × density × rewind, mean ± sd (ddof 1)
-  over the non-diverged seeds; `n` runs averaged and `div` diverged runs left out."""
+  """Text table: per group × embedding, the dense runs (accuracy mean ± 95 % CI half-width
+  beside the task's constant-classifier floor); then per group × embedding × method ×
+  density × rewind, over the non-diverged seeds: masked-no-retrain and sparse accuracy
+  (mean ± 95 % CI half-width), exact codes with their θ0 chance level and decoy floor,
+  recalls; `n` runs averaged and `div` diverged runs left out."""
   fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
   lines = []
   for d in aggregate(dense_rows, ("group", "embedding")):
     lines.append(f"{d['group']} {d['embedding']:<13} dense acc {fmt(d['dense_acc_mean'])} ± "
-                 f"{fmt(d['dense_acc_sd'])}  dense 4P {fmt(d['dense_4P_mean'], 1)} 3N1P "
-                 f"{fmt(d['dense_3N1P_mean'], 1)}  (θ0: 4P {fmt(d['init_4P_mean'], 1)} 3N1P "
-                 f"{fmt(d['init_3N1P_mean'], 1)}; decoy 4P {fmt(d['decoy_dense_4P_mean'], 1)})"
-                 f"  n={d['n']}" + (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left "
-                                    "out)" if d["n_diverged"] else ""))
+                 f"{fmt(d['dense_acc_ci95'])} (floor {fmt(d['floor_acc_mean'])})  dense 4P "
+                 f"{fmt(d['dense_4P_mean'], 1)} 3N1P {fmt(d['dense_3N1P_mean'], 1)}  (θ0: 4P "
+                 f"{fmt(d['init_4P_mean'], 1)} 3N1P {fmt(d['init_3N1P_mean'], 1)}; decoy 4P "
+                 f"{fmt(d['decoy_dense_4P_mean'], 1)})  n={d['n']}" +
+                 (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left out)"
+                  if d["n_diverged"] else ""))
   head = (f"{'group':<8} {'embedding':<13} {'method':<20} {'dens':>5} {'rewind':<6} "
-          f"{'masked':>6} {'sparse acc':>13} {'4P':>5} {'(θ0)':>5} {'3N1P':>5} {'(θ0)':>5} "
-          f"{'dec4P':>5} {'ssr4P':>6} {'fam4P':>6} {'n':>3} {'div':>3}")
-  lines += ["", head, "-" * len(head)]
+          f"{'floor':>5} {'masked':>6} {'sparse acc':>13} {'4P':>5} {'(θ0)':>5} {'3N1P':>5} "
+          f"{'(θ0)':>5} {'dec4P':>5} {'ssr4P':>6} {'fam4P':>6} {'n':>3} {'div':>3}")
+  rep = representative(rows)
+  if rep is not None:
+    lines.append(f"representative run ({rep['group']} {rep['embedding']}, seed {rep['seed']}: "
+                 f"median masked-no-retrain accuracy of {rep['method']} at density "
+                 f"{rep['density']}): dense {fmt(rep['dense_acc'])} → masked "
+                 f"{fmt(rep['masked_acc'])} → sparse ({rep['rewind']} rewind) "
+                 f"{fmt(rep['sparse_acc'])}; floor {fmt(rep['floor_acc'])}")
+  lines += ["", "± is the 95 % CI half-width over seeds; floor = constant-classifier "
+            "accuracy; (θ0) = codes of the mask at θ0 (chance level)", head, "-" * len(head)]
   for a in aggregate(rows):
     lines.append(
         f"{a['group']:<8} {a['embedding']:<13} {a['method']:<20} {a['density']:>5} "
-        f"{a['rewind']:<6} {fmt(a['masked_acc_mean']):>6} "
-        f"{fmt(a['sparse_acc_mean'])}±{fmt(a['sparse_acc_sd'])} {fmt(a['sparse_4P_mean'], 1):>5} "
+        f"{a['rewind']:<6} {fmt(a['floor_acc_mean']):>5} {fmt(a['masked_acc_mean']):>6} "
+        f"{fmt(a['sparse_acc_mean'])}±{fmt(a['sparse_acc_ci95'])} "
+        f"{fmt(a['sparse_4P_mean'], 1):>5} "
         f"{fmt(a['chance_4P_mean'], 1):>5} {fmt(a['sparse_3N1P_mean'], 1):>5} "
         f"{fmt(a['chance_3N1P_mean'], 1):>5} {fmt(a['decoy_sparse_4P_mean'], 1):>5} "
         f"{fmt(a['same_site_recall_4P_mean'], 2):>6} "

@@ -8,7 +8,8 @@ holding
                                    exists and every file below is intact
   trajectories/<chunk>.npz         per-run arrays ("dense/<key>", "cells/<key>", "masks")
   checkpoints/<chunk>/             orbax: dense trajectories, losses, masks, sparse finals
-  metrics.json, metrics.csv, aggregate.csv, dense.csv, dense_oracle.csv, summary.txt
+  metrics.json, metrics.csv, aggregate.csv, dense.csv, dense_oracle.csv, paired.csv,
+  summary.txt
   figures/*.png
 
 with <chunk> = f"{plan position:04d}-{group id}", so sorted files follow the rows. Every
@@ -28,7 +29,7 @@ import zipfile
 import numpy as np
 
 SUBDIRS = ("chunks", "trajectories", "checkpoints", "figures")
-TABLES = ("metrics.csv", "aggregate.csv", "dense.csv", "dense_oracle.csv")
+TABLES = ("metrics.csv", "aggregate.csv", "dense.csv", "dense_oracle.csv", "paired.csv")
 
 
 class RunFileError(RuntimeError):
@@ -157,11 +158,12 @@ class RunDir:
     atomic_write(f["rows"], json.dumps(meta))
 
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
-                   agg: list) -> None:
+                   agg: list, paired: list) -> None:
+    """metrics.json (everything) and one CSV per table (TABLES order)."""
     atomic_write(self.file("metrics.json"), json.dumps(
         {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
-         "aggregate": agg}, indent=1))
-    for name, table in zip(TABLES, (rows, agg, dense_rows, oracle_rows)):
+         "aggregate": agg, "paired": paired}, indent=1))
+    for name, table in zip(TABLES, (rows, agg, dense_rows, oracle_rows, paired)):
       atomic_write(self.file(name), to_csv(table))
 
 

@@ -58,7 +58,8 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
     rows += meta["cells"]
     dense_rows += meta["dense"]
     oracle_rows += meta["oracle"]
-  rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows))
+  rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
+                  results.paired_rows(rows))
   return Sweep(rd.path, rows, dense_rows, oracle_rows)
 
 

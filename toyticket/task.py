@@ -42,6 +42,13 @@ class Task:
   decoy_pols: np.ndarray
 
   @property
+  def floor_acc(self) -> float:
+    """Test accuracy of the best constant classifier: per output the majority label's
+    frequency in y_test, averaged over outputs (the chance floor of `model.accuracy`)."""
+    p = self.y_test.mean(0)
+    return float(np.maximum(p, 1.0 - p).mean())
+
+  @property
   def n_out(self) -> int:
     return 1 if self.target == "dnf" else self.m
 

@@ -1,0 +1,62 @@
+"""Statistics on hand-computed tables: CIs, the paired t test, Holm, paired comparisons."""
+import math
+
+import pytest
+
+from toyticket import results, stats
+
+
+def test_describe_hand_computed():
+  s = stats.describe([1.0, 2.0, 3.0, None, float("nan")])       # None/NaN dropped
+  assert s["n"] == 3 and s["mean"] == 2.0 and s["sd"] == pytest.approx(1.0)   # ddof 1
+  half = 4.303 / math.sqrt(3)                                   # t_{0.975, 2} · 1 / √3
+  assert s["ci95"] == pytest.approx(half) and s["ci95_lo"] == pytest.approx(2 - half)
+  assert stats.describe([5.0])["sd"] is None and stats.describe([])["mean"] is None
+
+
+def test_student_t_p_values_match_tables():
+  assert stats.t_two_sided_p(2.228, 10) == pytest.approx(0.05, abs=2e-4)   # t_{.975,10}
+  assert stats.t_two_sided_p(12.706, 1) == pytest.approx(0.05, abs=2e-4)
+  assert stats.t_two_sided_p(0.0, 5) == pytest.approx(1.0)
+  assert stats.t_two_sided_p(1.0, 1) == pytest.approx(0.5)                   # Cauchy
+
+
+def test_paired_t_test_hand_computed():
+  """d = (1, 2, 2, 3): mean 2, sd √(2/3), t = 2 / (sd/2) = 4.899, df 3."""
+  r = stats.paired([2, 4, 5, 7], [1, 2, 3, 4])
+  assert r["n"] == 4 and r["mean_diff"] == 2.0
+  assert r["sd_diff"] == pytest.approx(math.sqrt(2 / 3))
+  assert r["t"] == pytest.approx(4.898979, rel=1e-6)
+  assert r["p"] == pytest.approx(0.01628, abs=1e-4)
+  same = stats.paired([1, 2], [1, 2])
+  assert same["t"] == 0 and same["p"] == 1.0
+  shifted = stats.paired([2, 3], [1, 2])                        # constant difference
+  assert shifted["t"] == math.inf and shifted["p"] == 0.0
+  assert stats.paired([1, None, 3], [0, 5, 1])["n"] == 2        # a missing pair is dropped
+
+
+def test_holm_hand_computed():
+  assert stats.holm([0.01, 0.04, 0.03, None, 0.005]) == pytest.approx(
+      [0.03, 0.06, 0.06, None, 0.02])
+
+
+def test_paired_rows_pair_by_seed_and_correct_per_family():
+  def row(method, seed, acc, diverged=False):
+    return {"group": "g", "embedding": "h", "density": 0.25, "rewind": "probe",
+            "probe_epoch": 2, "method": method, "seed": seed, "sparse_acc": acc,
+            "diverged": diverged}
+  rows = ([row("random", s, 0.80 + 0.01 * s) for s in range(4)] +
+          [row("static", s, 0.90 + 0.01 * s + 0.001 * (s % 2)) for s in range(4)] +
+          [row("snip", s, 0.80 + 0.01 * s + (0.002 if s % 2 else -0.002)) for s in range(4)] +
+          [row("init_magnitude", s, 0.85 + 0.01 * s, diverged=(s == 3)) for s in range(4)])
+  out = results.paired_rows(rows, metrics=("sparse_acc",))
+  by = {(r["method"], r["baseline"]): r for r in out}
+  assert set(by) == {("static", "random"), ("snip", "random"), ("init_magnitude", "random"),
+                     ("static", "init_magnitude")}           # feature-space vs weight-space
+  st = by[("static", "random")]
+  assert st["n"] == 4 and st["mean_diff"] == pytest.approx(0.1005) and st["verdict"] == "higher"
+  assert by[("snip", "random")]["verdict"] == "n.s."          # differences ±0.002, mean 0
+  assert by[("static", "init_magnitude")]["n"] == 3           # the diverged seed drops out
+  family = [r for r in out if r["baseline"] == "random"]     # Holm over the 3 methods
+  raw = sorted(r["p"] for r in family)
+  assert min(r["p_holm"] for r in family) == pytest.approx(min(1.0, 3 * raw[0]))

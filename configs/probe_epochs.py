@@ -15,6 +15,6 @@ def get_config():
   c.probe_epochs = (0, 1, 2, 5, 10, 20)
   c.methods = ("checkpoint_magnitude", "static", "dynamic", "combined")
   c.densities = (0.25, 0.5)
-  c.rewinds = ("probe",)
+  c.rewinds = ("probe", "fixed")   # fixed: rewind to epoch rewind_epoch = 2 for every probe
   c.figures = ("probe_epochs",)
   return c

@@ -10,7 +10,8 @@ def get_config():
   c = base_config()
   c.name = "rewind_modes"
   c.embeddings = ("hadamard",)
-  c.methods = ("oracle", "init_magnitude", "random", "static", "dynamic", "combined")
+  c.methods = ("oracle", "init_magnitude", "random", "static", "dynamic", "combined",
+               "static_adaptive")
   c.densities = (0.25, 0.5)
   c.rewinds = ("probe", "init", "fresh")
   c.figures = ("rewind_modes",)

@@ -7,7 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import checkpoints, cycle, execute, grid, results, sweep, train
+import dataclasses
+
+from toyticket import checkpoints, cycle, execute, grid, names, results, sweep, train
 from toyticket.execute import inputs
 
 
@@ -193,3 +195,30 @@ def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
       np.testing.assert_array_equal(stable + lost, np.asarray(sup).sum((0, 1)))
       surv = d["oracle_survival"][r, p]
       assert surv[0].sum() == np.asarray(sup).sum() and surv[1].sum() == stable.sum()
+
+
+def test_fixed_rewind_and_state_adaptive_rule_read_the_right_state(tiny_group):
+  """`fixed` starts at dense epoch rewind_epoch whatever the probe epoch; the state-adaptive
+  rule scores the cell's own start point (the fresh draw for `fresh`)."""
+  from toyticket import discovery
+  g = tiny_group
+  dense_in, _, data = inputs(g, [0])
+  traj, _ = jax.jit(cycle.dense_phase, static_argnums=0)(g.spec, dense_in, data)
+  tr = jax.tree.map(lambda v: v[0], traj)
+  key = dense_in["key"][0]
+  fixed = cycle.rewind_params(g.spec, tr, key, names.REWINDS.index("fixed"), 0, tr["W1"][-1])
+  for k in fixed:
+    np.testing.assert_array_equal(fixed[k], tr[k][g.spec.rewind_epoch])
+  spec = dataclasses.replace(g.spec, methods=("static_adaptive",))
+  cg = grid.CellGrid(("static_adaptive",), (0.25,), ("fresh", "probe"), g.spec.probe_epochs)
+  masks, _, epochs = cycle.discover(spec, traj, dense_in, cg.inputs(1), data)
+  n = spec.score_examples
+  for c, rw in enumerate(("fresh", "probe")):
+    start = cycle.rewind_params(spec, tr, key, names.REWINDS.index(rw), 0, tr["W1"][-1])
+    ctx = discovery.Context(tr, 0, key, data["x_train"][:n], data["y_train"][:n],
+                            data["clause_vars"], data["clause_pols"], spec.discovery,
+                            start=start, start_epoch=0)
+    want, _, _ = discovery.IMPLS["static_adaptive"].select(None, ctx, jnp.float32(0.25))
+    np.testing.assert_array_equal(masks[0, c], want)
+  assert not np.array_equal(masks[0, 0], masks[0, 1])       # different states, masks
+  assert list(np.asarray(epochs[0])) == [0, g.spec.probe_epochs[0]]

@@ -236,3 +236,20 @@ def test_feature_space_target_uses_the_codes_rotation():
   assert int(rot[0, 0]) == int(c.rotation[0, 0]) == 1 and int(kind[0, 0]) == 1
   np.testing.assert_array_equal(t[0, 0], [-1, 1, -1, -1])
   np.testing.assert_allclose(dist[0, 0], c.dist[0, 0, 1])
+
+
+def test_synflow_under_w1_budget_equals_one_shot_and_joint_variant_differs():
+  """∂R/∂|W1|[h,j] = (1ᵀ|W2|)_h (|C0|1)_j is mask-independent, so iterative SynFlow over W1
+  alone equals one-shot top-ρ of |W1[h,j]| a_h b_j; pruning W1 ∪ W2 jointly does not."""
+  k = jax.random.split(jax.random.PRNGKey(0), 3)
+  p = {"C0": jax.random.normal(k[0], (6, 5)), "W1": jax.random.normal(k[1], (4, 6)),
+       "W2": jax.random.normal(k[2], (1, 4)), "b1": jnp.zeros(4), "b2": jnp.zeros(1)}
+  ctx = D.Context(jax.tree.map(lambda a: a[None], p), 0, None, None, None, None, None,
+                  D.DiscoveryConfig(synflow_iters=10))
+  rho = jnp.float32(0.25)
+  iterative, _, _ = D.IMPLS["synflow"].select(None, ctx, rho)
+  a, b = jnp.abs(p["W2"]).sum(0), jnp.abs(p["C0"]).sum(1)
+  np.testing.assert_array_equal(iterative, D.topk_mask(jnp.abs(p["W1"]) * a[:, None] * b, rho))
+  joint, _, _ = D.IMPLS["synflow_joint"].select(None, ctx, rho)
+  assert float(joint.sum()) == 6.0                          # the W1 budget, exactly
+  assert not np.array_equal(joint, iterative)

@@ -75,8 +75,9 @@ def test_feature_methods_are_pairs_and_properties_are_typed():
     assert m.space in methods.SPACES and m.family in methods.FAMILIES
     assert (m.site_score is None) == (m.space == "weight")
   pairs = [(m.site_score, m.translation) for m in methods.METHODS.values()
-           if m.space == "feature"]
+           if m.space == "feature" and m.scores_at == "probe"]
   assert len(pairs) == len(set(pairs)) == len(methods.SITE_SCORES) * len(methods.TRANSLATIONS)
+  assert methods.feature_method("static", "greedy", "start").name == "static_adaptive"
   assert methods.feature_method("dynamic", "orth").name == "dynamic-orth"
   assert methods.feature_method("static", "greedy").name == "static"
   assert methods.METHODS["oracle"].post_training and not methods.METHODS["snip"].needs_probe

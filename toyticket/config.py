@@ -39,6 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.methods = ("oracle", "init_magnitude", "random")
   c.densities = (0.25, 0.5)       # 0.25 (75 % sparsity) is the paper's main setting
   c.rewinds = ("probe", "fresh")
+  c.rewind_epoch = 2             # the dense epoch a `fixed` rewind starts from
   c.codes = dict(tau=0.25, readout_check=True, specificity="row")
   c.discovery = dict(obs_damping=1e-2, synflow_iters=100, earlybird_eps=0.1,
                      earlybird_window=5, combined_weight=1.0, coords_per_site=4,
@@ -114,6 +115,7 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.task.m = as_tuple(c.task.m)[:1]
     c.model.hidden = as_tuple(c.model.hidden)[:2]
   c.probe_epochs = tuple(dict.fromkeys(min(e, c.train.epochs) for e in as_tuple(c.probe_epochs)))
+  c.rewind_epoch = min(c.rewind_epoch, c.train.epochs)
   c.discovery.synflow_iters = min(c.discovery.synflow_iters, 5)
   c.discovery.earlybird_window = min(c.discovery.earlybird_window, max(2, c.train.epochs))
   c.discovery.score_examples = min(c.discovery.score_examples, 256)
@@ -207,6 +209,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("train.batch_size", tr.batch_size, 1, t.n_train,
         f"integers in [1, task.n_train={t.n_train}]")
   _ints("probe_epochs", c.probe_epochs, 0, tr.epochs, f"epochs in [0, train.epochs={tr.epochs}]")
+  _ints("rewind_epoch", c.rewind_epoch, 0, tr.epochs, f"an epoch in [0, train.epochs={tr.epochs}]")
   _nums("codes.tau", c.codes.tau, lambda v: 0 < v < 1, "numbers in (0, 1)")
   _ints("max_cells_per_chunk", c.max_cells_per_chunk, 1)
   _nums("discovery.obs_damping", disc.obs_damping, lambda v: v > 0, "a finite number > 0")

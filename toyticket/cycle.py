@@ -38,6 +38,7 @@ class CycleSpec:
   tau: float = 0.25
   readout_check: bool = True
   specificity: str = "row"    # codes.SPECIFICITY
+  rewind_epoch: int = 2       # the dense epoch a `fixed` rewind starts from
   score_examples: int = 1024
   c0_frozen: bool = False     # every run's C0 is frozen (sparse groups may embed once)
 
@@ -96,14 +97,23 @@ def discover(spec: CycleSpec, traj, dense_in, cells, data):
     probes = jnp.asarray(spec.probe_epochs if METHODS[name].needs_probe
                          else spec.probe_epochs[:1], jnp.int32)
 
-    def per_run(tr, key, probe_index, density):
+    adaptive = METHODS[name].scores_at == "start"
+
+    def per_run(tr, key, probe_index, density, rewind):
       aux = jax.vmap(lambda pe: impl.prepare(_context(spec, tr, key, pe, data)))(probes)
       pick = lambda i: jnp.minimum(i, probes.shape[0] - 1)   # one entry: index 0
-      select = lambda i, rho: impl.select(jax.tree.map(lambda v: v[pick(i)], aux),
-                                          _context(spec, tr, key, probes[pick(i)], data), rho)
-      return jax.vmap(select)(probe_index, density)
 
-    m, w, e = jax.vmap(per_run)(traj, dense_in["key"], cell["probe_index"], cell["density"])
+      def select(i, rho, rw):
+        ctx = _context(spec, tr, key, probes[pick(i)], data)
+        if adaptive:    # reads the cell's own start point (final: dense-final W1)
+          ctx = ctx._replace(start=rewind_params(spec, tr, key, rw, i, discovery.final_w1(ctx)),
+                             start_epoch=rewind_epoch(spec, tr, rw, i))
+        return impl.select(jax.tree.map(lambda v: v[pick(i)], aux), ctx, rho)
+
+      return jax.vmap(select)(probe_index, density, rewind)
+
+    m, w, e = jax.vmap(per_run)(traj, dense_in["key"], cell["probe_index"], cell["density"],
+                                cell["rewind"])
     masks.append(m)
     posts.append(w)
     epochs.append(e)
@@ -112,16 +122,27 @@ def discover(spec: CycleSpec, traj, dense_in, cells, data):
 
 
 def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
-  """Start point of one sparse run of the dense run with trajectory tr and seed key: θ0
-  (init), θ_probe (probe), a fresh draw with the same C0 (fresh), or the dense end with the
-  method's W1 (final, post-training reference)."""
+  """Start point of one sparse run of the dense run with trajectory tr and seed key, by
+  rewind code (names.REWINDS): θ0 (init), θ at the cell's probe epoch (probe), a fresh draw
+  with the same C0 (fresh), the dense end with the method's W1 (final, post-training
+  reference), or θ at spec.rewind_epoch whatever the probe epoch (fixed; paper fig 26)."""
   p_init = discovery.at(tr, 0)
   p_probe = discovery.at(tr, jnp.asarray(spec.probe_epochs)[probe_index])
   p_fresh = model.init_params(stream(key, prng.FRESH), p_init["C0"], spec.hidden, spec.n_out)
   p_final = {**discovery.at(tr, -1), "W1": w1_post}
-  options = [p_init, p_probe, p_fresh, p_final]
-  return jax.tree.map(lambda *xs: jnp.select([rewind == i for i in range(4)], list(xs)),
-                      *options)
+  p_fixed = discovery.at(tr, spec.rewind_epoch)
+  options = [p_init, p_probe, p_fresh, p_final, p_fixed]
+  return jax.tree.map(lambda *xs: jnp.select([rewind == i for i in range(len(xs))],
+                                             list(xs)), *options)
+
+
+def rewind_epoch(spec: CycleSpec, tr, rewind, probe_index):
+  """The dense epoch of a rewind point (int32): 0 for init and fresh (a fresh draw is
+  an epoch-0 state), the probe epoch, E (final), or spec.rewind_epoch (fixed)."""
+  e_max = tr["W1"].shape[0] - 1
+  epochs = jnp.asarray([0, 0, 0, e_max, spec.rewind_epoch], jnp.int32)
+  epochs = epochs.at[1].set(jnp.asarray(spec.probe_epochs, jnp.int32)[probe_index])
+  return epochs[rewind]
 
 
 CELL_OUTPUTS = ("cells", "sparse_final", "masks")   # outputs with a cell axis (R, C, ...)

@@ -47,6 +47,7 @@ class Context(NamedTuple):
   """What a method may read for one dense run.
 
   traj: dense params stacked over epochs 0..E.  probe_epoch: the probe epoch e (int).
+  start, start_epoch: set only for state-adaptive methods (`Method.scores_at` "start").
   key: PRNG key.  x, y: scoring examples (first `score_examples` of the train set).
   clause_vars (m, k), clause_pols (m, k).
   """
@@ -58,6 +59,8 @@ class Context(NamedTuple):
   clause_vars: jax.Array
   clause_pols: jax.Array
   hp: DiscoveryConfig
+  start: model.Params | None = None     # state-adaptive methods: the cell's start point
+  start_epoch: jax.Array | None = None  # ... and the dense epoch it is (0 for fresh)
 
 
 def at(traj: model.Params, epoch) -> model.Params:
@@ -350,6 +353,13 @@ def _obs_iterative_select(hinv, ctx, rho):
 
 
 def _synflow_select(_, ctx, rho):
+  """SynFlow (Tanaka et al., 2020) under the W1-only budget: T rounds, round t keeping the
+  top ρ^(t/T) of W1 by |∂R/∂W1 ⊙ W1|, R = 1ᵀ|W2||W1 ⊙ M||C0|1, nested.
+
+  Degenerate here: ∂R/∂|W1|[h,j] = (1ᵀ|W2|)_h · (|C0|1)_j does not depend on W1 or on the
+  mask M, so every round ranks the same fixed score |W1[h,j]| a_h b_j and the iteration
+  equals one-shot pruning by that readout- and embedding-weighted init magnitude (tested).
+  `synflow_joint` restores the interaction between layers."""
   p = at(ctx.traj, 0)
   t_max = ctx.hp.synflow_iters
 
@@ -359,6 +369,33 @@ def _synflow_select(_, ctx, rho):
 
   return (jax.lax.fori_loop(0, t_max, body, jnp.ones_like(p["W1"])), final_w1(ctx),
           EPOCH["init"](ctx))
+
+
+def _synflow_joint_select(_, ctx, rho):
+  """SynFlow with W1 and W2 pruned jointly, as the original prunes every layer: round t
+  keeps the top ρ^(t/T) of all W1 ∪ W2 entries by one global ranking of |∂R/∂θ ⊙ θ|, with
+  R read through both masks, so pruning W2 changes W1's scores and vice versa. The W1
+  budget is then met exactly: the W1 mask keeps keep_count(ρ) entries of W1, those of the
+  joint mask first (by score), nested. Only the W1 mask is returned: sparse training keeps
+  the W1-only budget (W2 trains dense)."""
+  p = at(ctx.traj, 0)
+  t_max = ctx.hp.synflow_iters
+  n1 = p["W1"].size
+
+  def scores(m1, m2):
+    (_, s1, s2), _ = synflow_scores([p["C0"], p["W1"] * m1, p["W2"] * m2])
+    return s1, s2
+
+  def body(t, masks):
+    m1, m2 = masks
+    s1, s2 = scores(m1, m2)
+    joint = topk_mask(jnp.concatenate([s1.ravel(), s2.ravel()]), rho ** ((t + 1) / t_max),
+                      within=jnp.concatenate([m1.ravel(), m2.ravel()]))
+    return joint[:n1].reshape(m1.shape), joint[n1:].reshape(m2.shape)
+
+  m1, m2 = jax.lax.fori_loop(0, t_max, body, (jnp.ones_like(p["W1"]), jnp.ones_like(p["W2"])))
+  s1, _ = scores(m1, m2)
+  return topk_mask(s1, rho, within=m1), final_w1(ctx), EPOCH["init"](ctx)
 
 
 def earlybird_epoch(masks: jax.Array, eps: float, window: int) -> jax.Array:
@@ -384,6 +421,20 @@ def _earlybird_select(_, ctx, rho):
   masks = jax.vmap(lambda w: topk_mask(jnp.abs(w), rho))(ctx.traj["W1"])  # (E+1, H, d)
   e = earlybird_epoch(masks, ctx.hp.earlybird_eps, ctx.hp.earlybird_window)
   return masks[jnp.where(e >= 0, e, masks.shape[0] - 1)], final_w1(ctx), e
+
+
+def adaptive_impl(translation: str) -> Impl:
+  """State-adaptive static rule: sites scored by −d at the cell's own start point
+  ctx.start (its nearest template there), translated to W1 entries of that point."""
+  def select(_, ctx, rho):
+    p = ctx.start
+    d, t, _ = site_geometry(p, ctx)
+    extra = {"c0": p["C0"], "t": t} if translation == "omp" else {}
+    mask = TRANSLATE[translation](-d, coordinate_contributions(p, t, ctx), p["W1"], rho,
+                                  ctx, **extra)
+    return mask, final_w1(ctx), jnp.asarray(ctx.start_epoch, jnp.int32)
+
+  return Impl(lambda ctx: None, select)
 
 
 def feature_impl(kind: str, translation: str) -> Impl:
@@ -415,10 +466,17 @@ _WEIGHT_IMPLS: dict[str, Impl] = {
     "snip": score_method(_snip, "init"),
     "grasp": score_method(_grasp, "init"),
     "synflow": Impl(lambda ctx: None, _synflow_select),
+    "synflow_joint": Impl(lambda ctx: None, _synflow_joint_select),
     "earlybird": Impl(lambda ctx: None, _earlybird_select),
     "w1_kappa": score_method(lambda ctx: _kappa(ctx, False), "probe"),
     "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True), "probe"),
 }
-IMPLS: dict[str, Impl] = {
-    name: (feature_impl(m.site_score, m.translation) if m.space == "feature"
-           else _WEIGHT_IMPLS[name]) for name, m in METHODS.items()}
+def _impl(m) -> Impl:
+  if m.space == "weight":
+    return _WEIGHT_IMPLS[m.name]
+  if m.scores_at == "start":
+    return adaptive_impl(m.translation)
+  return feature_impl(m.site_score, m.translation)
+
+
+IMPLS: dict[str, Impl] = {name: _impl(m) for name, m in METHODS.items()}

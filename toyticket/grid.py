@@ -119,6 +119,7 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         tau=cfg.codes.tau, readout_check=cfg.codes.readout_check,
         specificity=cfg.codes.specificity,
         score_examples=min(cfg.discovery.score_examples, t.n_train),
+        rewind_epoch=cfg.rewind_epoch,
         c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)))
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
                     as_tuple(cfg.probe_epochs))

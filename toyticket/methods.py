@@ -22,8 +22,11 @@ class Method:
   "feature": row–clause sites of C1, translated to W1 entries). family: how figures group
   it. needs_probe: it reads the dense run at the probe epoch, so its cells differ by probe
   epoch. post_training: it reads the dense END (a reference ticket, not one found early).
-  site_score, translation: the pair of a feature-space method (None otherwise). What each
-  computes: the comments below and `discovery`'s docstrings."""
+  site_score, translation: the pair of a feature-space method (None otherwise).
+  scores_at: where a feature-space method reads its sites: "probe" (the dense probe
+  epoch) or "start" (state-adaptive: the sparse run's own start point, e.g. the fresh
+  init of a `fresh` rewind; paper fig 25). What each computes: the comments below and
+  `discovery`'s docstrings."""
   name: str
   space: str
   family: str
@@ -31,11 +34,12 @@ class Method:
   post_training: bool
   site_score: str | None = None
   translation: str | None = None
+  scores_at: str | None = None
 
 
 def _feature(score: str, translation: str) -> Method:
   name = score if translation == "greedy" else f"{score}-{translation}"
-  return Method(name, "feature", "feature", True, False, score, translation)
+  return Method(name, "feature", "feature", True, False, score, translation, "probe")
 
 
 _WEIGHT = (   # name, family, needs_probe, post_training      what it keeps (top-ρ of)
@@ -47,7 +51,8 @@ _WEIGHT = (   # name, family, needs_probe, post_training      what it keeps (top
     ("obs_iterative", "saliency", False, True),           # OBS one at a time, weights corrected
     ("snip", "saliency", False, False),                   # |g ⊙ w| at θ0
     ("grasp", "saliency", False, False),                  # w ⊙ Hg at θ0
-    ("synflow", "saliency", False, False),                # iterative SynFlow at θ0
+    ("synflow", "saliency", False, False),                # iterative SynFlow at θ0, W1 only
+    ("synflow_joint", "saliency", False, False),          # SynFlow over W1 ∪ W2 jointly
     ("earlybird", "magnitude", False, False),             # first stable magnitude mask
     ("w1_kappa", "coupling", True, False),                # max_{c,t} W1[h,j]·a[c,t,j] at probe
     ("w1_grad_kappa", "coupling", True, False),           # max_{c,t} −g[h,j]·a[c,t,j] at probe
@@ -56,11 +61,16 @@ _WEIGHT = (   # name, family, needs_probe, post_training      what it keeps (top
 METHODS: dict[str, Method] = {
     **{n: Method(n, "weight", fam, probe, post) for n, fam, probe, post in _WEIGHT},
     **{m.name: m for m in (_feature(s, t) for s in SITE_SCORES for t in TRANSLATIONS)},
+    # state-adaptive: static distance read at the sparse run's start point (only the static
+    # score has a meaning at one state), site-greedy translation
+    "static_adaptive": Method("static_adaptive", "feature", "feature", False, False,
+                              "static", "greedy", "start"),
 }
 NAMES = tuple(METHODS)
 
 
-def feature_method(site_score: str, translation: str) -> Method:
-  """The feature-space method of a (site score, translation) pair."""
+def feature_method(site_score: str, translation: str, scores_at: str = "probe") -> Method:
+  """The feature-space method of a (site score, translation, scores_at) triple."""
   return next(m for m in METHODS.values()
-              if (m.site_score, m.translation) == (site_score, translation))
+              if (m.site_score, m.translation, m.scores_at) == (site_score, translation,
+                                                                 scores_at))

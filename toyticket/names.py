@@ -6,7 +6,7 @@ exactly these names (tests/test_layout.py).
 """
 from __future__ import annotations
 
-REWINDS = ("init", "probe", "fresh", "final")   # cycle.rewind_params, in this code order
+REWINDS = ("init", "probe", "fresh", "final", "fixed")   # cycle.rewind_params, code order
 TEMPLATE_NAMES = ("4P", "3N1P")                 # codes.templates for k = 4: kP, (k−1)N1P
 SPECIFICITY = ("row", "none")                   # codes.extract
 OPTIMIZERS = ("sgd", "adam")                    # train.make_optimizer

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from toyticket import names, results, task
+from toyticket import methods, names, results, stats, task
 from toyticket.methods import METHODS
 from toyticket.names import CLASSES, TEMPLATE_NAMES
 
@@ -42,12 +42,18 @@ def _sel(rows, **kw):
   return [r for r in rows if all(r[k] == v for k, v in kw.items())]
 
 
-def _stat(rows, field):
-  """(mean, sd with ddof 1) over the rows that did not diverge and have a value."""
+def _values(rows, field):
+  """The finite values of `field` over the rows that did not diverge."""
   v = np.array([np.nan if r.get(field) is None or r.get("diverged") else r[field]
                 for r in rows], float)
-  v = v[~np.isnan(v)]
-  return (v.mean(), v.std(ddof=1) if v.size > 1 else 0.0) if v.size else (np.nan, np.nan)
+  return v[np.isfinite(v)]
+
+
+def _stat(rows, field):
+  """(mean, 95 % CI half-width) over the rows that did not diverge and have a value
+  (`stats.describe`; half-width 0 for a single value)."""
+  d = stats.describe(_values(rows, field))
+  return (np.nan if d["mean"] is None else d["mean"], d["ci95"] or 0.0)
 
 
 def _save(fig, res, name):
@@ -63,8 +69,9 @@ def _grid(n_rows, n_cols, w=4.0, h=3.0):
 
 
 def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
-  """Grouped bars of mean ± sd over seeds: one row of panels per y field, one column per
-  value of `panel`; bars at each x value, one per series value."""
+  """Grouped bars of the mean over seeds with its 95 % CI and one dot per seed: one row of
+  panels per y field, one column per value of `panel`; bars at each x value, one per
+  series value."""
   rows = _sel(res.rows, **where)
   if not rows:
     return []
@@ -76,9 +83,13 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
     for i, y in enumerate(ys):
       ax = axes[i, j]
       for k, s in enumerate(ss):
-        st = [_stat(_sel(rows, **{panel: col, x: xv, series: s}), y) for xv in xs]
+        cells = [_sel(rows, **{panel: col, x: xv, series: s}) for xv in xs]
+        st = [_stat(c, y) for c in cells]
         ax.bar(pos + k * width, [m for m, _ in st], width, yerr=[e for _, e in st],
                capsize=2, label=f"{series} {s}")
+        for xi, c in zip(pos + k * width, cells):          # one dot per seed
+          v = _values(c, y)
+          ax.plot(np.full(v.size, xi), v, ".", color="k", ms=2, alpha=0.5)
         if chance and y.startswith("sparse_"):
           ch = [_stat(_sel(rows, **{panel: col, x: xv, series: s}),
                       y.replace("sparse_", "chance_"))[0] for xv in xs]
@@ -98,7 +109,8 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
 
 
 def lines(res, name, x, series, ys, panel="embedding", **where):
-  """Mean ± sd over seeds against a numeric x, one line per series value."""
+  """Mean over seeds with its 95 % CI against a numeric x, one line per series value, and
+  one faint dot per seed."""
   rows = _sel(res.rows, **where)
   if not rows:
     return []
@@ -111,7 +123,10 @@ def lines(res, name, x, series, ys, panel="embedding", **where):
         rs = _sel(rows, **{panel: col, series: s})
         xs = sorted(set(r[x] for r in rs))
         st = np.array([_stat(_sel(rs, **{x: xv}), y) for xv in xs])
-        ax.errorbar(xs, st[:, 0], st[:, 1], marker="o", ms=3, capsize=2, label=str(s))
+        line = ax.errorbar(xs, st[:, 0], st[:, 1], marker="o", ms=3, capsize=2, label=str(s))
+        for xv in xs:
+          v = _values(_sel(rs, **{x: xv}), y)
+          ax.plot(np.full(v.size, xv), v, ".", color=line[0].get_color(), ms=2, alpha=0.4)
       ax.set_xlabel(x)
       ax.set_ylabel(y.replace("_", " "))
       if i == 0:
@@ -164,7 +179,7 @@ def near_code_figure(res):
 
 def site_classes_figure(res):
   """Fig 4: the dense run's oracle-supported site classes (stable, recruited, close-but-
-  lost) per embedding and density (mean ± sd over seeds), and the sparse runs' supported
+  lost) per embedding and density (mean and 95 % CI over seeds), and the sparse runs' supported
   and supported-but-lost sites per method."""
   embs, dens = _uniq(res.oracle_rows, "embedding"), _uniq(res.oracle_rows, "density")
   fig, axes = _grid(len(dens), len(TEMPLATE_NAMES))
@@ -293,7 +308,7 @@ def jaccard_gain_figure(res):
 
 def expansion_figure(res):
   """Fig 6: dense 16×16, dense 32×16, and 32×16 at density 0.5 (random mask, OBS ticket,
-  post-training OBS), test accuracy mean ± sd over seeds."""
+  post-training OBS), test accuracy, mean and 95 % CI over seeds."""
   bars_ = []
   for d in _uniq(res.dense_rows, "group"):
     bars_.append((f"dense {d}", _stat(_sel(res.dense_rows, group=d), "dense_acc")))
@@ -327,9 +342,8 @@ def translation_figure(res):
     meth = METHODS[r["method"]]
     if meth.space != "feature" or meth.translation == "greedy":
       continue
-    greedy = METHODS[r["method"]].site_score     # the greedy translation's name
-    base = [b for b in res.rows if METHODS[b["method"]].site_score == greedy and
-            METHODS[b["method"]].translation == "greedy" and all(
+    greedy = methods.feature_method(meth.site_score, "greedy", meth.scores_at).name
+    base = [b for b in res.rows if b["method"] == greedy and all(
                 b[k] == r[k] for k in ("group", "embedding", "seed", "density", "rewind",
                                        "probe_epoch"))]
     if base:
@@ -352,9 +366,12 @@ def rewind_modes_figure(res):
 
 
 def probe_epochs_figure(res):
-  """Fig 26: sparse accuracy and codes vs the dense epoch used for detection."""
-  return lines(res, "probe_epochs", "probe_epoch", "method", ["sparse_acc", "sparse_4P"],
-               panel="density")
+  """Fig 26: sparse accuracy and codes vs the dense epoch used for detection, one figure
+  per rewind mode (`probe`: the rewind point moves with the detection epoch; `fixed`: the
+  rewind point stays at rewind_epoch)."""
+  return sum((lines(res, f"probe_epochs_{rw}", "probe_epoch", "method",
+                    ["sparse_acc", "sparse_4P"], panel="density", rewind=rw)
+              for rw in _uniq(res.rows, "rewind")), [])
 
 
 def _dense_index(res, row) -> int:

@@ -1,13 +1,14 @@
 # make run   : install (once) and run the main job (embedding sweep) into ./runs
 # make test  : install (once) and run the test suite
 # make bench : batched-vs-one-at-a-time benchmark
+# make replicate : run the sweeps behind the paper's claims, write docs/replication.md
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 WORKDIR ?= ./runs
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench replicate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench
+
+replicate: $(STAMP)
+	$(BIN)/python -m experiments.replicate --workdir=$(WORKDIR)
 
 clean:
 	rm -rf $(VENV) runs

@@ -159,3 +159,20 @@ def test_bench_bad_input_one_line_nonzero_nothing_written(arg, flag, tmp_path):
   p = bench(arg, out=out)
   assert p.returncode != 0 and flag in p.stderr and "Traceback" not in p.stderr, p.stderr
   assert not out.exists()
+
+
+def test_replicate_quick_writes_a_report_row_per_claim(tmp_path):
+  """`make replicate` in quick mode: every sweep runs, every claim gets a row."""
+  from toyticket import replication
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+  out = tmp_path / "replication.md"
+  p = subprocess.run([sys.executable, "-m", "experiments.replicate", "--quick",
+                      f"--workdir={tmp_path / 'runs'}", f"--out={out}"], cwd=ROOT, env=env,
+                     capture_output=True, text=True, timeout=900)
+  assert p.returncode == 0, p.stderr[-3000:]
+  text = out.read_text()
+  assert "QUICK mode" in text
+  for c in replication.CLAIMS:
+    assert f"\n| {c.cid} | {c.text} |" in text, c.cid
+  assert text.count("**reproduced**") + text.count("**not reproduced**") + text.count(
+      "**inconclusive**") == len(replication.CLAIMS)

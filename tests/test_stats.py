@@ -60,3 +60,10 @@ def test_paired_rows_pair_by_seed_and_correct_per_family():
   family = [r for r in out if r["baseline"] == "random"]     # Holm over the 3 methods
   raw = sorted(r["p"] for r in family)
   assert min(r["p_holm"] for r in family) == pytest.approx(min(1.0, 3 * raw[0]))
+
+
+def test_fisher_exact_hand_computed():
+  # [[3, 1], [1, 3]]: tables with a = 0..4 have probabilities (1, 16, 36, 16, 1) / 70
+  assert stats.fisher_exact(3, 1, 1, 3) == pytest.approx(34 / 70)
+  assert stats.fisher_exact(4, 0, 0, 4) == pytest.approx(2 / 70)
+  assert stats.fisher_exact(2, 2, 2, 2) == pytest.approx(1.0)

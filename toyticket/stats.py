@@ -106,3 +106,15 @@ def holm(pvalues: list) -> list:
     running = max(running, min(1.0, (k - rank) * pvalues[i]))
     out[i] = running
   return out
+
+
+def fisher_exact(a: int, b: int, c: int, d: int) -> float:
+  """Two-sided Fisher exact test p value of the 2×2 table [[a, b], [c, d]] (rows: groups,
+  columns: success, failure): the total hypergeometric probability of the tables with the
+  same margins that are no more likely than the observed one."""
+  n1, n2, k = a + b, c + d, a + c
+  total = math.comb(n1 + n2, k)
+  prob = lambda x: math.comb(n1, x) * math.comb(n2, k - x) / total
+  p_obs = prob(a)
+  lo, hi = max(0, k - n2), min(k, n1)
+  return min(1.0, sum(prob(x) for x in range(lo, hi + 1) if prob(x) <= p_obs * (1 + 1e-7)))

@@ -1,0 +1,35 @@
+"""Runs the sweeps the paper's claims need and writes the replication report.
+
+  python -m experiments.replicate [--workdir=./runs] [--out=docs/replication.md] [--quick]
+
+Every claim of the paper's abstract and figure captions that our sweeps measure becomes
+one row: the claim, the figure, our number with its 95 % CI, the paper's number where it
+gives one, and a verdict from a rule stated in the report (`toyticket/replication.py`).
+"""
+from __future__ import annotations
+
+import sys
+
+from absl import app, flags, logging
+
+from toyticket import checkpoints, config, replicate, rundir, sharding
+
+_WORKDIR = flags.DEFINE_string("workdir", "./runs", "Root of run directories.")
+_OUT = flags.DEFINE_string("out", "docs/replication.md", "Where to write the report.")
+_QUICK = flags.DEFINE_bool("quick", False, "Quick configs (a smoke test, not evidence).")
+
+
+def main(argv):
+  del argv
+  logging.set_verbosity(logging.WARNING)
+  sharding.use_cpu_cores(0)
+  try:
+    text = replicate.run(_WORKDIR.value, _OUT.value, _QUICK.value)
+  except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError) as e:
+    print(str(e).splitlines()[0], file=sys.stderr)
+    sys.exit(2)
+  print(text)
+
+
+if __name__ == "__main__":
+  app.run(main)

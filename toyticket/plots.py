@@ -56,6 +56,13 @@ def _stat(rows, field):
   return (np.nan if d["mean"] is None else d["mean"], d["ci95"] or 0.0)
 
 
+def _nanmean0(a):
+  """Mean over axis 0 ignoring NaN; NaN (no warning) where a column has no value."""
+  a = np.asarray(a, float)
+  n = np.sum(~np.isnan(a), 0)
+  return np.where(n > 0, np.nansum(a, 0) / np.maximum(n, 1), np.nan)
+
+
 def _save(fig, res, name):
   fig.tight_layout()
   path = os.path.join(res.run_dir, "figures", name + ".png")
@@ -168,7 +175,7 @@ def near_code_figure(res):
         col = f"C{k}"
         for key, ls in (("near_frac_codes", "-"), ("near_frac_rest", "--")):
           a = _pooled(res, key, density=rho, method=m)[..., t]
-          ax.plot(np.nanmean(a, 0), ls, color=col, label=m if ls == "-" else None)
+          ax.plot(_nanmean0(a), ls, color=col, label=m if ls == "-" else None)
       ax.set_title(f"density {rho} · {tname}", fontsize=9)
       ax.set_xlabel("sparse epoch")
       ax.set_ylabel("near-code fraction")
@@ -267,8 +274,7 @@ def class_trajectories_figure(res):
     a = np.stack(list(res.arrays["dense/" + key]))[:, p]   # (R, E+1, 3, T)
     for t, tname in enumerate(TEMPLATE_NAMES):
       for k, cls in enumerate(CLASSES):
-        with np.errstate(invalid="ignore"):
-          axes[r, t].plot(np.nanmean(a[:, :, k, t], 0), label=cls.replace("_", "-"))
+        axes[r, t].plot(_nanmean0(a[:, :, k, t]), label=cls.replace("_", "-"))
       axes[r, t].set_title(f"{tname}, oracle support at ρ={min(dens)}",
                            fontsize=9)
       axes[r, t].set_xlabel("dense epoch")

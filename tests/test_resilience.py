@@ -61,8 +61,11 @@ def sweep(workdir, wait=True):
   cmd = [sys.executable, "-m", "experiments.sweep", *ARGS, f"--workdir={workdir}"]
   if wait:
     return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
+  # A shell that starts a job in the background ignores SIGINT for it (POSIX), and the
+  # ignore is inherited: give the sweep the default disposition so Python's handler is set.
   return subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
+                          stderr=subprocess.DEVNULL,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def metrics(workdir):

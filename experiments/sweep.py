@@ -61,7 +61,8 @@ def main(argv):
   except KeyboardInterrupt:
     fail(INTERRUPTED, 130)
   print(table)
-  print(f"results: {sw.run_dir}  ({len(sw.rows)} sparse runs, {len(figs)} figures)")
+  print(f"results: {sw.run_dir}  ({len(sw.rows)} sparse runs, {len(figs)} figures; full "
+        "table in summary.txt; open index.html in a browser)")
 
 
 def parse_flags(argv):

@@ -80,7 +80,7 @@ def reference_dir(tmp_path_factory):
   wd = str(tmp_path_factory.mktemp("ref"))
   p = sweep(wd)
   assert p.returncode == 0, p.stderr[-2000:]
-  assert p.stdout.count("chunk ") == 4          # 2 groups × 2 seeds, one per chunk
+  assert p.stdout.count("] chunk ") == 4          # 2 groups × 2 seeds, one per chunk
   return wd
 
 
@@ -124,7 +124,7 @@ def test_interrupted_sweep_resumes_to_identical_results(sig, reference, tmp_path
   assert 2 <= done_before < 4, done_before      # really interrupted mid-way
   p = sweep(wd)
   assert p.returncode == 0, p.stderr[-2000:]
-  assert p.stdout.count("chunk ") == 4 - done_before     # finished chunks were skipped
+  assert p.stdout.count("] chunk ") == 4 - done_before     # finished chunks were skipped
   rows, dense = metrics(wd)
   ref_rows, ref_dense = reference
   assert len(rows) == len({KEY(r) for r in rows}) == len(ref_rows)   # no duplicated cells

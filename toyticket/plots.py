@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -64,9 +65,15 @@ def _nanmean0(a):
 
 
 def _save(fig, res, name):
+  """Writes <run dir>/figures/<name>.png and .svg; returns [png path]. A figure wider
+  than MAX_WIDTH_PX at DPI is scaled down to it."""
+  w, h = fig.get_size_inches()
+  if w * DPI > MAX_WIDTH_PX:
+    fig.set_size_inches(MAX_WIDTH_PX / DPI, h * MAX_WIDTH_PX / (w * DPI))
   fig.tight_layout()
   path = os.path.join(res.run_dir, "figures", name + ".png")
-  fig.savefig(path, dpi=80)
+  fig.savefig(path, dpi=DPI)
+  fig.savefig(path[:-4] + ".svg")
   return [path]
 
 
@@ -75,43 +82,67 @@ def _grid(n_rows, n_cols, w=4.0, h=3.0):
   return fig, fig.subplots(n_rows, n_cols, squeeze=False)
 
 
+FAMILY_COLORS = {"control": "0.35", "magnitude": "C0", "saliency": "C1", "coupling": "C4",
+                 "feature": "C2"}
+DPI = 100
+MAX_WIDTH_PX = 2400
+
+
+def _order(rows, x, y):
+  """x values; methods sorted by the mean of y over all rows (best first)."""
+  xs = _uniq(rows, x)
+  if x != "method":
+    return xs
+  return sorted(xs, key=lambda m: -np.nan_to_num(_stat(_sel(rows, method=m), y)[0], nan=-1e9))
+
+
 def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
-  """Grouped bars of the mean over seeds with its 95 % CI and one dot per seed: one row of
-  panels per y field, one column per value of `panel`; bars at each x value, one per
-  series value."""
+  """Horizontal bars of the mean over seeds with its 95 % CI and one dot per seed: one row
+  of panels per y field, one column per value of `panel`; a bar per x value (methods
+  sorted by the first y field, best on top, tick labels coloured by family: grey control,
+  blue magnitude, orange saliency, purple coupling, green feature space) and series
+  value. For methods, the random and oracle means are marked by vertical lines."""
   rows = _sel(res.rows, **where)
   if not rows:
     return []
-  cols, xs, ss = _uniq(rows, panel), _uniq(rows, x), _uniq(rows, series)
-  fig, axes = _grid(len(ys), len(cols), w=max(4.0, 0.45 * len(xs) * len(ss) ** 0.5 + 2))
-  width = 0.8 / len(ss)
-  pos = np.arange(len(xs))
+  cols, ss = _uniq(rows, panel), _uniq(rows, series)
+  xs = _order(rows, x, ys[0])
+  h = 0.8 / len(ss)
+  pos = np.arange(len(xs))[::-1]                  # first (best) on top
+  fig, axes = _grid(len(ys), len(cols), w=4.8, h=0.17 * len(xs) * len(ss) ** 0.5 + 1.2)
   for j, col in enumerate(cols):
     for i, y in enumerate(ys):
       ax = axes[i, j]
       for k, s in enumerate(ss):
         cells = [_sel(rows, **{panel: col, x: xv, series: s}) for xv in xs]
         st = [_stat(c, y) for c in cells]
-        ax.bar(pos + k * width, [m for m, _ in st], width, yerr=[e for _, e in st],
-               capsize=2, label=f"{series} {s}")
-        for xi, c in zip(pos + k * width, cells):          # one dot per seed
+        yk = pos - k * h
+        ax.barh(yk, [m for m, _ in st], h, xerr=[e for _, e in st], capsize=2,
+                label=f"{series} {s}", color=f"C{k}", alpha=0.75)
+        for yi, c in zip(yk, cells):                  # one dot per seed
           v = _values(c, y)
-          ax.plot(np.full(v.size, xi), v, ".", color="k", ms=2, alpha=0.5)
+          ax.plot(v, np.full(v.size, yi), ".", color="k", ms=2, alpha=0.5)
         if chance and y.startswith("sparse_"):
-          ch = [_stat(_sel(rows, **{panel: col, x: xv, series: s}),
-                      y.replace("sparse_", "chance_"))[0] for xv in xs]
-          ax.plot(pos + k * width, ch, "o", mfc="none", mec="k", ms=4,
+          ch = [_stat(c, y.replace("sparse_", "chance_"))[0] for c in cells]
+          ax.plot(ch, yk, "o", mfc="none", mec="k", ms=4,
                   label="θ0 chance" if k == 0 else None)
-      ax.set_xticks(pos + width * (len(ss) - 1) / 2, [str(v) for v in xs], rotation=45,
-                    ha="right", fontsize=7)
-      ax.set_ylabel(y.replace("_", " "))
+      if x == "method":
+        for ref, ls in (("random", ":"), ("oracle", "--")):
+          m = _stat(_sel(rows, **{panel: col, x: ref}), y)[0]
+          if np.isfinite(m):
+            ax.axvline(m, color="k", ls=ls, lw=0.8, label=f"{ref} (all series)")
+      ax.set_yticks(pos - h * (len(ss) - 1) / 2, [str(v) for v in xs])
+      if x == "method":
+        for lab, m in zip(ax.get_yticklabels(), xs):
+          lab.set_color(FAMILY_COLORS.get(METHODS[m].family, "k") if m in METHODS else "k")
+      ax.set_xlabel(y.replace("_", " "))
       if y.endswith("acc") and not y.startswith("d_"):
         lo = np.nanmin([r[y] if r[y] is not None else np.nan for r in rows])
-        ax.set_ylim(max(0.0, lo - 0.05), 1.0)
+        ax.set_xlim(max(0.0, lo - 0.05), 1.0)
       if i == 0:
-        ax.set_title(f"{panel} {col}", fontsize=9)
+        ax.set_title(f"{panel} {col}")
       if i == 0 and j == 0:
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8, loc="lower right")
   return _save(fig, res, name)
 
 
@@ -139,7 +170,7 @@ def lines(res, name, x, series, ys, panel="embedding", **where):
       if i == 0:
         ax.set_title(f"{panel} {col}", fontsize=9)
       if i == 0 and j == 0:
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8)
   return _save(fig, res, name)
 
 
@@ -153,14 +184,16 @@ def _pooled(res, key, **where):
 def methods_figure(res):
   """Figs 11, 12, 24, 25: sparse accuracy and exact codes by method (θ0 chance hollow)."""
   ys = ["sparse_acc"] + [f"sparse_{t}" for t in TEMPLATE_NAMES]
-  return sum((bars(res, f"methods_{rw}", "method", "density", ys, chance=True, rewind=rw)
-              for rw in _uniq(res.rows, "rewind")), [])
+  return sum((bars(res, f"methods_{rw}_{rho}", "method", "density", ys, chance=True,
+                   rewind=rw, density=rho)
+              for rw in _uniq(res.rows, "rewind") for rho in _uniq(res.rows, "density")), [])
 
 
 def recall_figure(res):
   """Figs 3 (left), 17: same-site vs family recall of dense-final codes, per template."""
   ys = [f"{k}_recall_{t}" for t in TEMPLATE_NAMES for k in ("same_site", "family")]
-  return bars(res, "recall", "method", "density", ys)
+  return sum((bars(res, f"recall_{rho}", "method", "density", ys, density=rho)
+              for rho in _uniq(res.rows, "density")), [])
 
 
 def near_code_figure(res):
@@ -180,7 +213,7 @@ def near_code_figure(res):
       ax.set_xlabel("sparse epoch")
       ax.set_ylabel("near-code fraction")
       if i == t == 0:
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8)
   return _save(fig, res, "near_code")
 
 
@@ -201,7 +234,7 @@ def site_classes_figure(res):
       ax.set_xticks(np.arange(len(embs)) + 0.27, embs)
       ax.set_ylabel(f"{tname} sites (dense run)")
       ax.set_title(f"oracle support at θ0, density {rho}", fontsize=9)
-      ax.legend(fontsize=7)
+      ax.legend(fontsize=8)
   return (_save(fig, res, "site_classes") +
           bars(res, "supported_but_lost", "method", "density",
                [f"supported_{t}" for t in TEMPLATE_NAMES] +
@@ -216,9 +249,9 @@ def _survival_panel(ax, counts, title):
   im = ax.imshow(rate, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="viridis")
   for (l, b), n in np.ndenumerate(counts[0]):
     if n:
-      ax.text(b, l, str(int(n)), ha="center", va="center", fontsize=5, color="w")
+      ax.text(b, l, str(int(n)), ha="center", va="center", fontsize=8, color="w")
   edges = names.DIST_EDGES
-  ax.set_xticks(range(len(edges) - 1), [f"{e:.1f}" for e in edges[:-1]], fontsize=6)
+  ax.set_xticks(range(len(edges) - 1), [f"{e:.1f}" for e in edges[:-1]], fontsize=8)
   ax.set_xlabel("initial distance 1 − cos (bin start)")
   ax.set_ylabel("row load (≥ last)")
   ax.set_title(title, fontsize=8)
@@ -260,7 +293,7 @@ def init_distance_figure(res):
                       label=m)
       axes[0, t].set_title(f"final {tname} codes")
       axes[0, t].set_xlabel("distance 1 − cos at the rewind point")
-  axes[0, 0].legend(fontsize=6)
+  axes[0, 0].legend(fontsize=8)
   return _save(fig, res, "init_distance")
 
 
@@ -279,7 +312,7 @@ def class_trajectories_figure(res):
                            fontsize=9)
       axes[r, t].set_xlabel("dense epoch")
       axes[r, t].set_ylabel(key.replace("oracle_class_", "") + " to final target")
-  axes[0, 0].legend(fontsize=7)
+  axes[0, 0].legend(fontsize=8)
   return _save(fig, res, "class_trajectories")
 
 
@@ -328,7 +361,7 @@ def expansion_figure(res):
   ax = fig.subplots()
   ax.bar(range(len(bars_)), [m for _, (m, _) in bars_], yerr=[s for _, (_, s) in bars_],
          capsize=3)
-  ax.set_xticks(range(len(bars_)), [b for b, _ in bars_], rotation=30, ha="right", fontsize=7)
+  ax.set_xticks(range(len(bars_)), [b for b, _ in bars_], rotation=30, ha="right", fontsize=8)
   lo = min(m for _, (m, _) in bars_ if np.isfinite(m))
   ax.set_ylim(max(0.0, lo - 0.05), 1.0)
   ax.set_ylabel("test accuracy")
@@ -422,15 +455,15 @@ def heatmap_panels(res, cell_indices, name):
     panels.append((f"sparse final {r['method']} ρ={r['density']} {r['rewind']}",
                    a["cells/sparse_w1"][j], a["cells/sparse_c1"][j],
                    a["cells/sparse_exact"][j]))
-  fig, axes = _grid(2, len(panels), w=3.2, h=3.0)
+  fig, axes = _grid(2, len(panels), w=2.9, h=3.0)
   for i, (title, w1, c1, exact) in enumerate(panels):
     for ax, m in ((axes[0, i], w1), (axes[1, i], c1)):
       lim = max(float(np.abs(m).max()), 1e-12)
       ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    axes[0, i].set_title(title, fontsize=7)
+    axes[0, i].set_title(title, fontsize=8)
     _exact_boxes(axes[1, i], exact, cv)
     axes[1, i].set_title(f"C1: {int(exact[..., 0].sum())} 4P, "
-                         f"{int(exact[..., 1].sum())} 3N1P", fontsize=7)
+                         f"{int(exact[..., 1].sum())} 3N1P", fontsize=8)
   axes[0, 0].set_ylabel("W1 (rows h × embedding dims)")
   axes[1, 0].set_ylabel("C1 (rows h × variables)")
   return _save(fig, res, name)
@@ -464,7 +497,7 @@ def _c1_panel(ax, c1, near, clause_vars, title):
       ax.add_patch(Rectangle((v - 0.5 + 0.08 * t, h - 0.5 + 0.08 * t), 1 - 0.16 * t,
                                  1 - 0.16 * t, fill=False, lw=0.8, ec="g" if t == 0 else "r"))
   ax.set_title(f"{title}\nnear-code: {int(near[..., 0].sum())} 4P, "
-               f"{int(near[..., 1].sum())} 3N1P", fontsize=7)
+               f"{int(near[..., 1].sum())} 3N1P", fontsize=8)
   ax.set_xlabel("variable")
 
 
@@ -506,7 +539,7 @@ def code_overlap_figure(res):
   first rewind mode."""
   rw = res.rows[0]["rewind"]
   dens, methods = _uniq(res.rows, "density"), _uniq(res.rows, "method")
-  fig, axes = _grid(len(TEMPLATE_NAMES), len(dens), w=max(4.0, 0.5 * len(methods) + 1.5))
+  fig, axes = _grid(len(TEMPLATE_NAMES), len(dens), w=max(4.0, 0.3 * len(methods) + 1.5))
   colors = {"kept": "C2", "moved": "C1", "lost": "C3"}
   for j, rho in enumerate(dens):
     for t, tname in enumerate(TEMPLATE_NAMES):
@@ -520,11 +553,11 @@ def code_overlap_figure(res):
       ov = [_stat(_sel(res.rows, method=m, density=rho, rewind=rw), f"code_overlap_{tname}")[0]
             for m in methods]
       ax.plot(range(len(methods)), ov, "ko", ms=4, label="sparse codes in dense final")
-      ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=7)
+      ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
       ax.set_ylim(0, 1.05)
       ax.set_title(f"{tname} dense-final codes, ρ={rho}, {rw} rewind", fontsize=8)
       if t == j == 0:
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=8)
   return _save(fig, res, "code_overlap")
 
 
@@ -537,7 +570,7 @@ def heatmaps_figure(res):
   picks, seen = [], set()
   for i, r in enumerate(res.rows):
     if (r["seed"] == res.rows[0]["seed"] and r["density"] == rho and r["method"] not in seen
-        and r["embedding"] == res.rows[0]["embedding"] and len(seen) < 4 and
+        and r["embedding"] == res.rows[0]["embedding"] and len(seen) < 3 and
         r["method"] in HEATMAP_METHODS):
       seen.add(r["method"])
       picks.append(i)
@@ -558,6 +591,10 @@ FIGURES = {
 
 
 def make_figures(figure_names, res: Results) -> list[str]:
-  """Draws the named figures (names.FIGURES); returns the paths written."""
+  """Draws the named figures (names.FIGURES) at 8-pt text; returns the PNG paths written
+  (each has an SVG twin)."""
   os.makedirs(os.path.join(res.run_dir, "figures"), exist_ok=True)
-  return sum((FIGURES[n](res) for n in figure_names), [])
+  with matplotlib.rc_context({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8,
+                              "xtick.labelsize": 8, "ytick.labelsize": 8,
+                              "legend.fontsize": 8, "svg.fonttype": "none"}):
+    return sum((FIGURES[n](res) for n in figure_names), [])

@@ -192,12 +192,17 @@ def representative(rows: list[dict]) -> dict | None:
   return cand[(len(cand) - 1) // 2]
 
 
-def summary(rows: list[dict], dense_rows: list[dict]) -> str:
+REFERENCES = ("random", "oracle")
+
+
+def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) -> str:
   """Text table: per group × embedding, the dense runs (accuracy mean ± 95 % CI half-width
   beside the task's constant-classifier floor); then per group × embedding × method ×
   density × rewind, over the non-diverged seeds: masked-no-retrain and sparse accuracy
   (mean ± 95 % CI half-width), exact codes with their θ0 chance level and decoy floor,
-  recalls; `n` runs averaged and `div` diverged runs left out."""
+  recalls; `n` runs averaged and `div` diverged runs left out. top: keep, per setting
+  (group, embedding, density, rewind, probe epoch), only the `top` methods by mean sparse
+  accuracy plus the references (random, oracle), best first."""
   fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
   lines = []
   for d in aggregate(dense_rows, ("group", "embedding")):
@@ -220,7 +225,17 @@ def summary(rows: list[dict], dense_rows: list[dict]) -> str:
                  f"{fmt(rep['sparse_acc'])}; floor {fmt(rep['floor_acc'])}")
   lines += ["", "± is the 95 % CI half-width over seeds; floor = constant-classifier "
             "accuracy; (θ0) = codes of the mask at θ0 (chance level)", head, "-" * len(head)]
-  for a in aggregate(rows):
+  agg = aggregate(rows)
+  if top is not None:
+    setting = lambda a: tuple(a[k] for k in KEYS if k != "method")
+    best: dict = {}
+    for a in sorted(agg, key=lambda a: -(a["sparse_acc_mean"] or -1.0)):
+      best.setdefault(setting(a), []).append(a)
+    agg = [a for group in best.values() for i, a in enumerate(group)
+           if i < top or a["method"] in REFERENCES]
+    lines[-3:-3] = [f"(top {top} methods per setting by sparse accuracy, plus random and "
+                    "oracle; the full table is in summary.txt)"]
+  for a in agg:
     lines.append(
         f"{a['group']:<8} {a['embedding']:<13} {a['method']:<20} {a['density']:>5} "
         f"{a['rewind']:<6} {fmt(a['floor_acc_mean']):>5} {fmt(a['masked_acc_mean']):>6} "
@@ -231,3 +246,64 @@ def summary(rows: list[dict], dense_rows: list[dict]) -> str:
         f"{fmt(a['same_site_recall_4P_mean'], 2):>6} "
         f"{fmt(a['family_recall_4P_mean'], 2):>6} {a['n']:>3} {a['n_diverged']:>3}")
   return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ loading
+def run_dirs(path: str) -> list[str]:
+  """The finished run directories at `path`: itself if it holds a metrics.json, else every
+  <path>/<name>/<run id>/ (a workdir) that does, sorted."""
+  import glob
+  import os
+  if os.path.isfile(os.path.join(path, "metrics.json")):
+    return [path]
+  return sorted(os.path.dirname(p) for p in glob.glob(os.path.join(path, "*", "*",
+                                                                   "metrics.json")))
+
+
+def _config_columns(cfg: dict) -> dict:
+  """Config fields flattened to "a.b" columns (tuples as text), provenance left out."""
+  out = {}
+  for k, v in cfg.items():
+    if k == "provenance":
+      continue
+    if isinstance(v, dict):
+      out.update({f"{k}.{kk}": vv for kk, vv in _config_columns(v).items()})
+    else:
+      out[k] = str(tuple(v)) if isinstance(v, (list, tuple)) else v
+  return out
+
+
+def _load_table(path: str, key: str):
+  import json
+  import os
+
+  import pandas as pd
+  frames = []
+  for d in run_dirs(path):
+    with open(os.path.join(d, "metrics.json")) as f:
+      m = json.load(f)
+    df = pd.DataFrame(m[key])
+    cols = {f"config.{k}": v for k, v in _config_columns(m["config"]).items()}
+    df = df.assign(run_dir=d, run_id=os.path.basename(d), **cols)
+    frames.append(df)
+  if not frames:
+    raise FileNotFoundError(f"no finished run (metrics.json) at {path}")
+  return pd.concat(frames, ignore_index=True)
+
+
+def load(path: str):
+  """pandas DataFrame of the cell rows (metrics.csv's columns) of a run directory, or of
+  every run under a workdir concatenated, with columns run_dir, run_id and the config's
+  fields as "config.<field>" (nested fields "config.task.m"; tuples as text)."""
+  return _load_table(path, "runs")
+
+
+def load_dense(path: str):
+  """As `load`, for the dense-run rows (dense.csv)."""
+  return _load_table(path, "dense")
+
+
+def load_arrays(path: str) -> dict:
+  """Per-run arrays of one run directory (`rundir.load_arrays`), in row order."""
+  from toyticket import rundir
+  return rundir.load_arrays(path)

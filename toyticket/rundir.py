@@ -1,9 +1,9 @@
 """A sweep's run directory: its paths, atomic files, chunk bookkeeping (numpy only).
 
-Layout: <workdir>/<config name>/<run id>/ with run id = hash of the resolved config,
-holding
+Layout: <workdir>/<config name>/<run id>/ with run id = hash of the resolved config's
+result-changing fields (`run_id`), holding
 
-  config.json                      the config as it ran
+  config.json                      the config as it ran, plus "provenance"
   chunks/<chunk>.json              the chunk's rows, written LAST: a chunk is done iff it
                                    exists and every file below is intact
   trajectories/<chunk>.npz         per-run arrays ("dense/<key>", "cells/<key>", "masks")
@@ -36,10 +36,53 @@ class RunFileError(RuntimeError):
   """An unreadable or damaged file of a run directory (one-line message naming it)."""
 
 
+# Config fields that cannot change a result: how results are drawn, chunked, placed or
+# labelled, and where dense runs were restored from (restore-then-rewind is bit-identical;
+# chunking is bit-identical, tested). `quick` only rewrites other fields, which count.
+NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_from",
+              "quick")
+
+
 def run_id(cfg_dict: dict) -> str:
-  """12 hex digits of sha256 over the config as sorted JSON."""
-  return hashlib.sha256(json.dumps(cfg_dict, sort_keys=True, default=str).encode()
+  """12 hex digits of sha256 over the result-changing config fields (all but NOT_HASHED)
+  as sorted JSON: changing only figures, chunk size or the workdir reuses the run."""
+  hashed = {k: v for k, v in cfg_dict.items() if k not in NOT_HASHED}
+  return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()
                         ).hexdigest()[:12]
+
+
+def provenance(argv: list | None = None) -> dict:
+  """What produced a run: toyticket's git commit ("unknown" outside a checkout) and
+  whether its tree had uncommitted changes, library versions, the device kind and count,
+  the command line and the time (UTC)."""
+  import datetime
+  import subprocess
+  import sys
+  from importlib import metadata
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  git = lambda *a: subprocess.run(["git", "-C", root, *a], capture_output=True, text=True,
+                                  timeout=10)
+  try:
+    commit = git("rev-parse", "HEAD").stdout.strip() or "unknown"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
+  except (OSError, subprocess.SubprocessError):
+    commit, dirty = "unknown", None
+  versions = {}
+  for pkg in ("jax", "jaxlib", "optax", "orbax-checkpoint", "numpy", "ml-collections",
+              "matplotlib"):
+    try:
+      versions[pkg] = metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+      versions[pkg] = None
+  device = {"kind": None, "platform": None, "count": None}
+  if "jax" in sys.modules:        # the sweep has initialised JAX; plots-only callers have not
+    jax = sys.modules["jax"]
+    dev = jax.devices()[0]
+    device = {"kind": dev.device_kind, "platform": dev.platform, "count": jax.device_count()}
+  return {"git_commit": commit, "git_dirty": dirty, "versions": versions, "device": device,
+          "command": " ".join(argv if argv is not None else sys.argv),
+          "python": sys.version.split()[0],
+          "utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def atomic_write(path: str, data: bytes | str) -> None:
@@ -100,13 +143,19 @@ class RunDir:
   def __init__(self, path: str):
     self.path = path
 
+  @staticmethod
+  def path_for(workdir: str, cfg_dict: dict) -> str:
+    return os.path.join(workdir, cfg_dict["name"], run_id(cfg_dict))
+
   @classmethod
   def create(cls, workdir: str, cfg_dict: dict) -> "RunDir":
-    """<workdir>/<name>/<run id>/ with its sub-folders and config.json."""
-    rd = cls(os.path.join(workdir, cfg_dict["name"], run_id(cfg_dict)))
+    """<workdir>/<name>/<run id>/ with its sub-folders and config.json: the config's
+    fields plus "provenance" (`provenance()`)."""
+    rd = cls(cls.path_for(workdir, cfg_dict))
     for sub in SUBDIRS:
       os.makedirs(os.path.join(rd.path, sub), exist_ok=True)
-    atomic_write(rd.file("config.json"), json.dumps(cfg_dict, indent=1))
+    atomic_write(rd.file("config.json"),
+                 json.dumps({**cfg_dict, "provenance": provenance()}, indent=1))
     return rd
 
   def file(self, *parts: str) -> str:

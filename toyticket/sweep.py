@@ -10,7 +10,7 @@ from typing import Callable
 
 import ml_collections
 
-from toyticket import checkpoints, execute, grid, plots, restore, results, rundir
+from toyticket import checkpoints, execute, grid, report, restore, results, rundir
 
 
 @dataclasses.dataclass
@@ -38,7 +38,9 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
           f"max_cells_per_chunk={cfg.max_cells_per_chunk}; a dense run's cells are never "
           "split, so its chunks hold one dense run each")
   rd = rundir.RunDir.create(workdir, cfg.to_dict())
+  log(plan_text(plan, cfg, rd.path))
   rows, dense_rows, oracle_rows = [], [], []
+  t_start, times = time.time(), []
   for n, (g, block) in enumerate(plan):
     cid = rd.chunk_id(n, g.gid)
     meta = rd.chunk_done(cid)
@@ -53,14 +55,31 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
               "dense": d_rows, "oracle": o_rows}
       rd.save_chunk(cid, {k: out[k] for k in ("dense", "cells", "masks")}, meta,
                     lambda path: checkpoints.save(path, checkpoint_tree(out)))
+      times.append(time.time() - t0)
+      left = len(plan) - n - 1
+      eta = (f"; about {sum(times[1:] or times) / len(times[1:] or times) * left:.0f} s "
+             f"for the {left} chunks left" if left else "")
       log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(block)} dense + {len(c_rows)} sparse "
-          f"runs in {time.time() - t0:.1f}s")
+          f"runs in {times[-1]:.1f}s (elapsed {time.time() - t_start:.0f} s{eta})")
     rows += meta["cells"]
     dense_rows += meta["dense"]
     oracle_rows += meta["oracle"]
   rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
                   results.paired_rows(rows))
   return Sweep(rd.path, rows, dense_rows, oracle_rows)
+
+
+def plan_text(plan: list, cfg: ml_collections.ConfigDict, run_dir: str) -> str:
+  """One line: groups, chunks, dense and sparse runs, run-steps (runs × epochs × steps per
+  epoch), and the run directory."""
+  groups = list(dict.fromkeys(g for g, _ in plan))
+  steps = cfg.train.epochs * (cfg.task.n_train // cfg.train.batch_size)
+  dense = sum(len(b) for _, b in plan)
+  sparse = sum(len(b) * len(g.grid) for g, b in plan)
+  return (f"plan: {len(groups)} model group(s) ({', '.join(g.gid for g in groups)}), "
+          f"{len(plan)} chunk(s), {dense} dense + {sparse} sparse runs, "
+          f"{(dense + sparse) * steps:,} run-steps; the first chunk compiles; results in "
+          f"{run_dir}")
 
 
 def checkpoint_tree(out: dict) -> dict:
@@ -72,12 +91,8 @@ def checkpoint_tree(out: dict) -> dict:
 
 def run(cfg: ml_collections.ConfigDict, workdir: str,
         log: Callable[[str], None] = print) -> tuple[Sweep, str, list]:
-  """run_sweep, then the config's figures (from the saved results) and summary.txt.
-  Returns (sweep, summary text, figure paths)."""
+  """run_sweep, then the config's figures (from the saved results), summary.txt (the full
+  table) and index.html (the report page). Returns (sweep, short summary, figure paths)."""
   sw = run_sweep(cfg, workdir, log)
-  res = plots.Results(sw.rows, sw.dense_rows, rundir.load_arrays(sw.run_dir), sw.run_dir,
-                      cfg.to_dict(), sw.oracle_rows)
-  figs = plots.make_figures(cfg.figures, res)
-  table = results.summary(sw.rows, sw.dense_rows)
-  rundir.atomic_write(rundir.RunDir(sw.run_dir).file("summary.txt"), table + "\n")
-  return sw, table, figs
+  figs = report.build(sw.run_dir)
+  return sw, results.summary(sw.rows, sw.dense_rows, top=3), figs

@@ -1,0 +1,141 @@
+"""Results a person can read: figure sizes, the report page, the loader, provenance, run
+ids, the notebook, and the page in a real headless browser."""
+import csv
+import glob
+import os
+import re
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+from toyticket import names, plots, report, results, rundir, sweep
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def png_size(path):
+  with open(path, "rb") as f:
+    head = f.read(24)
+  return struct.unpack(">II", head[16:24])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  """A tiny sweep with every figure kind and the methods those figures look for."""
+  from conftest import tiny_config
+  c = tiny_config(figures=names.FIGURES, seeds=(0, 1, 2),
+                  methods=("oracle", "random", "init_magnitude", "obs", "obs_iterative",
+                           "static", "static-row", "checkpoint_magnitude"),
+                  rewinds=("probe", "fresh", "final"))
+  wd = str(tmp_path_factory.mktemp("wd"))
+  sw, short, figs = sweep.run(c, wd, log=lambda s: None)
+  return c, wd, sw, short, figs
+
+
+def test_every_figure_fits_a_page_and_has_an_svg(run):
+  _, _, sw, _, figs = run
+  assert len(figs) >= len(names.FIGURES)
+  for p in figs:
+    w, h = png_size(p)
+    assert w <= plots.MAX_WIDTH_PX and h > 0, (os.path.basename(p), w, h)
+    assert os.path.getsize(p[:-4] + ".svg") > 0
+
+
+def test_report_page_references_existing_figures_and_tables(run):
+  _, _, sw, _, figs = run
+  with open(os.path.join(sw.run_dir, "index.html")) as f:
+    page = f.read()
+  refs = re.findall(r"(?:src|href)='([^']+)'", page)
+  assert refs and all(os.path.exists(os.path.join(sw.run_dir, r)) for r in refs)
+  for p in figs:
+    assert os.path.relpath(p, sw.run_dir) in page
+  for name in ("metrics.csv", "aggregate.csv", "paired.csv", "summary.txt"):
+    assert f"href='{name}'" in page
+  assert "floor" in page and "Provenance" in page and plots.FIGURES["survival"].__doc__[:20] \
+      .split()[0] in page
+
+
+def test_loader_matches_metrics_csv_and_carries_config(run):
+  c, wd, sw, _, _ = run
+  df = results.load(sw.run_dir)
+  with open(os.path.join(sw.run_dir, "metrics.csv")) as f:
+    assert len(df) == sum(1 for _ in csv.DictReader(f))
+  for col in ("config.data_seed", "config.task.m", "config.train.lr", "config.densities",
+              "run_id", "sparse_acc", "method"):
+    assert col in df.columns, col
+  assert len(results.load(wd)) == len(df)                      # a whole workdir
+  assert len(results.load_dense(sw.run_dir)) == len(sw.dense_rows)
+  assert results.load_arrays(sw.run_dir)["masks"].shape[0] == len(df)
+
+
+def test_provenance_recorded_and_run_id_ignores_presentation_fields(run):
+  c, _, sw, _, _ = run
+  cfg = rundir.read_json(os.path.join(sw.run_dir, "config.json"))
+  prov = cfg["provenance"]
+  for key in ("git_commit", "git_dirty", "versions", "device", "command", "utc"):
+    assert key in prov, key
+  assert prov["versions"]["jax"] and prov["device"]["count"] >= 1
+  d = c.to_dict()
+  same = {**d, "figures": ("methods",), "max_cells_per_chunk": 7, "name": "other"}
+  assert rundir.run_id(same) == rundir.run_id(d)
+  assert rundir.run_id({**d, "seeds": (5,)}) != rundir.run_id(d)
+
+
+def test_short_summary_keeps_top_rows(run):
+  _, _, sw, short, _ = run
+  with open(os.path.join(sw.run_dir, "summary.txt")) as f:
+    full = f.read()
+  assert "top 3 methods" in short and len(short.splitlines()) < len(full.splitlines())
+
+
+def test_report_rebuilds_from_saved_results(run, tmp_path):
+  _, _, sw, _, _ = run
+  copy = str(tmp_path / "copy")
+  shutil.copytree(sw.run_dir, copy)
+  os.remove(os.path.join(copy, "index.html"))
+  assert report.build(copy) and os.path.exists(os.path.join(copy, "index.html"))
+
+
+BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(
+    "google-chrome")
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless Chromium installed")
+def test_report_page_renders_in_headless_chromium(run, tmp_path):
+  """The page opens from disk; every <img> has loaded (naturalWidth > 0) and the
+  screenshot is not blank."""
+  _, _, sw, _, _ = run
+  page = "file://" + os.path.abspath(os.path.join(sw.run_dir, "index.html"))
+  probe = str(tmp_path / "probe.html")
+  with open(probe, "w") as f:   # loads the page in an iframe and reports broken images
+    f.write(f"""<html><body><iframe id=f src="{page}" width=1200 height=900></iframe>
+<script>document.getElementById('f').onload = function() {{
+  var imgs = this.contentDocument.images, bad = 0;
+  for (var i = 0; i < imgs.length; i++) if (!imgs[i].complete || imgs[i].naturalWidth == 0) bad++;
+  document.title = 'images=' + imgs.length + ' broken=' + bad; }};</script></body></html>""")
+  flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files",
+           "--disable-web-security", "--virtual-time-budget=10000"]
+  dom = subprocess.run([BROWSER, *flags, "--dump-dom", "file://" + probe], capture_output=True,
+                       text=True, timeout=120)
+  m = re.search(r"<title>images=(\d+) broken=(\d+)</title>", dom.stdout)
+  assert m, dom.stdout[-2000:] + dom.stderr[-2000:]
+  assert int(m.group(1)) >= len(names.FIGURES) and int(m.group(2)) == 0, m.group(0)
+  shot = str(tmp_path / "page.png")
+  subprocess.run([BROWSER, *flags, f"--screenshot={shot}", "--window-size=1200,900", page],
+                 capture_output=True, timeout=120)
+  from PIL import Image
+  img = Image.open(shot).convert("L")
+  lo, hi = img.getextrema()
+  assert hi - lo > 50                                          # not a blank page
+
+
+def test_quickstart_notebook_runs_headless(tmp_path):
+  nbformat = pytest.importorskip("nbformat")
+  nbclient = pytest.importorskip("nbclient")
+  nb = nbformat.read(os.path.join(ROOT, "notebooks", "quickstart.ipynb"), as_version=4)
+  nb.cells[1].source = f"QUICK = True\nWORKDIR = {str(tmp_path)!r}"
+  nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                          resources={"metadata": {"path": ROOT}}).execute()
+  assert glob.glob(str(tmp_path / "*" / "*" / "figures" / "quickstart.png"))

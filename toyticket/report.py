@@ -108,9 +108,13 @@ the references (grey: random and oracle). Full tables below.</p>
 
 
 def build(run_dir: str) -> list[str]:
-  """Figures (the config's `figures`), summary.txt (full table) and index.html of a
-  finished run directory. Returns the PNG paths."""
+  """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
+  (full table) and index.html of a finished run directory. Returns the PNG paths."""
   cfg, res = load(run_dir)
+  fig_dir = os.path.join(run_dir, "figures")
+  for f in os.listdir(fig_dir) if os.path.isdir(fig_dir) else []:
+    if f.endswith((".png", ".svg")):       # drawn by an earlier build: redraw all
+      os.remove(os.path.join(fig_dir, f))
   figures = {}
   for name in cfg.get("figures", ()):
     figures[name] = plots.make_figures([name], res)

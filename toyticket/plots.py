@@ -70,7 +70,8 @@ def _save(fig, res, name):
   w, h = fig.get_size_inches()
   if w * DPI > MAX_WIDTH_PX:
     fig.set_size_inches(MAX_WIDTH_PX / DPI, h * MAX_WIDTH_PX / (w * DPI))
-  fig.tight_layout()
+  if fig.get_layout_engine() is None:
+    fig.tight_layout()
   path = os.path.join(res.run_dir, "figures", name + ".png")
   fig.savefig(path, dpi=DPI)
   fig.savefig(path[:-4] + ".svg")
@@ -82,8 +83,20 @@ def _grid(n_rows, n_cols, w=4.0, h=3.0):
   return fig, fig.subplots(n_rows, n_cols, squeeze=False)
 
 
-FAMILY_COLORS = {"control": "0.35", "magnitude": "C0", "saliency": "C1", "coupling": "C4",
-                 "feature": "C2"}
+# Method groups the paper compares, as tick-label colours: weight space read before the
+# dense end, weight space read at the dense end (post-training references), feature space.
+GROUP_COLORS = {"weight space, early": ("C0", "blue"),
+                "weight space, dense end": ("C3", "red"),
+                "feature space": ("C2", "green"), "random": ("0.4", "grey")}
+
+
+def method_group(name: str) -> str:
+  m = METHODS.get(name)
+  if m is None or name == "random":
+    return "random"
+  if m.space == "feature":
+    return "feature space"
+  return "weight space, dense end" if m.post_training else "weight space, early"
 DPI = 100
 MAX_WIDTH_PX = 2400
 
@@ -99,17 +112,24 @@ def _order(rows, x, y):
 def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
   """Horizontal bars of the mean over seeds with its 95 % CI and one dot per seed: one row
   of panels per y field, one column per value of `panel`; a bar per x value (methods
-  sorted by the first y field, best on top, tick labels coloured by family: grey control,
-  blue magnitude, orange saliency, purple coupling, green feature space) and series
-  value. For methods, the random and oracle means are marked by vertical lines."""
+  sorted by the first y field, best on top, tick labels coloured by `method_group`: blue
+  weight space read early, red weight space at the dense end, green feature space, grey
+  random) and series value. For methods, the random and oracle means are marked by
+  vertical lines."""
   rows = _sel(res.rows, **where)
   if not rows:
     return []
+  if "group" not in (panel, x, series) and len(_uniq(rows, "group")) > 1:
+    rows = [{**r, "group·" + panel: f"{r['group']} · {r[panel]}"} for r in rows]
+    panel = "group·" + panel            # one column per model group and panel value
   cols, ss = _uniq(rows, panel), _uniq(rows, series)
   xs = _order(rows, x, ys[0])
   h = 0.8 / len(ss)
   pos = np.arange(len(xs))[::-1]                  # first (best) on top
-  fig, axes = _grid(len(ys), len(cols), w=4.8, h=0.17 * len(xs) * len(ss) ** 0.5 + 1.2)
+  fig, axes = _grid(len(ys), len(cols), w=max(4.8, 6.4 / len(cols)),
+                    h=0.17 * len(xs) * len(ss) ** 0.5 + 1.2)
+  if x == "method":
+    fig.set_layout_engine("constrained")
   for j, col in enumerate(cols):
     for i, y in enumerate(ys):
       ax = axes[i, j]
@@ -134,7 +154,7 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
       ax.set_yticks(pos - h * (len(ss) - 1) / 2, [str(v) for v in xs])
       if x == "method":
         for lab, m in zip(ax.get_yticklabels(), xs):
-          lab.set_color(FAMILY_COLORS.get(METHODS[m].family, "k") if m in METHODS else "k")
+          lab.set_color(GROUP_COLORS[method_group(m)][0])
       ax.set_xlabel(y.replace("_", " "))
       if y.endswith("acc") and not y.startswith("d_"):
         lo = np.nanmin([r[y] if r[y] is not None else np.nan for r in rows])
@@ -142,7 +162,11 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
       if i == 0:
         ax.set_title(f"{panel} {col}")
       if i == 0 and j == 0:
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
+  if x == "method":
+    key = [f"{word}: {g}" for g, (_, word) in GROUP_COLORS.items()]
+    fig.suptitle("method names, " + "; ".join(key[:2]) + ";\n" + "; ".join(key[2:]),
+                 fontsize=8)
   return _save(fig, res, name)
 
 

@@ -62,10 +62,12 @@ def sweep(workdir, wait=True):
   if wait:
     return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
   # A shell that starts a job in the background ignores SIGINT for it (POSIX), and the
-  # ignore is inherited: give the sweep the default disposition so Python's handler is set.
+  # ignore is inherited: the sweep re-installs Python's handler before it starts.
+  cmd = [sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGINT, "
+         "signal.default_int_handler); runpy.run_module('experiments.sweep', "
+         "run_name='__main__', alter_sys=True)", *cmd[3:]]
   return subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                          stderr=subprocess.DEVNULL)
 
 
 def metrics(workdir):

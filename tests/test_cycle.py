@@ -222,3 +222,51 @@ def test_fixed_rewind_and_state_adaptive_rule_read_the_right_state(tiny_group):
     np.testing.assert_array_equal(masks[0, c], want)
   assert not np.array_equal(masks[0, 0], masks[0, 1])       # different states, masks
   assert list(np.asarray(epochs[0])) == [0, g.spec.probe_epochs[0]]
+
+
+@pytest.fixture(scope="module")
+def imp_group():
+  from conftest import tiny_config
+  c = tiny_config(embeddings=("hadamard",), methods=("oracle", "random"), densities=(0.8,),
+                  rewinds=("probe", "init"))
+  c.imp.levels, c.imp.prune_fraction = 3, 0.2
+  return grid.groups(c)[0]
+
+
+def test_imp_masks_nested_exact_and_level_one_is_the_oracle(imp_group):
+  g = imp_group
+  out = execute.execute(g, [0, 1])
+  labels = g.cell_labels([0, 1])
+  n = out["masks"].shape[1] * out["masks"].shape[2]
+  for pos in (0, 1):
+    for rw in ("probe", "init"):
+      idx = [j for j, lab in enumerate(labels) if lab["dense_pos"] == pos and
+             lab["method"] == "imp" and lab["rewind"] == rw]
+      assert [labels[j]["level"] for j in idx] == [1, 2, 3]
+      prev = np.ones_like(out["masks"][idx[0]])
+      for j in idx:
+        m = out["masks"][j]
+        assert m.sum() == round(labels[j]["density"] * n)            # exact density
+        assert np.all(m <= prev)                                      # nested
+        assert np.all(out["sparse_final"]["W1"][j][m == 0] == 0)      # never revived
+        prev = m
+      (o,) = [j for j, lab in enumerate(labels) if lab["dense_pos"] == pos and
+              lab["method"] == "oracle" and lab["rewind"] == rw]
+      np.testing.assert_array_equal(out["masks"][idx[0]], out["masks"][o])  # L = 1 ≡ oracle
+      for k in ("W1", "W2", "b1"):
+        np.testing.assert_allclose(out["sparse_final"][k][idx[0]], out["sparse_final"][k][o],
+                                   atol=1e-5)
+      assert abs(out["cells"]["sparse_acc"][idx[0]] - out["cells"]["sparse_acc"][o]) < 1e-3
+
+
+def test_imp_levels_of_a_batch_equal_levels_run_alone(imp_group):
+  g = imp_group
+  both = execute.execute(g, [0, 1])
+  per = len(g.grid)
+  for r in (0, 1):
+    alone = execute.execute(g, [r])
+    imp = [j for j, lab in enumerate(g.cell_labels([r])) if lab["method"] == "imp"]
+    for j in imp:
+      np.testing.assert_array_equal(alone["masks"][j], both["masks"][r * per + j])
+      np.testing.assert_allclose(alone["sparse_final"]["W1"][j],
+                                 both["sparse_final"]["W1"][r * per + j], atol=1e-5)

@@ -40,6 +40,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.densities = (0.25, 0.5)       # 0.25 (75 % sparsity) is the paper's main setting
   c.rewinds = ("probe", "fresh")
   c.rewind_epoch = 2             # the dense epoch a `fixed` rewind starts from
+  # iterative magnitude pruning: levels (0: off), fraction of the remaining W1 pruned per
+  # level; each level rewinds to every configured init / probe / fixed rewind point
+  c.imp = dict(levels=0, prune_fraction=0.2)
   c.codes = dict(tau=0.25, readout_check=True, specificity="row")
   c.discovery = dict(obs_damping=1e-2, synflow_iters=100, earlybird_eps=0.1,
                      earlybird_window=5, combined_weight=1.0, coords_per_site=4,
@@ -116,6 +119,7 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.model.hidden = as_tuple(c.model.hidden)[:2]
   c.probe_epochs = tuple(dict.fromkeys(min(e, c.train.epochs) for e in as_tuple(c.probe_epochs)))
   c.rewind_epoch = min(c.rewind_epoch, c.train.epochs)
+  c.imp.levels = min(c.imp.levels, 2)
   c.discovery.synflow_iters = min(c.discovery.synflow_iters, 5)
   c.discovery.earlybird_window = min(c.discovery.earlybird_window, max(2, c.train.epochs))
   c.discovery.score_examples = min(c.discovery.score_examples, 256)
@@ -210,6 +214,11 @@ def validate(c: ml_collections.ConfigDict) -> None:
         f"integers in [1, task.n_train={t.n_train}]")
   _ints("probe_epochs", c.probe_epochs, 0, tr.epochs, f"epochs in [0, train.epochs={tr.epochs}]")
   _ints("rewind_epoch", c.rewind_epoch, 0, tr.epochs, f"an epoch in [0, train.epochs={tr.epochs}]")
+  _ints("imp.levels", c.imp.levels, 0, 30)
+  _nums("imp.prune_fraction", c.imp.prune_fraction, lambda v: 0 < v < 1, "a number in (0, 1)")
+  if c.imp.levels and not set(as_tuple(c.rewinds)) & {"init", "probe", "fixed"}:
+    raise ConfigError("rewinds", c.rewinds, "at least one of init, probe, fixed when "
+                      "imp.levels > 0 (IMP rewinds each level to one of them)")
   _nums("codes.tau", c.codes.tau, lambda v: 0 < v < 1, "numbers in (0, 1)")
   _ints("max_cells_per_chunk", c.max_cells_per_chunk, 1)
   _nums("discovery.obs_damping", disc.obs_damping, lambda v: v > 0, "a finite number > 0")

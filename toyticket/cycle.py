@@ -39,6 +39,8 @@ class CycleSpec:
   readout_check: bool = True
   specificity: str = "row"    # codes.SPECIFICITY
   rewind_epoch: int = 2       # the dense epoch a `fixed` rewind starts from
+  imp_levels: int = 0         # iterative magnitude pruning levels (0: none)
+  imp_prune: float = 0.2      # fraction of the REMAINING W1 pruned per IMP level
   score_examples: int = 1024
   c0_frozen: bool = False     # every run's C0 is frozen (sparse groups may embed once)
 
@@ -148,14 +150,59 @@ def rewind_epoch(spec: CycleSpec, tr, rewind, probe_index):
 CELL_OUTPUTS = ("cells", "sparse_final", "masks")   # outputs with a cell axis (R, C, ...)
 
 
+def imp_densities(spec: CycleSpec) -> tuple:
+  """The IMP levels' densities (1 − p)^ℓ, ℓ = 1..L, rounded to 6 digits (row labels)."""
+  return tuple(round((1.0 - spec.imp_prune) ** lvl, 6)
+               for lvl in range(1, spec.imp_levels + 1))
+
+
+def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
+  """Iterative magnitude pruning (Frankle & Carbin), all runs batched, levels in one
+  `lax.scan`. imp: {"rewind", "probe_index"} (R, K): the K IMP runs of each dense run.
+
+  Level ℓ = 1..L keeps the top (1 − p)^ℓ of W1 by |W1| of the previous level's sparse
+  final (level 1: the dense final, so its mask is the one-shot oracle's), ranked inside
+  the previous mask (masks nested, exact density, pruned weights never revived), rewinds
+  to the run's rewind point and retrains. Returns per-cell readings, sparse-final params
+  and masks with leading (R, K·L), the L levels of IMP run k consecutive."""
+  r, k = imp["rewind"].shape
+  w1_end = jnp.broadcast_to(traj["W1"][:, -1][:, None], (r, k) + traj["W1"].shape[2:])
+  start = jax.vmap(lambda tr, key, rw, p: jax.vmap(
+      lambda rw, p: rewind_params(spec, tr, key, rw, p, tr["W1"][-1]))(rw, p))(
+          traj, dense_in["key"], imp["rewind"], imp["probe_index"])
+  path = train_path(spec, shared_frozen_c0=spec.c0_frozen)
+  topk = jax.vmap(jax.vmap(lambda w, m, rho: discovery.topk_mask(jnp.abs(w), rho, within=m),
+                           in_axes=(0, 0, None)), in_axes=(0, 0, None))
+
+  def level(carry, rho):
+    prev_mask, w1 = carry
+    mask = topk(w1, prev_mask, rho)
+    straj, slosses = train_batch(spec, start, mask, dense_in, data, path)
+    cells = analyse_cells(spec, traj, start, mask, jnp.full((r, k), rho), straj, slosses,
+                          data)
+    final = jax.tree.map(lambda v: v[:, :, -1], straj)
+    cells["detect_epoch"] = jnp.full((r, k), traj["W1"].shape[1] - 1, jnp.int32)
+    return (mask, final["W1"]), (cells, final, mask)
+
+  rhos = jnp.asarray(imp_densities(spec), jnp.float32)
+  _, out = jax.lax.scan(level, (jnp.ones_like(w1_end), w1_end), rhos)
+  # (L, R, K, ...) → (R, K·L, ...): level fastest
+  return jax.tree.map(lambda v: jnp.moveaxis(v, 0, 2).reshape(r, k * len(rhos),
+                                                               *v.shape[3:]), out)
+
+
 def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
   """Discovery, rewind, sparse retraining and the analysis, given dense trajectories
-  traj (R, E+1, ...) and losses (R, E).
+  traj (R, E+1, ...) and losses (R, E). cells: one dict per method of spec.methods and,
+  when spec.imp_levels > 0, a last dict of IMP inputs (`imp_phase`), whose K·L cells
+  follow the one-shot cells on the cell axis.
 
   Returns {"dense": per-dense-run readings (R, ...), "dense_traj": traj, "cells": per-cell
   readings (R, C, ...), "sparse_final": sparse-final params (R, C, ...), "masks":
   (R, C, H, d)}. The sparse groups train on the fused path's once-embedded inputs when
   every C0 is frozen (`spec.c0_frozen`)."""
+  imp = cells[len(spec.methods)] if spec.imp_levels else None
+  cells = cells[:len(spec.methods)]
   masks, posts, detect_epoch = discover(spec, traj, dense_in, cells, data)
   cat = lambda k: jnp.concatenate([c[k] for c in cells], 1)
   rewind, probe_index, density = cat("rewind"), cat("probe_index"), cat("density")
@@ -164,11 +211,15 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
           traj, dense_in["key"], rewind, probe_index, posts)
   straj, slosses = train_batch(spec, start, masks, dense_in, data,
                                train_path(spec, shared_frozen_c0=spec.c0_frozen))
+  per_cell = ({**analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
+               "detect_epoch": detect_epoch},
+              jax.tree.map(lambda v: v[:, :, -1], straj), masks)
+  if imp is not None:
+    per_cell = jax.tree.map(lambda a, b: jnp.concatenate([a, b], 1), per_cell,
+                            imp_phase(spec, traj, dense_in, imp, data))
   return {"dense": analyse_dense(spec, traj, dense_losses, dense_in["densities"], data),
-          "cells": {**analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
-                    "detect_epoch": detect_epoch},
-          "dense_traj": traj, "sparse_final": jax.tree.map(lambda v: v[:, :, -1], straj),
-          "masks": masks}
+          "cells": per_cell[0], "dense_traj": traj, "sparse_final": per_cell[1],
+          "masks": per_cell[2]}
 
 
 def _codes(spec, data, decoy=False):

@@ -27,36 +27,61 @@ class Cell:
   density: float
   rewind: str
   probe_index: int       # position in probe_epochs (the probe epoch is probe_epochs[i])
+  level: int = 0         # IMP level (1..L); 0 for one-shot cells
+
+
+IMP_REWINDS = ("init", "probe", "fixed")   # rewind points IMP levels can return to
 
 
 @dataclasses.dataclass(frozen=True)
 class CellGrid:
-  """The sparse cells of every dense run of a group, method-major (the order in which the
-  cycle concatenates its per-method cell inputs)."""
+  """The sparse cells of every dense run of a group: the one-shot cells method-major (the
+  order in which the cycle concatenates its per-method cell inputs), then, with
+  imp_levels > 0, the IMP cells: per IMP rewind (rewinds ∩ IMP_REWINDS) and probe epoch,
+  levels 1..L (`cycle.imp_phase`)."""
   methods: tuple
   densities: tuple
   rewinds: tuple
   probe_epochs: tuple
+  imp_levels: int = 0
+  imp_prune: float = 0.2
 
   @property
   def cells(self) -> tuple:
-    return tuple(Cell(*c) for c in itertools.product(
+    one_shot = tuple(Cell(*c) for c in itertools.product(
         self.methods, self.densities, self.rewinds, range(len(self.probe_epochs))))
+    return one_shot + tuple(
+        Cell("imp", round((1.0 - self.imp_prune) ** lvl, 6), rw, p, lvl)
+        for rw, p in self.imp_runs for lvl in range(1, self.imp_levels + 1))
+
+  @property
+  def imp_runs(self) -> tuple:
+    """(rewind, probe index) of each IMP run of a dense run (empty without IMP)."""
+    if not self.imp_levels:
+      return ()
+    return tuple(itertools.product([r for r in self.rewinds if r in IMP_REWINDS],
+                                   range(len(self.probe_epochs))))
 
   def __len__(self) -> int:
-    return len(self.methods) * len(self.densities) * len(self.rewinds) * len(self.probe_epochs)
+    return (len(self.methods) * len(self.densities) * len(self.rewinds) *
+            len(self.probe_epochs) + len(self.imp_runs) * self.imp_levels)
 
   def inputs(self, n_dense: int) -> tuple:
     """The cycle's `cells`: per method (in `methods` order) a dict of (n_dense, C_method)
     arrays density (float32), rewind (int32 index into names.REWINDS), probe_index
-    (int32); the same grid for every dense run."""
+    (int32); with IMP, a last dict of (n_dense, K) rewind and probe_index of the K IMP
+    runs; the same grid for every dense run."""
     out = []
+    tile = lambda v, dt: jnp.asarray(np.tile(np.array(v), (n_dense, 1)), dt)
     for meth in self.methods:
-      mine = [c for c in self.cells if c.method == meth]
-      tile = lambda v, dt: jnp.asarray(np.tile(np.array(v), (n_dense, 1)), dt)
+      mine = [c for c in self.cells if c.method == meth and not c.level]
       out.append({"density": tile([c.density for c in mine], jnp.float32),
                   "rewind": tile([names.REWINDS.index(c.rewind) for c in mine], jnp.int32),
                   "probe_index": tile([c.probe_index for c in mine], jnp.int32)})
+    if self.imp_runs:
+      out.append({"rewind": tile([names.REWINDS.index(r) for r, _ in self.imp_runs],
+                                 jnp.int32),
+                  "probe_index": tile([p for _, p in self.imp_runs], jnp.int32)})
     return tuple(out)
 
   @staticmethod
@@ -92,7 +117,8 @@ class ModelGroup:
     """Labels of the flattened cell outputs of dense runs `block`: entry i·C + c is cell c
     of dense run block[i]; "dense_pos" = i (its dense run's position in the block)."""
     return [{**d, "method": c.method, "density": c.density, "rewind": c.rewind,
-             "probe_epoch": self.grid.probe_epochs[c.probe_index], "dense_pos": i}
+             "probe_epoch": self.grid.probe_epochs[c.probe_index], "level": c.level,
+             "dense_pos": i}
             for i, d in enumerate(self.dense_labels(block)) for c in self.grid.cells]
 
   def chunks(self, max_cells: int) -> list[list[int]]:
@@ -119,10 +145,11 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         tau=cfg.codes.tau, readout_check=cfg.codes.readout_check,
         specificity=cfg.codes.specificity,
         score_examples=min(cfg.discovery.score_examples, t.n_train),
-        rewind_epoch=cfg.rewind_epoch,
+        rewind_epoch=cfg.rewind_epoch, imp_levels=cfg.imp.levels,
+        imp_prune=cfg.imp.prune_fraction,
         c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)))
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
-                    as_tuple(cfg.probe_epochs))
+                    as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction)
     out.append(ModelGroup(f"H{hidden}-m{m}", cfg.model.d, tk, spec,
                           tuple(itertools.product(as_tuple(cfg.embeddings),
                                                   as_tuple(cfg.seeds))),

@@ -68,6 +68,12 @@ METHODS: dict[str, Method] = {
 }
 NAMES = tuple(METHODS)
 
+# Iterative magnitude pruning (`imp.levels` in the config, `cycle.imp_phase`) is not a
+# one-shot discovery method, but its cells are rows like theirs: ROW_METHODS describes
+# every `method` value a result row can hold.
+IMP = Method("imp", "weight", "magnitude", False, True)
+ROW_METHODS: dict[str, Method] = {**METHODS, "imp": IMP}
+
 
 def feature_method(site_score: str, translation: str, scores_at: str = "probe") -> Method:
   """The feature-space method of a (site score, translation, scores_at) triple."""

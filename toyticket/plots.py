@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from toyticket import methods, names, results, stats, task
-from toyticket.methods import METHODS
+from toyticket.methods import METHODS, ROW_METHODS
 from toyticket.names import CLASSES, TEMPLATE_NAMES
 
 
@@ -91,7 +91,7 @@ GROUP_COLORS = {"weight space, early": ("C0", "blue"),
 
 
 def method_group(name: str) -> str:
-  m = METHODS.get(name)
+  m = ROW_METHODS.get(name)
   if m is None or name == "random":
     return "random"
   if m.space == "feature":
@@ -354,12 +354,13 @@ def jaccard_gain_figure(res):
   for a in agg:
     base = [b for b in agg if b["method"] == "init_magnitude" and all(
         b[k] == a[k] for k in ("group", "embedding", "density", "rewind", "probe_epoch"))]
-    if not base or a["method"] == "init_magnitude" or METHODS[a["method"]].post_training:
+    if (not base or a["method"] == "init_magnitude" or
+        ROW_METHODS[a["method"]].post_training):
       continue
     dx = a["jaccard_mask_oracle_mean"] - base[0]["jaccard_mask_oracle_mean"]
     for ax, y in zip(axes[0], ("sparse_acc_mean", "sparse_4P_mean")):
       ax.plot(dx, a[y] - base[0][y], "o", ms=4,
-              color="C0" if METHODS[a["method"]].space == "feature" else "C1")
+              color="C0" if ROW_METHODS[a["method"]].space == "feature" else "C1")
       ax.set_xlabel("Δ Jaccard with oracle (vs init magnitude)")
       ax.set_ylabel("Δ " + y.replace("_mean", ""))
       ax.axhline(0, color="k", lw=0.5)
@@ -402,7 +403,7 @@ def translation_figure(res):
   """Figs 19, 20: Δ accuracy and Δ exact codes of each translation vs site-greedy."""
   rows = []
   for r in res.rows:
-    meth = METHODS[r["method"]]
+    meth = ROW_METHODS[r["method"]]
     if meth.space != "feature" or meth.translation == "greedy":
       continue
     greedy = methods.feature_method(meth.site_score, "greedy", meth.scores_at).name
@@ -426,6 +427,15 @@ def rewind_modes_figure(res):
   ys = ["sparse_acc"] + [f"sparse_{t}" for t in TEMPLATE_NAMES]
   return sum((bars(res, f"rewind_modes_{rho}", "method", "rewind", ys, density=rho)
               for rho in _uniq(res.rows, "density")), [])
+
+
+def imp_figure(res):
+  """IMP (issue 20; the classic lottery-ticket procedure): sparse accuracy and exact codes
+  against density along the IMP path (one point per level), beside the one-shot oracle and
+  random masks at the same densities, mean with 95 % CI over seeds, one panel per
+  rewind."""
+  return lines(res, "imp", "density", "method",
+               ["sparse_acc"] + [f"sparse_{t}" for t in TEMPLATE_NAMES], panel="rewind")
 
 
 def probe_epochs_figure(res):
@@ -610,7 +620,7 @@ FIGURES = {
     "translation": translation_figure, "rewind_modes": rewind_modes_figure,
     "probe_epochs": probe_epochs_figure, "ticket_cycle": ticket_cycle_figure,
     "heatmaps": heatmaps_figure, "feature_support": feature_support_figure,
-    "code_overlap": code_overlap_figure,
+    "code_overlap": code_overlap_figure, "imp": imp_figure,
 }
 
 

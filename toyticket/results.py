@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from toyticket import stats
-from toyticket.methods import METHODS
+from toyticket.methods import METHODS, ROW_METHODS
 from toyticket.names import CLASSES, TEMPLATE_NAMES as T_NAMES
 
 def _f(x):
@@ -128,8 +128,8 @@ def baselines_of(method: str, present: set) -> list[str]:
   """The baselines a method is compared with, among the methods present: random (is the
   mask better than a random one), oracle (the dense-final ticket), and for feature-space
   methods init_magnitude (the weight-space rule reading the same θ0 information)."""
-  want = ["random", "oracle"] + (["init_magnitude"] if METHODS[method].space == "feature"
-                                 else [])
+  feature = ROW_METHODS[method].space == "feature"
+  want = ["random", "oracle"] + (["init_magnitude"] if feature else [])
   return [b for b in want if b in present and b != method]
 
 

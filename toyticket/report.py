@@ -79,7 +79,8 @@ def page(cfg: dict, res: plots.Results, figures: dict) -> str:
               f"{rep['masked_acc']:.3f} → sparse {rep['sparse_acc']:.3f} (floor "
               f"{rep['floor_acc']:.3f}).</p>")
   return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>toyticket: {html.escape(config.get('name', ''))}</title>
+<html><head><meta charset="utf-8">
+<title>toyticket: {html.escape(config.get('name', ''))}</title>
 <style>body{{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}}
 table{{border-collapse:collapse;margin:1em 0;font-size:90%}}
 td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}} tr.ref{{color:#777}}

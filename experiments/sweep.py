@@ -24,6 +24,8 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config fil
 _WORKDIR = flags.DEFINE_string("workdir", "./runs", "Root of run directories.")
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard the runs "
                                     "over (0: one per available core; 1: no sharding).")
+_CACHE = flags.DEFINE_string("compilation_cache", sharding.default_cache_dir(),
+                             "Persistent JAX compilation cache directory ('' to turn off).")
 
 
 INTERRUPTED = "interrupted: finished chunks are kept; re-run the same command to resume"
@@ -47,6 +49,7 @@ def main(argv):
     cfg = config.apply_quick(_CONFIG.value)
     config.validate(cfg)
     sharding.use_cpu_cores(_CPU_DEVICES.value)
+    sharding.use_compilation_cache(_CACHE.value)
     if cfg.distributed:
       try:   # coordinator etc. from the environment (SLURM, TPU, MPI)
         jax.distributed.initialize()
@@ -54,7 +57,8 @@ def main(argv):
         raise config.ConfigError("distributed", True, "True only inside a cluster job that "
                                  f"jax.distributed can auto-detect ({str(e)[:80]})") from None
     sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value)
-  except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError) as e:
+  except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError,
+          rundir.RunDirBusy) as e:
     fail(str(e))
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))

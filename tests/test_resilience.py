@@ -133,3 +133,23 @@ def test_interrupted_sweep_resumes_to_identical_results(sig, reference, tmp_path
   assert sorted(rows, key=KEY) == sorted(ref_rows, key=KEY)          # bit-identical numbers
   assert dense == ref_dense
   assert not glob.glob(os.path.join(wd, "**", "*.tmp"), recursive=True)
+
+
+def test_second_sweep_on_a_busy_run_dir_stops_in_one_line(tmp_path):
+  """Two sweeps of one config and workdir: the second stops at once (exit 2, one line),
+  the first finishes every chunk once."""
+  wd = str(tmp_path)
+  cold = {k: v for k, v in ENV.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+  first = subprocess.Popen(      # no compilation cache: it is still compiling when ...
+      [sys.executable, "-m", "experiments.sweep", *ARGS, f"--workdir={wd}",
+       "--compilation_cache="], cwd=ROOT, env=cold, stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL)
+  deadline = time.time() + 300
+  while time.time() < deadline and not glob.glob(os.path.join(wd, "*", "*", ".lock")):
+    time.sleep(0.05)
+  second = sweep(wd)            # ... the second one starts
+  assert second.returncode == 2, second.stderr[-2000:]
+  lines = second.stderr.strip().splitlines()
+  assert len(lines) == 1 and "busy" in lines[0], second.stderr
+  assert first.wait(timeout=300) == 0
+  assert len(glob.glob(os.path.join(wd, "*", "*", "chunks", "*.json"))) == 4

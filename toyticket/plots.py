@@ -70,8 +70,8 @@ def _save(fig, res, name):
   w, h = fig.get_size_inches()
   if w * DPI > MAX_WIDTH_PX:
     fig.set_size_inches(MAX_WIDTH_PX / DPI, h * MAX_WIDTH_PX / (w * DPI))
-  if fig.get_layout_engine() is None:
-    fig.tight_layout()
+  top = 1.0 - (0.45 / h if fig._suptitle is not None else 0.0)   # room for a suptitle
+  fig.tight_layout(rect=(0, 0, 1, top))
   path = os.path.join(res.run_dir, "figures", name + ".png")
   fig.savefig(path, dpi=DPI)
   fig.savefig(path[:-4] + ".svg")
@@ -128,8 +128,6 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
   pos = np.arange(len(xs))[::-1]                  # first (best) on top
   fig, axes = _grid(len(ys), len(cols), w=max(4.8, 6.4 / len(cols)),
                     h=0.17 * len(xs) * len(ss) ** 0.5 + 1.2)
-  if x == "method":
-    fig.set_layout_engine("constrained")
   for j, col in enumerate(cols):
     for i, y in enumerate(ys):
       ax = axes[i, j]
@@ -139,9 +137,11 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
         yk = pos - k * h
         ax.barh(yk, [m for m, _ in st], h, xerr=[e for _, e in st], capsize=2,
                 label=f"{series} {s}", color=f"C{k}", alpha=0.75)
-        for yi, c in zip(yk, cells):                  # one dot per seed
-          v = _values(c, y)
-          ax.plot(v, np.full(v.size, yi), ".", color="k", ms=2, alpha=0.5)
+        dots = [(v, np.full(v.size, yi)) for yi, c in zip(yk, cells)   # one dot per seed
+                for v in (_values(c, y),)]
+        if dots:                                      # one artist for all of them
+          ax.plot(np.concatenate([d[0] for d in dots]), np.concatenate([d[1] for d in dots]),
+                  ".", color="k", ms=2, alpha=0.5)
         if chance and y.startswith("sparse_"):
           ch = [_stat(c, y.replace("sparse_", "chance_"))[0] for c in cells]
           ax.plot(ch, yk, "o", mfc="none", mec="k", ms=4,
@@ -186,9 +186,11 @@ def lines(res, name, x, series, ys, panel="embedding", **where):
         xs = sorted(set(r[x] for r in rs))
         st = np.array([_stat(_sel(rs, **{x: xv}), y) for xv in xs])
         line = ax.errorbar(xs, st[:, 0], st[:, 1], marker="o", ms=3, capsize=2, label=str(s))
-        for xv in xs:
-          v = _values(_sel(rs, **{x: xv}), y)
-          ax.plot(np.full(v.size, xv), v, ".", color=line[0].get_color(), ms=2, alpha=0.4)
+        dots = [(np.full(v.size, xv, float), v) for xv in xs
+                for v in (_values(_sel(rs, **{x: xv}), y),)]
+        if dots:
+          ax.plot(np.concatenate([d[0] for d in dots]), np.concatenate([d[1] for d in dots]),
+                  ".", color=line[0].get_color(), ms=2, alpha=0.4)
       ax.set_xlabel(x)
       ax.set_ylabel(y.replace("_", " "))
       if i == 0:

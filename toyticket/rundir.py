@@ -36,6 +36,43 @@ class RunFileError(RuntimeError):
   """An unreadable or damaged file of a run directory (one-line message naming it)."""
 
 
+class RunDirBusy(RuntimeError):
+  """Another process holds the run directory's lock (one-line message)."""
+
+
+_HELD: set = set()
+
+
+@contextlib.contextmanager
+def locked(path: str):
+  """Holds an exclusive lock on <path>/.lock (fcntl.flock: released by the kernel when the
+  process ends, even by SIGKILL, so a lock is never stale) for the duration; re-entrant
+  within a process. Raises RunDirBusy at once if another process holds it."""
+  import fcntl
+  key = os.path.abspath(path)
+  if key in _HELD:
+    yield
+    return
+  os.makedirs(path, exist_ok=True)
+  fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+      raise RunDirBusy(f"run directory busy: {path} is being computed by process {owner}; "
+                       "wait for it to finish (its finished chunks are then reused)") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _HELD.add(key)
+    try:
+      yield
+    finally:
+      _HELD.discard(key)
+  finally:
+    os.close(fd)
+
+
 # Config fields that cannot change a result: how results are drawn, chunked, placed or
 # labelled, and where dense runs were restored from (restore-then-rewind is bit-identical;
 # chunking is bit-identical, tested). `quick` only rewrites other fields, which count.

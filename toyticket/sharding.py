@@ -35,6 +35,25 @@ def use_cpu_cores(n: int = 0) -> int:
   return n
 
 
+def default_cache_dir() -> str:
+  """$XDG_CACHE_HOME/toyticket/jax (default ~/.cache/toyticket/jax)."""
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.path.join(base, "toyticket", "jax")
+
+
+def use_compilation_cache(path: str) -> str:
+  """Turns on JAX's persistent compilation cache in `path` ("" leaves it off), so a
+  program compiled once (same shapes, flags, versions) loads from disk in later processes;
+  an explicit JAX_COMPILATION_CACHE_DIR in the environment wins. JAX writes cache entries
+  atomically, so processes may share it. Returns the directory in use ("" if off)."""
+  path = os.environ.get("JAX_COMPILATION_CACHE_DIR") or path
+  if path:
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+  return path
+
+
 def mesh() -> Mesh:
   """1-D mesh over every device of every process (jax.distributed makes them global)."""
   return Mesh(np.array(jax.devices()), (AXIS,))

@@ -30,6 +30,14 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
   damaged or partly deleted chunk is recomputed (and said so). The run directory is
   locked while it runs: a second sweep of the same config and workdir stops at once with
   RunDirBusy instead of computing the same chunks."""
+  plan, restored = _prepare(cfg, log)
+  with rundir.locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
+    return _run_chunks(cfg, workdir, plan, restored, log)
+
+
+def _prepare(cfg: ml_collections.ConfigDict, log) -> tuple[list, dict | None]:
+  """The plan and the restored dense runs; every check that can fail runs here, before
+  anything is written."""
   plan = grid.plan(cfg)
   restored = restore.load(cfg.restore_from, cfg) if cfg.restore_from else None
   if restored is not None:           # every dense run must be there before any write
@@ -39,8 +47,7 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
       log(f"note: one dense run of {g.gid} has {len(g.grid)} sparse cells > "
           f"max_cells_per_chunk={cfg.max_cells_per_chunk}; a dense run's cells are never "
           "split, so its chunks hold one dense run each")
-  with rundir.locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
-    return _run_chunks(cfg, workdir, plan, restored, log)
+  return plan, restored
 
 
 def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
@@ -101,7 +108,8 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
         log: Callable[[str], None] = print) -> tuple[Sweep, str, list]:
   """run_sweep, then the config's figures (from the saved results), summary.txt (the full
   table) and index.html (the report page). Returns (sweep, short summary, figure paths)."""
+  plan, restored = _prepare(cfg, log)
   with rundir.locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
-    sw = run_sweep(cfg, workdir, log)
+    sw = _run_chunks(cfg, workdir, plan, restored, log)
     figs = report.build(sw.run_dir)
   return sw, results.summary(sw.rows, sw.dense_rows, top=3), figs

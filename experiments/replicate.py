@@ -25,8 +25,12 @@ def main(argv):
   sharding.use_cpu_cores(0)
   try:
     text = replicate.run(_WORKDIR.value, _OUT.value, _QUICK.value)
-  except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError) as e:
+  except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError,
+          rundir.RunDirBusy) as e:
     print(str(e).splitlines()[0], file=sys.stderr)
+    sys.exit(2)
+  except OSError as e:
+    print(f"file error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
     sys.exit(2)
   print(text)
 

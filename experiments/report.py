@@ -20,6 +20,9 @@ def main(argv):
     except rundir.RunFileError as e:
       print(str(e).splitlines()[0], file=sys.stderr)
       sys.exit(2)
+    except OSError as e:
+      print(f"file error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+      sys.exit(2)
     print(f"{run_dir}/index.html ({len(figs)} figures)")
 
 

@@ -45,7 +45,7 @@ def _sel(rows, **kw):
 
 def _values(rows, field):
   """The finite values of `field` over the rows that did not diverge."""
-  v = np.array([np.nan if r.get(field) is None or r.get("diverged") else r[field]
+  v = np.array([np.nan if r.get(field) is None or results.is_diverged(r) else r[field]
                 for r in rows], float)
   return v[np.isfinite(v)]
 

@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from toyticket import stats
+from toyticket import results, stats
 
 ALPHA = 0.05
 RULES = {
@@ -83,8 +83,8 @@ def _key(r: dict) -> tuple:
   return (r["group"], r["embedding"], r["seed"])
 
 
-def _ok(r: dict):
-  return not r.get("diverged") and r.get("diverged_epoch", -1) < 0
+def _ok(r: dict) -> bool:
+  return not results.is_diverged(r)
 
 
 def values(rows: list, field: str) -> dict:

@@ -92,8 +92,9 @@ KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch")
 STAT_FIELDS = ("mean", "sd", "ci95", "ci95_lo", "ci95_hi")
 
 
-def _is_diverged(r: dict) -> bool:
-  """A cell row's `diverged` flag; for dense rows, diverged_epoch ≥ 0."""
+def is_diverged(r: dict) -> bool:
+  """A cell row's `diverged` flag; for dense and oracle rows, diverged_epoch ≥ 0. The one
+  test every table, figure and claim uses to leave diverged runs out."""
   return bool(r["diverged"]) if "diverged" in r else r.get("diverged_epoch", -1) >= 0
 
 
@@ -108,7 +109,7 @@ def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
   out = []
   for key, rs in buckets.items():
     agg = dict(zip(keys, key))
-    ok_rows = [r for r in rs if not _is_diverged(r)]
+    ok_rows = [r for r in rs if not is_diverged(r)]
     agg.update(n_seeds=len(rs), n_diverged=len(rs) - len(ok_rows), n=len(ok_rows))
     for f, v in rs[0].items():
       if f in keys or f in ("seed", "hidden", "m", "diverged") or isinstance(v, str):
@@ -155,7 +156,7 @@ def paired_rows(rows: list[dict], metrics=PAIR_METRICS) -> list[dict]:
           if base not in baselines_of(meth, present):
             continue
           seeds = [s for s in runs if s in by_method[base]]
-          val = lambda r: None if _is_diverged(r) else r[metric]
+          val = lambda r: None if is_diverged(r) else r[metric]
           res = stats.paired([val(runs[s]) for s in seeds],
                              [val(by_method[base][s]) for s in seeds])
           family.append({**dict(zip(PAIR_KEYS, key)), "method": meth, "baseline": base,
@@ -274,14 +275,14 @@ def _config_columns(cfg: dict) -> dict:
 
 
 def _load_table(path: str, key: str):
-  import json
   import os
 
   import pandas as pd
+
+  from toyticket import rundir
   frames = []
   for d in run_dirs(path):
-    with open(os.path.join(d, "metrics.json")) as f:
-      m = json.load(f)
+    m = rundir.read_json(os.path.join(d, "metrics.json"))   # RunFileError names the file
     df = pd.DataFrame(m[key])
     cols = {f"config.{k}": v for k, v in _config_columns(m["config"]).items()}
     df = df.assign(run_dir=d, run_id=os.path.basename(d), **cols)

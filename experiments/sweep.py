@@ -2,6 +2,12 @@
 
   python -m experiments.sweep --config=configs/embedding_sweep.py [--config.key=value ...]
       [--workdir=./runs] [--cpu_devices=0]
+      [--coordinator=HOST:PORT --num_processes=N --process_id=I]   # one per process
+
+Several processes (hosts, or GPUs with one process each) share the runs of every chunk
+on JAX's own runtime: give all three distributed flags on every process, or set
+--config.distributed=True inside a SLURM / Open MPI job to let JAX detect them. Only
+process 0 writes files and prints.
 
 Every failure a user can cause (a bad flag or config value, an unreadable config file,
 checkpoint or run file, an unwritable workdir, Ctrl-C) ends in ONE line on stderr and
@@ -12,11 +18,10 @@ from __future__ import annotations
 import os
 import sys
 
-import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from toyticket import checkpoints, config, rundir, sharding
+from toyticket import checkpoints, config, distributed, rundir, sharding
 from toyticket import sweep as sweep_lib
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
@@ -26,7 +31,12 @@ _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard 
                                     "over (0: one per available core; 1: no sharding).")
 _CACHE = flags.DEFINE_string("compilation_cache", sharding.default_cache_dir(),
                              "Persistent JAX compilation cache directory ('' to turn off).")
-
+_COORDINATOR = flags.DEFINE_string("coordinator", "", "Multi-process: host:port where "
+                                   "process 0 listens (same on every process).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", 0, "Multi-process: process count.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", -1, "Multi-process: this process, 0..N-1.")
+_TIMEOUT = flags.DEFINE_float("distributed_timeout", 60.0, "Multi-process: seconds to wait "
+                              "for every process to reach the coordinator.")
 
 INTERRUPTED = "interrupted: finished chunks are kept; re-run the same command to resume"
 
@@ -50,23 +60,39 @@ def main(argv):
     config.validate(cfg)
     sharding.use_cpu_cores(_CPU_DEVICES.value)
     sharding.use_compilation_cache(_CACHE.value)
-    if cfg.distributed:
-      try:   # coordinator etc. from the environment (SLURM, TPU, MPI)
-        jax.distributed.initialize()
-      except (ValueError, RuntimeError) as e:
-        raise config.ConfigError("distributed", True, "True only inside a cluster job that "
-                                 f"jax.distributed can auto-detect ({str(e)[:80]})") from None
-    sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value)
+    setup = distributed_setup()
+    if setup is not None or cfg.distributed:
+      distributed.initialize(setup)      # None: the cluster's own auto-detection
+    log = print if distributed.is_main() else (lambda _: None)
+    sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value, log=log)
   except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError,
-          rundir.RunDirBusy) as e:
+          rundir.RunDirBusy, distributed.DistributedError) as e:
     fail(str(e))
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
   except KeyboardInterrupt:
     fail(INTERRUPTED, 130)
+  if not distributed.is_main():
+    return
   print(table)
   print(f"results: {sw.run_dir}  ({len(sw.rows)} sparse runs, {len(figs)} figures; full "
         "table in summary.txt; open index.html in a browser)")
+
+
+def distributed_setup() -> distributed.Setup | None:
+  """The explicit multi-process setup from the flags, None if none is given (raises
+  DistributedError if only some are given or one is out of range)."""
+  given = (_COORDINATOR.value != "", _NUM_PROCESSES.value != 0, _PROCESS_ID.value != -1)
+  if not any(given):
+    return None
+  if not all(given):
+    raise distributed.DistributedError(
+        "distributed: give all of --coordinator, --num_processes and --process_id (or "
+        "none of them)")
+  distributed.check(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
+                    _TIMEOUT.value)
+  return distributed.Setup(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
+                           _TIMEOUT.value)
 
 
 def parse_flags(argv):

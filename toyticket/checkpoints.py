@@ -16,6 +16,14 @@ import numpy as np
 import orbax.checkpoint as ocp
 
 
+def _checkpointer() -> ocp.StandardCheckpointer:
+  """An orbax checkpointer for this process alone: checkpoints hold host (numpy) arrays and
+  are written by process 0 only, so no barrier with other processes is wanted."""
+  me = jax.process_index()
+  return ocp.StandardCheckpointer(multiprocessing_options=ocp.options.MultiprocessingOptions(
+      primary_host=me, active_processes={me}))
+
+
 class CheckpointError(RuntimeError):
   """An unreadable, missing or mismatched checkpoint (one-line message)."""
 
@@ -52,7 +60,7 @@ def save(path: str, tree) -> None:
   os.makedirs(os.path.dirname(path), exist_ok=True)
   tree = jax.tree.map(np.asarray, tree)
   try:
-    with ocp.StandardCheckpointer() as ckptr:
+    with _checkpointer() as ckptr:
       ckptr.save(os.path.join(tmp, "state"), tree)
       ckptr.wait_until_finished()
     with open(os.path.join(tmp, "checksum.json"), "w") as f:
@@ -84,7 +92,7 @@ def restore(path: str):
     raise CheckpointError(f"checkpoint error: {path} is damaged (its files do not match "
                           "checksum.json)")
   try:
-    with ocp.StandardCheckpointer() as ckptr:
+    with _checkpointer() as ckptr:
       tree = ckptr.restore(state)
   except Exception as e:  # orbax/tensorstore raise many types; report one line
     error = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -4,13 +4,15 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from typing import Callable
 
 import ml_collections
 
-from toyticket import checkpoints, execute, grid, report, restore, results, rundir
+from toyticket import (checkpoints, distributed, execute, grid, report, restore, results,
+                       rundir)
 
 
 @dataclasses.dataclass
@@ -29,10 +31,31 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
   A chunk counts as done only when its rows, arrays and checkpoint are all intact; a
   damaged or partly deleted chunk is recomputed (and said so). The run directory is
   locked while it runs: a second sweep of the same config and workdir stops at once with
-  RunDirBusy instead of computing the same chunks."""
+  RunDirBusy instead of computing the same chunks.
+
+  With several processes (`distributed`), every process calls this and computes its
+  share of each chunk; process 0 alone locks, decides what is done, writes and logs, and
+  only its Sweep holds rows (the others' are empty)."""
   plan, restored = _prepare(cfg, log)
-  with rundir.locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
+  with _locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
     return _run_chunks(cfg, workdir, plan, restored, log)
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+  """`rundir.locked` on process 0, the only writer; every process learns whether it got
+  the lock, so that all stop together (RunDirBusy) when the run directory is busy."""
+  with contextlib.ExitStack() as stack:
+    error = ""
+    if distributed.is_main():
+      try:
+        stack.enter_context(rundir.locked(path))
+      except rundir.RunDirBusy as e:
+        error = str(e)
+    error = distributed.share(error)
+    if error:
+      raise rundir.RunDirBusy(error)
+    yield
 
 
 def _prepare(cfg: ml_collections.ConfigDict, log) -> tuple[list, dict | None]:
@@ -52,18 +75,24 @@ def _prepare(cfg: ml_collections.ConfigDict, log) -> tuple[list, dict | None]:
 
 def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
   """run_sweep's loop, under the run directory's lock."""
-  rd = rundir.RunDir.create(workdir, cfg.to_dict())
+  main = distributed.is_main()
+  rd = (rundir.RunDir.create(workdir, cfg.to_dict()) if main else
+        rundir.RunDir(rundir.RunDir.path_for(workdir, cfg.to_dict())))
+  if not main:
+    log = lambda _: None
   log(plan_text(plan, cfg, rd.path))
   rows, dense_rows, oracle_rows = [], [], []
   t_start, times = time.time(), []
   for n, (g, block) in enumerate(plan):
     cid = rd.chunk_id(n, g.gid)
-    meta = rd.chunk_done(cid)
-    if meta is None:
-      if rd.discard_chunk(cid):
+    meta = rd.chunk_done(cid) if main else None
+    if distributed.share("" if meta is None else "done") != "done":   # process 0 decides
+      if main and rd.discard_chunk(cid):
         log(f"chunk {cid}: files damaged or missing; recomputing it")
       t0 = time.time()
       out = execute.execute(g, block, restore.pick(restored, g, block))
+      if not main:
+        continue
       c_rows, d_rows, o_rows = results.chunk_rows(g.dense_labels(block), g.cell_labels(block),
                                                   g.densities, out)
       meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], "cells": c_rows,
@@ -76,11 +105,14 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
              f"for the {left} chunks left" if left else "")
       log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(block)} dense + {len(c_rows)} sparse "
           f"runs in {times[-1]:.1f}s (elapsed {time.time() - t_start:.0f} s{eta})")
+    if not main:
+      continue
     rows += meta["cells"]
     dense_rows += meta["dense"]
     oracle_rows += meta["oracle"]
-  rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
-                  results.paired_rows(rows))
+  if main:
+    rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
+                    results.paired_rows(rows))
   return Sweep(rd.path, rows, dense_rows, oracle_rows)
 
 
@@ -107,9 +139,10 @@ def checkpoint_tree(out: dict) -> dict:
 def run(cfg: ml_collections.ConfigDict, workdir: str,
         log: Callable[[str], None] = print) -> tuple[Sweep, str, list]:
   """run_sweep, then the config's figures (from the saved results), summary.txt (the full
-  table) and index.html (the report page). Returns (sweep, short summary, figure paths)."""
+  table) and index.html (the report page), written by process 0 only. Returns (sweep,
+  short summary, figure paths)."""
   plan, restored = _prepare(cfg, log)
-  with rundir.locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
+  with _locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
     sw = _run_chunks(cfg, workdir, plan, restored, log)
-    figs = report.build(sw.run_dir)
+    figs = report.build(sw.run_dir) if distributed.is_main() else []
   return sw, results.summary(sw.rows, sw.dense_rows, top=3), figs

@@ -1,0 +1,73 @@
+"""Multi-process runs: 2 processes on 127.0.0.1 (CPU, gloo, 1 device each) give the same
+metrics.csv as one process; a bad setup stops every process in one line, exit 2, with
+nothing written."""
+import glob
+import os
+import socket
+import subprocess
+import sys
+
+from test_cli import CACHE, ROOT
+
+# A small quick run: two methods, the rest of ticket_cycle's quick config.
+ARGS = ["-m", "experiments.sweep", "--config=configs/ticket_cycle.py", "--config.quick=True",
+        "--config.methods=('oracle','random')", "--cpu_devices=1"]
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def launch(workdir, *extra):
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+  return subprocess.Popen([sys.executable, *ARGS, f"--workdir={workdir}", *extra], cwd=ROOT,
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(procs, timeout=400):
+  out = []
+  for p in procs:
+    stdout, stderr = p.communicate(timeout=timeout)
+    out.append((p.returncode, stdout, stderr))
+  return out
+
+
+def dist(port, n, i, timeout=60):
+  return (f"--coordinator=127.0.0.1:{port}", f"--num_processes={n}", f"--process_id={i}",
+          f"--distributed_timeout={timeout}")
+
+
+def test_two_processes_equal_one(tmp_path):
+  port = free_port()
+  procs = [launch(tmp_path / "two", *dist(port, 2, i)) for i in (0, 1)]
+  single = finish([launch(tmp_path / "one")])[0]
+  results = finish(procs)
+  assert single[0] == 0, single[2][-2000:]
+  for rc, _, stderr in results:
+    assert rc == 0, stderr[-2000:]
+  gloo = lambda text: [l for l in text.splitlines() if not l.startswith("[Gloo]")]
+  assert "results:" in results[0][1] and gloo(results[1][1]) == []   # process 0 alone prints
+  (one,) = glob.glob(str(tmp_path / "one" / "*" / "*" / "metrics.csv"))
+  (two,) = glob.glob(str(tmp_path / "two" / "*" / "*" / "metrics.csv"))
+  with open(one) as a, open(two) as b:
+    rows_one, rows_two = a.read().splitlines(), b.read().splitlines()
+  assert len(rows_two) > 10 and rows_one == rows_two
+  assert not glob.glob(str(tmp_path / "two" / "**" / "*.tmp"), recursive=True)
+
+
+def test_bad_setups_stop_every_process_in_one_line(tmp_path):
+  p_out_of_range, p_unreachable = free_port(), free_port()
+  procs = [launch(tmp_path, *dist(p_out_of_range, 2, 0, timeout=3)),   # waits for id 1 …
+           launch(tmp_path, *dist(p_out_of_range, 2, 2, timeout=3)),   # … given id 2 ≥ count
+           launch(tmp_path, *dist(p_unreachable, 2, 1, timeout=3)),    # nobody listens
+           launch(tmp_path, "--coordinator=127.0.0.1:1", "--num_processes=2")]  # incomplete
+  results = finish(procs, timeout=120)
+  wants = ["did not reach the coordinator", "--process_id=2: allowed values are 0..1",
+           "not reachable within 3 s", "give all of --coordinator"]
+  for (rc, stdout, stderr), want in zip(results, wants):
+    assert rc == 2, stderr[-2000:]
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and want in lines[0], stderr[-2000:]
+  assert not os.path.exists(tmp_path / "ticket_cycle")

@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/python -m experiments.sweep --config=configs/embedding_sweep.py --workdir=$(WORKDIR)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist loadscope tests
 
 bench: $(STAMP)
 	$(BIN)/python -m experiments.bench

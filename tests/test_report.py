@@ -29,6 +29,7 @@ def run(tmp_path_factory):
                   methods=("oracle", "random", "init_magnitude", "obs", "obs_iterative",
                            "static", "static-row", "checkpoint_magnitude"),
                   rewinds=("probe", "fresh", "final"))
+  c.sae.update(l1=(1e-3, 1e-2), latents=8, seeds=2, steps=30, examples=128)
   wd = str(tmp_path_factory.mktemp("wd"))
   sw, short, figs = sweep.run(c, wd, log=lambda s: None)
   return c, wd, sw, short, figs
@@ -41,6 +42,21 @@ def test_every_figure_fits_a_page_and_has_an_svg(run):
     w, h = png_size(p)
     assert w <= plots.MAX_WIDTH_PX and h > 0, (os.path.basename(p), w, h)
     assert os.path.getsize(p[:-4] + ".svg") > 0
+
+
+def test_sae_rows_per_dense_run_and_l1_agree_with_the_code_reader(run):
+  c, _, sw, _, _ = run
+  assert len(sw.sae_rows) == len(sw.dense_rows) * len(c.sae.l1)
+  dense = {(r["embedding"], r["seed"]): r for r in sw.dense_rows}
+  for r in sw.sae_rows:
+    d = dense[(r["embedding"], r["seed"])]
+    for t in names.TEMPLATE_NAMES:     # same dense-final exact codes, two code paths
+      assert r[f"sae_codes_{t}"] == d[f"dense_{t}"]
+      assert 0 <= r[f"sae_stable_{t}"] <= r[f"sae_matched_{t}"] <= r[f"sae_codes_{t}"]
+      assert 0 <= r[f"sae_random_{t}"] <= r[f"sae_codes_{t}"]
+    assert 0 <= r["sae_dead"] <= c.sae.latents and r["sae_fvu"] >= 0
+  with open(os.path.join(sw.run_dir, "sae.csv")) as f:
+    assert len(list(csv.DictReader(f))) == len(sw.sae_rows)
 
 
 def test_report_page_references_existing_figures_and_tables(run):
@@ -95,7 +111,11 @@ def test_report_rebuilds_from_saved_results(run, tmp_path):
   copy = str(tmp_path / "copy")
   shutil.copytree(sw.run_dir, copy)
   os.remove(os.path.join(copy, "index.html"))
-  assert report.build(copy) and os.path.exists(os.path.join(copy, "index.html"))
+  figs = report.build(copy, workers=1)      # the fixture drew them in worker processes
+  assert figs and os.path.exists(os.path.join(copy, "index.html"))
+  for path in figs:
+    with open(path, "rb") as a, open(path.replace(copy, sw.run_dir), "rb") as b:
+      assert a.read() == b.read(), os.path.basename(path)
 
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(

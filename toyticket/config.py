@@ -47,6 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.discovery = dict(obs_damping=1e-2, synflow_iters=100, earlybird_eps=0.1,
                      earlybird_window=5, combined_weight=1.0, coords_per_site=4,
                      orth_penalty=0.5, score_examples=1024)
+  # SAEs (Cunningham et al.) on every dense run's dense-final hidden activations: one per
+  # L1 coefficient and SAE seed (l1 empty: none); rows in sae.csv
+  c.sae = dict(l1=(), latents=32, seeds=2, steps=1000, lr=1e-2, examples=2048)
   c.quick = False
   c.max_cells_per_chunk = 2048   # sparse runs per jit call; more are split into chunks
   c.restore_from = ""            # a run dir: restore its dense checkpoints, skip dense
@@ -123,6 +126,8 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.discovery.synflow_iters = min(c.discovery.synflow_iters, 5)
   c.discovery.earlybird_window = min(c.discovery.earlybird_window, max(2, c.train.epochs))
   c.discovery.score_examples = min(c.discovery.score_examples, 256)
+  c.sae.steps = min(c.sae.steps, 100)
+  c.sae.examples = min(c.sae.examples, 512)
   return c
 
 
@@ -232,5 +237,16 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("discovery.score_examples", disc.score_examples, 1)
   _ints("discovery.coords_per_site", disc.coords_per_site, 1, mdl.d,
         f"integers in [1, model.d={mdl.d}]")
+  sae = c.sae
+  _nums("sae.l1", sae.l1, lambda v: v >= 0, "numbers >= 0 (a tuple; empty: no SAEs)")
+  if len(set(as_tuple(sae.l1))) != len(as_tuple(sae.l1)):
+    raise ConfigError("sae.l1", sae.l1, "distinct values")
+  _ints("sae.latents", sae.latents, 1)
+  _ints("sae.seeds", sae.seeds, 1, 64)
+  _ints("sae.steps", sae.steps, 1)
+  _nums("sae.lr", sae.lr, lambda v: v > 0, "a finite number > 0")
+  _ints("sae.examples", sae.examples, 2)
+  if "sae" in as_tuple(c.figures) and not as_tuple(sae.l1):
+    raise ConfigError("figures", c.figures, "'sae' only with sae.l1 set")
   if not isinstance(c.restore_from, str):
     raise ConfigError("restore_from", c.restore_from, "a run directory path or ''")

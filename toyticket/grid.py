@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from toyticket import cycle, discovery, names, task, train
+from toyticket import cycle, discovery, names, sae, task, train
 from toyticket.config import as_tuple
 
 
@@ -147,6 +147,8 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         score_examples=min(cfg.discovery.score_examples, t.n_train),
         rewind_epoch=cfg.rewind_epoch, imp_levels=cfg.imp.levels,
         imp_prune=cfg.imp.prune_fraction,
+        sae=sae.SaeSpec(as_tuple(cfg.sae.l1), cfg.sae.latents, cfg.sae.seeds, cfg.sae.steps,
+                        cfg.sae.lr, min(cfg.sae.examples, t.n_train)),
         c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)))
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
                     as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction)

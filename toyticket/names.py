@@ -16,7 +16,7 @@ TRAINABLE = {"hadamard": False, "random_fixed": False, "learned": True, "identit
 FIGURES = ("methods", "recall", "near_code", "site_classes", "survival", "init_distance",
            "class_trajectories", "support_growth", "jaccard_gain", "expansion", "scaling",
            "translation", "rewind_modes", "probe_epochs", "ticket_cycle", "heatmaps",
-           "feature_support", "code_overlap", "imp")    # plots.FIGURES
+           "feature_support", "code_overlap", "imp", "sae")    # plots.FIGURES
 CLASSES = ("stable", "recruited", "close_but_lost")   # metrics.site_classes, in this order
 
 # Survival tables (metrics.survival): row load 0..LOAD_BINS−2 and ≥ LOAD_BINS−1; initial

@@ -17,6 +17,7 @@ CSVS = (("metrics.csv", "one row per sparse run"),
         ("paired.csv", "paired comparisons with random, oracle and init magnitude, Holm"),
         ("dense.csv", "one row per dense run"),
         ("dense_oracle.csv", "per dense run and density: oracle-supported site classes"),
+        ("sae.csv", "per dense run and SAE L1 coefficient: reconstruction, L0, matched codes"),
         ("summary.txt", "the full summary table"), ("config.json", "config and provenance"))
 
 
@@ -25,7 +26,7 @@ def load(run_dir: str) -> tuple[dict, plots.Results]:
   cfg = rundir.read_json(os.path.join(run_dir, "config.json"))
   m = rundir.read_json(os.path.join(run_dir, "metrics.json"))
   return cfg, plots.Results(m["runs"], m["dense"], rundir.load_arrays(run_dir), run_dir, cfg,
-                            m.get("oracle", []))
+                            m.get("oracle", []), m.get("sae", []))
 
 
 def _best_table(rows: list, dense_rows: list, top: int = 3) -> str:
@@ -108,17 +109,36 @@ the references (grey: random and oracle). Full tables below.</p>
 """
 
 
-def build(run_dir: str) -> list[str]:
+def _draw(run_dir: str, name: str) -> list[str]:
+  """One named figure of a run directory (a worker process's task in `build`)."""
+  return plots.make_figures([name], load(run_dir)[1])
+
+
+def build(run_dir: str, workers: int = 0) -> list[str]:
   """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
-  (full table) and index.html of a finished run directory. Returns the PNG paths."""
+  (full table) and index.html of a finished run directory. Returns the PNG paths.
+
+  workers: processes drawing figures in parallel (0: one per available core, at most one
+  per figure; 1: all in this process). Workers are spawned, not forked, so a caller that
+  has started JAX's threads is safe; the files are the same either way."""
   cfg, res = load(run_dir)
   fig_dir = os.path.join(run_dir, "figures")
   for f in os.listdir(fig_dir) if os.path.isdir(fig_dir) else []:
     if f.endswith((".png", ".svg")):       # drawn by an earlier build: redraw all
       os.remove(os.path.join(fig_dir, f))
-  figures = {}
-  for name in cfg.get("figures", ()):
-    figures[name] = plots.make_figures([name], res)
+  names = list(cfg.get("figures", ()))
+  affinity = getattr(os, "sched_getaffinity", None)
+  cores = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+  workers = min(workers or cores, len(names))
+  if workers > 1:
+    import concurrent.futures
+    import multiprocessing
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+      drawn = list(pool.map(_draw, [run_dir] * len(names), names))
+  else:
+    drawn = [plots.make_figures([name], res) for name in names]
+  figures = dict(zip(names, drawn))
   rundir.atomic_write(os.path.join(run_dir, "summary.txt"),
                       results.summary(res.rows, res.dense_rows) + "\n")
   rundir.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))

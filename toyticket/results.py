@@ -88,6 +88,32 @@ def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tup
   return rows, dense_rows, oracle_rows
 
 
+def sae_rows(dense_labels: list[dict], l1s: tuple, out: dict) -> list[dict]:
+  """Per (dense run, L1 coefficient): the SAEs' reconstruction (fvu, mse), L0, dead
+  latents, and per template the exact codes matched (mean and sd over SAE seeds, ddof 1),
+  matched by every seed ("stable"), matched by random directions (mean over draws, the
+  floor) and found by the code reader ("codes"). [] when the sweep trains no SAEs."""
+  d = out["dense"]
+  if not l1s or "sae_fvu" not in d:
+    return []
+  rows = []
+  for i, lab in enumerate(dense_labels):
+    for p, l1 in enumerate(l1s):
+      row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d["sae_fvu"].shape[2]),
+             "diverged_epoch": int(d["diverged_epoch"][i])}
+      for key in ("fvu", "mse", "l0", "dead"):
+        row[f"sae_{key}"] = _f(np.mean(d[f"sae_{key}"][i, p]))
+      for t, name in enumerate(T_NAMES):
+        m = d["sae_matched"][i, p, :, t].astype(float)
+        row[f"sae_matched_{name}"] = _f(m.mean())
+        row[f"sae_matched_{name}_sd"] = _f(m.std(ddof=1)) if m.size > 1 else None
+        row[f"sae_stable_{name}"] = int(d["sae_stable"][i, p, t])
+        row[f"sae_random_{name}"] = _f(np.mean(d["sae_random"][i, :, t]))
+        row[f"sae_codes_{name}"] = int(d["sae_codes"][i, t])
+      rows.append(row)
+  return rows
+
+
 KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch")
 STAT_FIELDS = ("mean", "sd", "ci95", "ci95_lo", "ci95_hi")
 

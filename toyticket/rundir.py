@@ -29,7 +29,8 @@ import zipfile
 import numpy as np
 
 SUBDIRS = ("chunks", "trajectories", "checkpoints", "figures")
-TABLES = ("metrics.csv", "aggregate.csv", "dense.csv", "dense_oracle.csv", "paired.csv")
+TABLES = ("metrics.csv", "aggregate.csv", "dense.csv", "dense_oracle.csv", "paired.csv",
+          "sae.csv")
 
 
 class RunFileError(RuntimeError):
@@ -244,13 +245,15 @@ class RunDir:
     atomic_write(f["rows"], json.dumps(meta))
 
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
-                   agg: list, paired: list) -> None:
-    """metrics.json (everything) and one CSV per table (TABLES order)."""
+                   agg: list, paired: list, sae_rows: list = ()) -> None:
+    """metrics.json (everything) and one CSV per table (TABLES order; sae.csv only when
+    the sweep trained SAEs)."""
     atomic_write(self.file("metrics.json"), json.dumps(
         {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
-         "aggregate": agg, "paired": paired}, indent=1))
-    for name, table in zip(TABLES, (rows, agg, dense_rows, oracle_rows, paired)):
-      atomic_write(self.file(name), to_csv(table))
+         "aggregate": agg, "paired": paired, "sae": list(sae_rows)}, indent=1))
+    for name, table in zip(TABLES, (rows, agg, dense_rows, oracle_rows, paired, sae_rows)):
+      if table or name != "sae.csv":
+        atomic_write(self.file(name), to_csv(table))
 
 
 def load_arrays(run_dir: str) -> dict:

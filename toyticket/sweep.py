@@ -22,6 +22,7 @@ class Sweep:
   rows: list          # per sparse cell (metrics.csv)
   dense_rows: list    # per dense run (dense.csv)
   oracle_rows: list   # per (dense run, density) (dense_oracle.csv)
+  sae_rows: list = dataclasses.field(default_factory=list)   # per (dense run, L1) (sae.csv)
 
 
 def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
@@ -81,7 +82,7 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
   if not main:
     log = lambda _: None
   log(plan_text(plan, cfg, rd.path))
-  rows, dense_rows, oracle_rows = [], [], []
+  rows, dense_rows, oracle_rows, sae_rows = [], [], [], []
   t_start, times = time.time(), []
   for n, (g, block) in enumerate(plan):
     cid = rd.chunk_id(n, g.gid)
@@ -96,7 +97,8 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
       c_rows, d_rows, o_rows = results.chunk_rows(g.dense_labels(block), g.cell_labels(block),
                                                   g.densities, out)
       meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], "cells": c_rows,
-              "dense": d_rows, "oracle": o_rows}
+              "dense": d_rows, "oracle": o_rows,
+              "sae": results.sae_rows(g.dense_labels(block), g.spec.sae.l1s, out)}
       rd.save_chunk(cid, {k: out[k] for k in ("dense", "cells", "masks")}, meta,
                     lambda path: checkpoints.save(path, checkpoint_tree(out)))
       times.append(time.time() - t0)
@@ -110,10 +112,11 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
     rows += meta["cells"]
     dense_rows += meta["dense"]
     oracle_rows += meta["oracle"]
+    sae_rows += meta.get("sae", [])
   if main:
     rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
-                    results.paired_rows(rows))
-  return Sweep(rd.path, rows, dense_rows, oracle_rows)
+                    results.paired_rows(rows), sae_rows)
+  return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
 
 
 def plan_text(plan: list, cfg: ml_collections.ConfigDict, run_dir: str) -> str:

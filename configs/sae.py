@@ -3,9 +3,9 @@
 trained on the dense-final hidden activations, vmapped; how many of the run's exact 4P /
 3N1P codes an SAE latent matches (activation correlation with the clause indicator ≥ 0.5
 and decoder atom along the code's hidden row), against random directions and the code
-reader's own count. Hadamard and learned embeddings, m = 16 (at m = 8 a dense run has
-under one exact code on average, too few to compare), 4 seeds; a small oracle / random
-ticket grid rides along.
+reader's own count. Hadamard and learned embeddings, m = 8, 8 seeds (a dense run holds
+about one exact code, at m = 8 and at m = 16 alike, so seeds are what gives n); a small
+oracle / random ticket grid rides along.
 
   python -m experiments.sweep --config=configs/sae.py
 """
@@ -17,10 +17,10 @@ def get_config():
   c.name = "sae"
   c.embeddings = ("hadamard", "learned")
   c.methods = ("oracle", "random")
-  c.task.m = 16
+  c.seeds = tuple(range(8))
   c.densities = (0.25,)
   c.rewinds = ("probe",)
-  c.sae.l1 = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+  c.sae.l1 = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
   c.sae.latents = 32
   c.sae.seeds = 3
   c.figures = ("sae",)

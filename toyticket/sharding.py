@@ -44,8 +44,11 @@ def default_cache_dir() -> str:
 def use_compilation_cache(path: str) -> str:
   """Turns on JAX's persistent compilation cache in `path` ("" leaves it off), so a
   program compiled once (same shapes, flags, versions) loads from disk in later processes;
-  an explicit JAX_COMPILATION_CACHE_DIR in the environment wins. JAX writes cache entries
-  atomically, so processes may share it. Returns the directory in use ("" if off)."""
+  an explicit JAX_COMPILATION_CACHE_DIR in the environment wins. Processes may share it:
+  an entry is written once (an existing key is never rewritten; in a multi-process run
+  only process 0 writes) and an entry that cannot be read (say, read while another
+  process writes it) is a miss with a warning, not an error
+  (jax_raise_persistent_cache_errors is off). Returns the directory in use ("" if off)."""
   path = os.environ.get("JAX_COMPILATION_CACHE_DIR") or path
   if path:
     os.makedirs(path, exist_ok=True)

@@ -44,14 +44,21 @@ def test_every_figure_fits_a_page_and_has_an_svg(run):
     assert os.path.getsize(p[:-4] + ".svg") > 0
 
 
-def test_sae_rows_per_dense_run_and_l1_agree_with_the_code_reader(run):
+CELL = ("embedding", "seed", "method", "density", "rewind", "probe_epoch")
+
+
+def test_sae_rows_per_network_and_l1_agree_with_the_code_reader(run):
   c, _, sw, _, _ = run
-  assert len(sw.sae_rows) == len(sw.dense_rows) * len(c.sae.l1)
+  assert len(sw.sae_rows) == (len(sw.dense_rows) + len(sw.rows)) * len(c.sae.l1)
   dense = {(r["embedding"], r["seed"]): r for r in sw.dense_rows}
+  cells = {tuple(r[k] for k in CELL): r for r in sw.rows}
   for r in sw.sae_rows:
-    d = dense[(r["embedding"], r["seed"])]
-    for t in names.TEMPLATE_NAMES:     # same dense-final exact codes, two code paths
-      assert r[f"sae_codes_{t}"] == d[f"dense_{t}"]
+    if r["ticket"] == "dense":      # same exact codes as the code reader's tables
+      want = {t: dense[(r["embedding"], r["seed"])][f"dense_{t}"] for t in names.TEMPLATE_NAMES}
+    else:
+      want = {t: cells[tuple(r[k] for k in CELL)][f"sparse_{t}"] for t in names.TEMPLATE_NAMES}
+    for t in names.TEMPLATE_NAMES:
+      assert r[f"sae_codes_{t}"] == want[t]
       assert 0 <= r[f"sae_stable_{t}"] <= r[f"sae_matched_{t}"] <= r[f"sae_codes_{t}"]
       assert 0 <= r[f"sae_random_{t}"] <= r[f"sae_codes_{t}"]
     assert 0 <= r["sae_dead"] <= c.sae.latents and r["sae_fvu"] >= 0

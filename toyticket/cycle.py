@@ -219,8 +219,13 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
     per_cell = jax.tree.map(lambda a, b: jnp.concatenate([a, b], 1), per_cell,
                             imp_phase(spec, traj, dense_in, imp, data))
   dense = analyse_dense(spec, traj, dense_losses, dense_in["densities"], data)
-  if spec.sae.l1s:
-    dense.update(sae_phase(spec, traj, dense_in, data))
+  if spec.sae.l1s:      # SAEs on every dense-final network and every sparse ticket
+    final = jax.tree.map(lambda v: v[:, -1], traj)
+    dense.update(jax.vmap(lambda p, key: sae_readings(spec, p, jnp.ones_like(p["W1"]), key,
+                                                      data))(final, dense_in["key"]))
+    per_cell[0].update(jax.vmap(lambda ps, ms, key: jax.vmap(
+        lambda p, m: sae_readings(spec, p, m, key, data))(ps, ms))(
+            per_cell[1], per_cell[2], dense_in["key"]))
   return {"dense": dense, "cells": per_cell[0], "dense_traj": traj, "sparse_final": per_cell[1],
           "masks": per_cell[2]}
 
@@ -282,42 +287,35 @@ def analyse_dense(spec, traj, losses, densities, data):
   return jax.vmap(one)(traj, losses, densities)
 
 
-def sae_phase(spec: CycleSpec, traj, dense_in, data):
-  """SAEs on every dense run's dense-final hidden activations h = relu(C1 x + b1) over the
-  first `spec.sae.examples` training inputs: one per L1 coefficient (P) and SAE seed (S),
-  all vmapped, and the random-direction floor (one draw per SAE seed). Per dense run:
-  "sae_fvu", "sae_mse", "sae_l0", "sae_dead" (P, S); "sae_matched" (P, S, T) exact codes
-  matched (`sae.matched_sites`); "sae_stable" (P, T) codes matched by every seed's SAE;
-  "sae_random" (S, T) codes matched by random directions; "sae_codes" (T,) exact codes
-  the code reader finds."""
+def sae_readings(spec: CycleSpec, p, mask, key, data):
+  """SAEs on ONE network's hidden activations h = relu(C1 x + b1) over the first
+  `spec.sae.examples` training inputs (params p, mask (H, d), seed key): one SAE per L1
+  coefficient (P) and SAE seed (S), all vmapped, and the random-direction floor (one draw
+  per SAE seed). Returns "sae_fvu", "sae_mse", "sae_l0", "sae_dead" (P, S); "sae_matched"
+  (P, S, T) exact codes of this network matched (`sae.matched_sites`); "sae_stable" (P, T)
+  codes matched by every seed's SAE; "sae_random" (S, T) codes matched by random
+  directions; "sae_codes" (T,) exact codes the code reader finds."""
   s, k = spec.sae, data["clause_vars"].shape[1]
   x = data["x_train"][:s.examples]
   indicators = sae.code_indicators(x, data["clause_vars"], data["clause_pols"], k)
-  codes_of = _codes(spec, data)
-  l1s = jnp.asarray(s.l1s, jnp.float32)
+  h = jax.nn.relu(x @ model.feature_weights(p, mask).T + p["b1"])
+  cs = _codes(spec, data)(p, mask)
+  sites = lambda f, atoms: sae.matched_sites(f, atoms, cs.exact, cs.rotation, indicators)
 
-  def one(tr, key):
-    p = discovery.at(tr, -1)
-    ones = jnp.ones_like(p["W1"])
-    h = jax.nn.relu(x @ model.feature_weights(p, ones).T + p["b1"])
-    cs = codes_of(p, ones)
-    sites = lambda f, atoms: sae.matched_sites(f, atoms, cs.exact, cs.rotation, indicators)
+  def fit(l1, key):
+    q, _ = sae.train(key, h, l1, s.latents, s.steps, s.lr)
+    return {**sae.stats(q, h), "sites": sites(sae.encode(q, h), q["W_dec"])}
 
-    def fit(l1, key):
-      q, _ = sae.train(key, h, l1, s.latents, s.steps, s.lr)
-      return {**sae.stats(q, h), "sites": sites(sae.encode(q, h), q["W_dec"])}
-
-    keys = jax.random.split(stream(key, prng.SAE), s.seeds)
-    fits = jax.vmap(lambda l1: jax.vmap(lambda kk: fit(l1, kk))(keys))(l1s)   # (P, S, ...)
-    floor_keys = jax.random.split(stream(key, prng.SAE_FLOOR), s.seeds)
-    dirs = jax.vmap(lambda kk: sae.random_directions(kk, h.shape[1], s.latents))(floor_keys)
-    rand = jax.vmap(lambda d: sites(jax.nn.relu(h @ d), d).sum((0, 1)))(dirs)
-    return {"sae_fvu": fits["fvu"], "sae_mse": fits["mse"], "sae_l0": fits["l0"],
-            "sae_dead": fits["dead"], "sae_matched": fits["sites"].sum((2, 3)),
-            "sae_stable": jnp.all(fits["sites"], 1).sum((1, 2)), "sae_random": rand,
-            "sae_codes": cs.exact.sum((0, 1))}
-
-  return jax.vmap(one)(traj, dense_in["key"])
+  keys = jax.random.split(stream(key, prng.SAE), s.seeds)
+  fits = jax.vmap(lambda l1: jax.vmap(lambda kk: fit(l1, kk))(keys))(
+      jnp.asarray(s.l1s, jnp.float32))                                  # (P, S, ...)
+  floor_keys = jax.random.split(stream(key, prng.SAE_FLOOR), s.seeds)
+  dirs = jax.vmap(lambda kk: sae.random_directions(kk, h.shape[1], s.latents))(floor_keys)
+  rand = jax.vmap(lambda d: sites(jax.nn.relu(h @ d), d).sum((0, 1)))(dirs)
+  return {"sae_fvu": fits["fvu"], "sae_mse": fits["mse"], "sae_l0": fits["l0"],
+          "sae_dead": fits["dead"], "sae_matched": fits["sites"].sum((2, 3)),
+          "sae_stable": jnp.all(fits["sites"], 1).sum((1, 2)), "sae_random": rand,
+          "sae_codes": cs.exact.sum((0, 1))}
 
 
 def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):

@@ -451,9 +451,12 @@ def sae_figure(res):
   codes? Per template, codes some SAE latent matches (activation correlation ≥ 0.5 with
   the clause indicator and decoder atom along the code's row), codes matched by every SAE
   seed, the random-direction floor, and the code reader's count, against the L1
-  coefficient; below, fraction of variance unexplained and L0. Mean with 95 % CI over
-  dense runs (each the mean over its SAE seeds)."""
-  rows = [r for r in res.sae_rows if not results.is_diverged(r)]
+  coefficient, for the dense-final networks and (squares) the oracle tickets; below,
+  fraction of variance unexplained and L0 of the dense runs' SAEs. Mean with 95 % CI over
+  runs (each the mean over its SAE seeds)."""
+  rows = [r for r in res.sae_rows if not results.is_diverged(r) and r["ticket"] == "dense"]
+  tickets = [r for r in res.sae_rows if not results.is_diverged(r) and r["ticket"] == "sparse"
+             and r["method"] == "oracle"]
   if not rows:
     return []
   groups = len(_uniq(rows, "group")) > 1
@@ -473,10 +476,15 @@ def sae_figure(res):
       fields = ([(f.format(t), lab, ls) for f, lab, ls in what] if t else
                 [(what, what.replace("sae_", "").replace("fvu", "fraction of variance "
                                                           "unexplained"), "-")])
+      ct = [r for r in tickets if col_of(r) == col]
+      if t and ct:         # the same SAE reading of the oracle tickets (all densities)
+        fields = fields + [(f"sae_matched_{t}", "SAE on the oracle ticket: matched", "-"),
+                           (f"sae_codes_{t}", "code reader on the oracle ticket", "-.")]
       for k, (field, lab, ls) in enumerate(fields):
-        st = np.array([_stat([r for r in cr if r["sae_l1"] == l1], field) for l1 in l1s])
-        ax.errorbar(l1s, st[:, 0], st[:, 1], ls=ls, marker="o", ms=3, capsize=2,
-                    color=f"C{k}", label=lab)
+        src = ct if "ticket" in lab else cr
+        st = np.array([_stat([r for r in src if r["sae_l1"] == l1], field) for l1 in l1s])
+        ax.errorbar(l1s, st[:, 0], st[:, 1], ls=ls, marker="o" if k < 4 else "s", ms=3,
+                    capsize=2, color=f"C{k}", label=lab)
       if min(l1s) > 0:
         ax.set_xscale("log")
       else:

@@ -88,18 +88,23 @@ def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tup
   return rows, dense_rows, oracle_rows
 
 
-def sae_rows(dense_labels: list[dict], l1s: tuple, out: dict) -> list[dict]:
-  """Per (dense run, L1 coefficient): the SAEs' reconstruction (fvu, mse), L0, dead
-  latents, and per template the exact codes matched (mean and sd over SAE seeds, ddof 1),
-  matched by every seed ("stable"), matched by random directions (mean over draws, the
-  floor) and found by the code reader ("codes"). [] when the sweep trains no SAEs."""
-  d = out["dense"]
-  if not l1s or "sae_fvu" not in d:
+def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
+             out: dict) -> list[dict]:
+  """Per (network, L1 coefficient), the network being a dense-final run ("ticket" =
+  "dense") or a sparse ticket ("sparse", labelled like its metrics.csv row): the SAEs'
+  reconstruction (fvu, mse), L0, dead latents, and per template the exact codes matched
+  (mean and sd over SAE seeds, ddof 1), matched by every seed ("stable"), matched by
+  random directions (mean over draws, the floor) and found by the code reader ("codes").
+  [] when the sweep trains no SAEs."""
+  if not l1s or "sae_fvu" not in out["dense"]:
     return []
+  nets = [({**lab, "ticket": "dense"}, out["dense"], i) for i, lab in enumerate(dense_labels)]
+  nets += [({**{k: v for k, v in lab.items() if k != "dense_pos"}, "ticket": "sparse"},
+            out["cells"], j) for j, lab in enumerate(cell_labels)]
   rows = []
-  for i, lab in enumerate(dense_labels):
+  for lab, d, i in nets:
     for p, l1 in enumerate(l1s):
-      row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d["sae_fvu"].shape[2]),
+      row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d["sae_fvu"].shape[-1]),
              "diverged_epoch": int(d["diverged_epoch"][i])}
       for key in ("fvu", "mse", "l0", "dead"):
         row[f"sae_{key}"] = _f(np.mean(d[f"sae_{key}"][i, p]))

@@ -98,7 +98,8 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
                                                   g.densities, out)
       meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], "cells": c_rows,
               "dense": d_rows, "oracle": o_rows,
-              "sae": results.sae_rows(g.dense_labels(block), g.spec.sae.l1s, out)}
+              "sae": results.sae_rows(g.dense_labels(block), g.cell_labels(block),
+                                      g.spec.sae.l1s, out)}
       rd.save_chunk(cid, {k: out[k] for k in ("dense", "cells", "masks")}, meta,
                     lambda path: checkpoints.save(path, checkpoint_tree(out)))
       times.append(time.time() - t0)

@@ -7,7 +7,7 @@ reader's own count. Hadamard and learned embeddings, m = 8, 8 seeds (a dense run
 about one exact code, at m = 8 and at m = 16 alike, so seeds are what gives n); a small
 oracle / random ticket grid rides along.
 
-  python -m experiments.sweep --config=configs/sae.py
+  python -m experiments.sweep --config=configs/sae.py      # 243 s on 2 CPU cores
 """
 from toyticket.config import base_config
 

@@ -21,15 +21,16 @@ import sys
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from toyticket import checkpoints, config, distributed, rundir, sharding
-from toyticket import sweep as sweep_lib
+# Only plain-Python modules at import: a bad flag or config fails in one line before JAX
+# loads (~2 s); main imports the rest once the config is valid.
+from toyticket import config, errors, rundir
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", "./runs", "Root of run directories.")
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard the runs "
                                     "over (0: one per available core; 1: no sharding).")
-_CACHE = flags.DEFINE_string("compilation_cache", sharding.default_cache_dir(),
+_CACHE = flags.DEFINE_string("compilation_cache", rundir.default_cache_dir(),
                              "Persistent JAX compilation cache directory ('' to turn off).")
 _COORDINATOR = flags.DEFINE_string("coordinator", "", "Multi-process: host:port where "
                                    "process 0 listens (same on every process).")
@@ -58,15 +59,17 @@ def main(argv):
     config.validate(_CONFIG.value)            # as given, then as it will run
     cfg = config.apply_quick(_CONFIG.value)
     config.validate(cfg)
+    setup = distributed_setup()
+    from toyticket import distributed, sharding  # JAX from here on
+    from toyticket import sweep as sweep_lib
     sharding.use_cpu_cores(_CPU_DEVICES.value)
     sharding.use_compilation_cache(_CACHE.value)
-    setup = distributed_setup()
     if setup is not None or cfg.distributed:
       distributed.initialize(setup)      # None: the cluster's own auto-detection
     log = print if distributed.is_main() else (lambda _: None)
     sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value, log=log)
-  except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError,
-          rundir.RunDirBusy, distributed.DistributedError) as e:
+  except (config.ConfigError, errors.CheckpointError, rundir.RunFileError,
+          rundir.RunDirBusy, errors.DistributedError) as e:
     fail(str(e))
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
@@ -79,16 +82,17 @@ def main(argv):
         "table in summary.txt; open index.html in a browser)")
 
 
-def distributed_setup() -> distributed.Setup | None:
-  """The explicit multi-process setup from the flags, None if none is given (raises
-  DistributedError if only some are given or one is out of range)."""
+def distributed_setup():
+  """The explicit multi-process setup (`distributed.Setup`) from the flags, None if none is
+  given (raises DistributedError if only some are given or one is out of range)."""
   given = (_COORDINATOR.value != "", _NUM_PROCESSES.value != 0, _PROCESS_ID.value != -1)
   if not any(given):
     return None
   if not all(given):
-    raise distributed.DistributedError(
+    raise errors.DistributedError(
         "distributed: give all of --coordinator, --num_processes and --process_id (or "
         "none of them)")
+  from toyticket import distributed
   distributed.check(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
                     _TIMEOUT.value)
   return distributed.Setup(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,

@@ -22,11 +22,18 @@ def sweep(*args, workdir):
                         text=True, timeout=600)
 
 
+@pytest.fixture(scope="module")
+def quick_workdir(tmp_path_factory):
+  """One workdir for every config's quick run; the quick `make replicate` test below then
+  finds its sweeps done (skip-if-done) instead of computing them again."""
+  return tmp_path_factory.mktemp("quick")
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[os.path.basename(p) for p in CONFIGS])
-def test_config_quick_end_to_end(path, tmp_path):
-  p = sweep(f"--config={path}", "--config.quick=True", workdir=tmp_path)
+def test_config_quick_end_to_end(path, quick_workdir):
+  p = sweep(f"--config={path}", "--config.quick=True", workdir=quick_workdir)
   assert p.returncode == 0, p.stderr[-3000:]
-  (run_dir,) = glob.glob(str(tmp_path / "*" / "*"))
+  (run_dir,) = [l.split()[1] for l in p.stdout.splitlines() if l.startswith("results: ")]
   for f in ("config.json", "metrics.json", "metrics.csv", "aggregate.csv", "dense.csv",
             "summary.txt"):
     assert os.path.getsize(os.path.join(run_dir, f)) > 0, f
@@ -161,13 +168,14 @@ def test_bench_bad_input_one_line_nonzero_nothing_written(arg, flag, tmp_path):
   assert not out.exists()
 
 
-def test_replicate_quick_writes_a_report_row_per_claim(tmp_path):
-  """`make replicate` in quick mode: every sweep runs, every claim gets a row."""
+def test_replicate_quick_writes_a_report_row_per_claim(quick_workdir, tmp_path):
+  """`make replicate` in quick mode: every sweep runs (or is found done, after the quick
+  config runs above), every claim gets a row."""
   from toyticket import replication
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
   out = tmp_path / "replication.md"
   p = subprocess.run([sys.executable, "-m", "experiments.replicate", "--quick",
-                      f"--workdir={tmp_path / 'runs'}", f"--out={out}"], cwd=ROOT, env=env,
+                      f"--workdir={quick_workdir}", f"--out={out}"], cwd=ROOT, env=env,
                      capture_output=True, text=True, timeout=900)
   assert p.returncode == 0, p.stderr[-3000:]
   text = out.read_text()

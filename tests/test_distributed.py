@@ -40,10 +40,9 @@ def dist(port, n, i, timeout=60):
 
 
 def test_two_processes_equal_one(tmp_path):
+  single = finish([launch(tmp_path / "one")])[0]   # first: the others load its compile
   port = free_port()
-  procs = [launch(tmp_path / "two", *dist(port, 2, i)) for i in (0, 1)]
-  single = finish([launch(tmp_path / "one")])[0]
-  results = finish(procs)
+  results = finish([launch(tmp_path / "two", *dist(port, 2, i)) for i in (0, 1)])
   assert single[0] == 0, single[2][-2000:]
   for rc, _, stderr in results:
     assert rc == 0, stderr[-2000:]

@@ -24,8 +24,7 @@ def _checkpointer() -> ocp.StandardCheckpointer:
       primary_host=me, active_processes={me}))
 
 
-class CheckpointError(RuntimeError):
-  """An unreadable, missing or mismatched checkpoint (one-line message)."""
+from toyticket.errors import CheckpointError  # noqa: F401  (raised here; one-line message)
 
 
 def checksum(tree) -> str:

@@ -110,7 +110,8 @@ def as_tuple(v) -> tuple:
 
 def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Quick mode (smoke tests): 3 epochs, small data, one or two seeds, the first clause
-  count and at most two widths (at most two compiled programs), cheap SynFlow."""
+  count and at most two widths (at most two compiled programs), cheap SynFlow, at most
+  two SAE L1 coefficients and seeds of 50 steps."""
   if not c.quick:
     return c
   c = ml_collections.ConfigDict(c.to_dict())
@@ -126,7 +127,9 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.discovery.synflow_iters = min(c.discovery.synflow_iters, 5)
   c.discovery.earlybird_window = min(c.discovery.earlybird_window, max(2, c.train.epochs))
   c.discovery.score_examples = min(c.discovery.score_examples, 256)
-  c.sae.steps = min(c.sae.steps, 100)
+  c.sae.l1 = as_tuple(c.sae.l1)[:2]
+  c.sae.seeds = min(c.sae.seeds, 2)
+  c.sae.steps = min(c.sae.steps, 50)
   c.sae.examples = min(c.sae.examples, 512)
   return c
 

@@ -35,12 +35,6 @@ def use_cpu_cores(n: int = 0) -> int:
   return n
 
 
-def default_cache_dir() -> str:
-  """$XDG_CACHE_HOME/toyticket/jax (default ~/.cache/toyticket/jax)."""
-  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-  return os.path.join(base, "toyticket", "jax")
-
-
 def use_compilation_cache(path: str) -> str:
   """Turns on JAX's persistent compilation cache in `path` ("" leaves it off), so a
   program compiled once (same shapes, flags, versions) loads from disk in later processes;

@@ -1,0 +1,12 @@
+"""Error types a user can cause that end a run in ONE line (exit 2), importable without
+JAX so that a CLI can catch them before loading it. Each is raised by (and re-exported
+from) the module named."""
+from __future__ import annotations
+
+
+class CheckpointError(RuntimeError):
+  """An unreadable, missing or mismatched checkpoint (`checkpoints`)."""
+
+
+class DistributedError(RuntimeError):
+  """A multi-process setup that cannot work (`distributed`)."""

@@ -454,8 +454,9 @@ def sae_figure(res):
   coefficient, for the dense-final networks and (squares) the oracle tickets; below,
   fraction of variance unexplained and L0 of the dense runs' SAEs. Mean with 95 % CI over
   runs (each the mean over its SAE seeds)."""
-  rows = [r for r in res.sae_rows if not results.is_diverged(r) and r["ticket"] == "dense"]
-  tickets = [r for r in res.sae_rows if not results.is_diverged(r) and r["ticket"] == "sparse"
+  ticket = lambda r: r.get("ticket", "dense")     # rows written before tickets had SAEs
+  rows = [r for r in res.sae_rows if not results.is_diverged(r) and ticket(r) == "dense"]
+  tickets = [r for r in res.sae_rows if not results.is_diverged(r) and ticket(r) == "sparse"
              and r["method"] == "oracle"]
   if not rows:
     return []

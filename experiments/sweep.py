@@ -23,14 +23,14 @@ from ml_collections import config_flags
 
 # Only plain-Python modules at import: a bad flag or config fails in one line before JAX
 # loads (~2 s); main imports the rest once the config is valid.
-from toyticket import config, errors, rundir
+from toyticket import config, errors, host, rundir
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", "./runs", "Root of run directories.")
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", 0, "XLA:CPU devices to shard the runs "
                                     "over (0: one per available core; 1: no sharding).")
-_CACHE = flags.DEFINE_string("compilation_cache", rundir.default_cache_dir(),
+_CACHE = flags.DEFINE_string("compilation_cache", host.default_cache_dir(),
                              "Persistent JAX compilation cache directory ('' to turn off).")
 _COORDINATOR = flags.DEFINE_string("coordinator", "", "Multi-process: host:port where "
                                    "process 0 listens (same on every process).")
@@ -66,8 +66,7 @@ def main(argv):
     sharding.use_compilation_cache(_CACHE.value)
     if setup is not None or cfg.distributed:
       distributed.initialize(setup)      # None: the cluster's own auto-detection
-    log = print if distributed.is_main() else (lambda _: None)
-    sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value, log=log)
+    sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value)   # logs on process 0 only
   except (config.ConfigError, errors.CheckpointError, rundir.RunFileError,
           rundir.RunDirBusy, errors.DistributedError) as e:
     fail(str(e))

@@ -42,7 +42,7 @@ def dist(port, n, i, timeout=60):
 
 
 def test_two_processes_equal_one(tmp_path):
-  single = finish([launch(tmp_path / "one")])[0]   # first: the others load its compile
+  single = finish([launch(tmp_path / "one")])[0]   # alone first: 2 cores, 3 processes
   port = free_port()
   results = finish([launch(tmp_path / "two", *dist(port, 2, i)) for i in (0, 1)])
   assert single[0] == 0, single[2][-2000:]

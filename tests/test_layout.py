@@ -53,6 +53,7 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
   code = ("import sys, matplotlib;"
           "raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); before = raw();"
           "import toyticket.config, toyticket.plots, toyticket.results, toyticket.rundir;"
+          "import toyticket.host, toyticket.errors;"
           "assert 'jax' not in sys.modules, 'jax imported';"
           "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported';"
           "assert raw() == before, 'backend set'; print('ok')")

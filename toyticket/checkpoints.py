@@ -15,6 +15,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from toyticket.errors import CheckpointError  # noqa: F401  (raised here; one-line message)
+
 
 def _checkpointer() -> ocp.StandardCheckpointer:
   """An orbax checkpointer for this process alone: checkpoints hold host (numpy) arrays and
@@ -22,9 +24,6 @@ def _checkpointer() -> ocp.StandardCheckpointer:
   me = jax.process_index()
   return ocp.StandardCheckpointer(multiprocessing_options=ocp.options.MultiprocessingOptions(
       primary_host=me, active_processes={me}))
-
-
-from toyticket.errors import CheckpointError  # noqa: F401  (raised here; one-line message)
 
 
 def checksum(tree) -> str:

@@ -47,8 +47,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.discovery = dict(obs_damping=1e-2, synflow_iters=100, earlybird_eps=0.1,
                      earlybird_window=5, combined_weight=1.0, coords_per_site=4,
                      orth_penalty=0.5, score_examples=1024)
-  # SAEs (Cunningham et al.) on every dense run's dense-final hidden activations: one per
-  # L1 coefficient and SAE seed (l1 empty: none); rows in sae.csv
+  # SAEs (Cunningham et al.) on the hidden activations of every dense-final run and every
+  # sparse ticket: one per L1 coefficient and SAE seed (l1 empty: none); rows in sae.csv
   c.sae = dict(l1=(), latents=32, seeds=2, steps=1000, lr=1e-2, examples=2048)
   c.quick = False
   c.max_cells_per_chunk = 2048   # sparse runs per jit call; more are split into chunks

@@ -43,7 +43,7 @@ class CycleSpec:
   imp_prune: float = 0.2      # fraction of the REMAINING W1 pruned per IMP level
   score_examples: int = 1024
   c0_frozen: bool = False     # every run's C0 is frozen (sparse groups may embed once)
-  sae: sae.SaeSpec = sae.SaeSpec(l1s=())   # SAEs on dense-final activations (none: off)
+  sae: sae.SaeSpec = sae.SaeSpec(l1s=())   # SAEs on every network's activations (none: off)
 
 
 def stream(key, i):

@@ -25,11 +25,10 @@ import time
 import jax
 import numpy as np
 
+from toyticket.errors import DistributedError  # noqa: F401  (raised here; one line)
+
 HELLO = "toyticket-rendezvous"
 MESSAGE_BYTES = 1024
-
-
-from toyticket.errors import DistributedError  # noqa: F401  (raised here; one line)
 
 
 @dataclasses.dataclass(frozen=True)

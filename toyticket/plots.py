@@ -27,7 +27,7 @@ class Results:
   """rows: per sparse run; dense_rows: per dense run; arrays: {"cells/...", "dense/...",
   "masks"} concatenated in row order; run_dir; config: the run's config.json as a dict;
   oracle_rows: per (dense run, density), the dense run's oracle-supported site classes;
-  sae_rows: per (dense run, SAE L1 coefficient), `results.sae_rows`."""
+  sae_rows: per (network, SAE L1 coefficient), `results.sae_rows`."""
   rows: list
   dense_rows: list
   arrays: dict

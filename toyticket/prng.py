@@ -10,8 +10,8 @@ Data streams are numpy PCG64 generators of the config's data_seed.
   EMBEDDING  2  fold_in(PRNGKey(seed), 2)     C0 (random_fixed, learned) execute.dense_inputs
   FRESH      3  fold_in(PRNGKey(seed), 3)     W1, W2 of a `fresh` rewind cycle.rewind_params
   DISCOVERY  4  fold_in(PRNGKey(seed), 4)     method randomness (random) cycle.discover
-  SAE        5  fold_in(PRNGKey(seed), 5)     SAE atoms (per SAE seed)   cycle.sae_phase
-  SAE_FLOOR  6  fold_in(PRNGKey(seed), 6)     random directions (floor)  cycle.sae_phase
+  SAE        5  fold_in(PRNGKey(seed), 5)     SAE atoms (per SAE seed)   cycle.sae_readings
+  SAE_FLOOR  6  fold_in(PRNGKey(seed), 6)     random directions (floor)  cycle.sae_readings
   DATA       -  default_rng(data_seed)        clauses, then train, test  task.make_task
   DECOYS     -  default_rng((data_seed, 1))   decoy clauses              task.make_decoys
 

@@ -6,7 +6,7 @@ import html
 import json
 import os
 
-from toyticket import plots, results, rundir
+from toyticket import host, plots, results, rundir
 
 # What each figure shows and which paper figure it corresponds to (the figure function's
 # docstring, first paragraph).
@@ -17,7 +17,8 @@ CSVS = (("metrics.csv", "one row per sparse run"),
         ("paired.csv", "paired comparisons with random, oracle and init magnitude, Holm"),
         ("dense.csv", "one row per dense run"),
         ("dense_oracle.csv", "per dense run and density: oracle-supported site classes"),
-        ("sae.csv", "per dense run and SAE L1 coefficient: reconstruction, L0, matched codes"),
+        ("sae.csv", "per network (dense run or ticket) and SAE L1 coefficient: "
+         "reconstruction, L0, matched codes"),
         ("summary.txt", "the full summary table"), ("config.json", "config and provenance"))
 
 
@@ -127,9 +128,7 @@ def build(run_dir: str, workers: int = 0) -> list[str]:
     if f.endswith((".png", ".svg")):       # drawn by an earlier build: redraw all
       os.remove(os.path.join(fig_dir, f))
   names = list(cfg.get("figures", ()))
-  affinity = getattr(os, "sched_getaffinity", None)
-  cores = len(affinity(0)) if affinity else (os.cpu_count() or 1)
-  workers = min(workers or cores, len(names))
+  workers = min(workers or host.available_cores(), len(names))
   if workers > 1:
     import concurrent.futures
     import multiprocessing

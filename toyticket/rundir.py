@@ -81,13 +81,6 @@ NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_
               "quick")
 
 
-def default_cache_dir() -> str:
-  """Where compiled programs are kept between runs: $XDG_CACHE_HOME/toyticket/jax
-  (default ~/.cache/toyticket/jax)."""
-  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-  return os.path.join(base, "toyticket", "jax")
-
-
 def run_id(cfg_dict: dict) -> str:
   """12 hex digits of sha256 over the result-changing config fields (all but NOT_HASHED)
   as sorted JSON: changing only figures, chunk size or the workdir reuses the run."""

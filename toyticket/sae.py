@@ -29,10 +29,11 @@ import optax
 
 @dataclasses.dataclass(frozen=True)
 class SaeSpec:
-  """SAEs of a sweep (static): one per dense run, L1 coefficient and SAE seed."""
+  """SAEs of a sweep (static): one per network (dense-final run or sparse ticket), L1
+  coefficient and SAE seed."""
   l1s: tuple            # L1 coefficients (empty: no SAEs)
   latents: int = 32     # dictionary size L
-  seeds: int = 2        # SAE seeds per (dense run, L1)
+  seeds: int = 2        # SAE seeds per (network, L1)
   steps: int = 1000     # full-batch Adam steps
   lr: float = 1e-2
   examples: int = 2048  # training inputs whose activations the SAE reads

@@ -19,6 +19,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from toyticket import host
+
 AXIS = "runs"
 FORCE_FLAG = "--xla_force_host_platform_device_count"
 
@@ -27,9 +29,7 @@ def use_cpu_cores(n: int = 0) -> int:
   """Exposes n XLA:CPU devices (0: one per core this process may use). Call before JAX
   initialises its backends; an explicit XLA_FLAGS device count (tests) wins. No effect on
   accelerator backends. Returns n."""
-  if not n:
-    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere all cores
-    n = len(affinity(0)) if affinity else (os.cpu_count() or 1)
+  n = n or host.available_cores()
   if FORCE_FLAG not in os.environ.get("XLA_FLAGS", ""):
     jax.config.update("jax_num_cpu_devices", n)
   return n

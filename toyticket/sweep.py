@@ -22,7 +22,7 @@ class Sweep:
   rows: list          # per sparse cell (metrics.csv)
   dense_rows: list    # per dense run (dense.csv)
   oracle_rows: list   # per (dense run, density) (dense_oracle.csv)
-  sae_rows: list = dataclasses.field(default_factory=list)   # per (dense run, L1) (sae.csv)
+  sae_rows: list = dataclasses.field(default_factory=list)   # per (network, L1) (sae.csv)
 
 
 def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
@@ -37,9 +37,15 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
   With several processes (`distributed`), every process calls this and computes its
   share of each chunk; process 0 alone locks, decides what is done, writes and logs, and
   only its Sweep holds rows (the others' are empty)."""
+  log = _main_log(log)
   plan, restored = _prepare(cfg, log)
   with _locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
     return _run_chunks(cfg, workdir, plan, restored, log)
+
+
+def _main_log(log: Callable[[str], None]) -> Callable[[str], None]:
+  """`log` on process 0; a no-op on the others, so a multi-process run logs once."""
+  return log if distributed.is_main() else (lambda _: None)
 
 
 @contextlib.contextmanager
@@ -79,8 +85,6 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
   main = distributed.is_main()
   rd = (rundir.RunDir.create(workdir, cfg.to_dict()) if main else
         rundir.RunDir(rundir.RunDir.path_for(workdir, cfg.to_dict())))
-  if not main:
-    log = lambda _: None
   log(plan_text(plan, cfg, rd.path))
   rows, dense_rows, oracle_rows, sae_rows = [], [], [], []
   t_start, times = time.time(), []
@@ -94,12 +98,11 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
       out = execute.execute(g, block, restore.pick(restored, g, block))
       if not main:
         continue
-      c_rows, d_rows, o_rows = results.chunk_rows(g.dense_labels(block), g.cell_labels(block),
-                                                  g.densities, out)
+      dense_labels, cell_labels = g.dense_labels(block), g.cell_labels(block)
+      c_rows, d_rows, o_rows = results.chunk_rows(dense_labels, cell_labels, g.densities, out)
       meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], "cells": c_rows,
               "dense": d_rows, "oracle": o_rows,
-              "sae": results.sae_rows(g.dense_labels(block), g.cell_labels(block),
-                                      g.spec.sae.l1s, out)}
+              "sae": results.sae_rows(dense_labels, cell_labels, g.spec.sae.l1s, out)}
       rd.save_chunk(cid, {k: out[k] for k in ("dense", "cells", "masks")}, meta,
                     lambda path: checkpoints.save(path, checkpoint_tree(out)))
       times.append(time.time() - t0)
@@ -145,6 +148,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   """run_sweep, then the config's figures (from the saved results), summary.txt (the full
   table) and index.html (the report page), written by process 0 only. Returns (sweep,
   short summary, figure paths)."""
+  log = _main_log(log)
   plan, restored = _prepare(cfg, log)
   with _locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
     sw = _run_chunks(cfg, workdir, plan, restored, log)

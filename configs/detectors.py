@@ -4,7 +4,7 @@ feature-space detectors under matched training; Jaccard-with-oracle vs gain scat
   python -m experiments.sweep --config=configs/detectors.py
 """
 from toyticket.config import base_config
-from toyticket.methods import NAMES as ALL_METHODS
+from toyticket.methods import for_task
 
 
 def get_config():
@@ -13,7 +13,7 @@ def get_config():
   c.embeddings = ("hadamard",)
   with c.ignore_type():          # clause counts 8 and 16, as the paper's figures
     c.task.m = (8, 16)
-  c.methods = ALL_METHODS
+  c.methods = for_task("clause")
   c.densities = (0.25, 0.5)
   c.rewinds = ("probe",)
   c.figures = ("methods", "heatmaps", "jaccard_gain")

@@ -5,14 +5,14 @@
   python -m experiments.sweep --config=configs/embedding_sweep.py --config.quick=True
 """
 from toyticket.config import base_config
-from toyticket.methods import NAMES as METHODS
+from toyticket.methods import for_task
 
 
 def get_config(arg: str = ""):
   c = base_config()
   c.name = "embedding_sweep"
   c.embeddings = ("hadamard", "random_fixed", "learned")
-  c.methods = METHODS
+  c.methods = for_task("clause")
   c.figures = ("methods", "recall", "near_code")
   c.densities = (0.25, 0.5)
   c.rewinds = ("probe", "fresh")

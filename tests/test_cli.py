@@ -40,12 +40,17 @@ def test_config_quick_end_to_end(path, quick_workdir):
   with open(os.path.join(run_dir, "metrics.json")) as f:
     m = json.load(f)
   assert m["runs"] and m["aggregate"] and m["dense"]
-  assert all(0.0 <= r["sparse_acc"] <= 1.0 for r in m["runs"] if r["sparse_acc"] is not None)
+  if m["config"]["task"]["family"] == "tms":
+    assert all(r["sparse_loss"] >= 0.0 for r in m["runs"] if r["sparse_loss"] is not None)
+    assert all(0 <= r["sparse_represented"] <= r["n"] for r in m["runs"])
+    assert "sparse loss" in p.stdout
+  else:
+    assert all(0.0 <= r["sparse_acc"] <= 1.0 for r in m["runs"] if r["sparse_acc"] is not None)
+    assert "sparse acc" in p.stdout
   assert glob.glob(os.path.join(run_dir, "figures", "*.png"))
   assert glob.glob(os.path.join(run_dir, "trajectories", "*.npz"))
   assert os.listdir(os.path.join(run_dir, "checkpoints"))
   assert not glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True)
-  assert "sparse acc" in p.stdout
 
 
 BAD = [
@@ -89,6 +94,29 @@ BAD = [
     ("--config.quick=yes", "quick"),
     ("--no_such_flag=1", "no_such_flag"),
 ]
+
+
+TMS_BAD = [   # issue 22: clause-only choices in a TMS sweep, and the reverse
+    ("configs/tms.py", "--config.methods=('oracle','w1_kappa')", "methods"),
+    ("configs/tms.py", "--config.embeddings=('hadamard',)", "embeddings"),
+    ("configs/tms.py", "--config.model.d=16", "model.d"),
+    ("configs/tms.py", "--config.task.sparsity=(0.9,1.0)", "task.sparsity"),
+    ("configs/tms.py", "--config.sae.l1=(0.01,)", "sae.l1"),
+    ("configs/tms.py", "--config.figures=('methods',)", "figures"),
+    ("configs/embedding_sweep.py", "--config.figures=('tms',)", "figures"),
+    ("configs/embedding_sweep.py", "--config.task.family=tmz", "task.family"),
+    ("configs/embedding_sweep.py", "--config.methods=('feature_columns',)", "methods"),
+]
+
+
+@pytest.mark.parametrize("path,arg,field", TMS_BAD, ids=[f"{os.path.basename(p)}-{f}"
+                                                          for p, _, f in TMS_BAD])
+def test_tms_bad_input_one_line(path, arg, field, tmp_path):
+  p = sweep(f"--config={path}", "--config.quick=True", arg, workdir=tmp_path / "w")
+  assert p.returncode == 2, p.stderr[-2000:]
+  lines = p.stderr.strip().splitlines()
+  assert len(lines) == 1 and field in lines[0], p.stderr[-2000:]
+  assert not os.path.exists(tmp_path / "w")
 
 
 @pytest.mark.parametrize("arg,field", BAD, ids=[f for _, f in BAD])

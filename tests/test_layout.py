@@ -75,8 +75,9 @@ def test_feature_methods_are_pairs_and_properties_are_typed():
   for m in methods.METHODS.values():
     assert m.space in methods.SPACES and m.family in methods.FAMILIES
     assert (m.site_score is None) == (m.space == "weight")
+    assert m.tasks and set(m.tasks) <= set(names.TASK_FAMILIES)
   pairs = [(m.site_score, m.translation) for m in methods.METHODS.values()
-           if m.space == "feature" and m.scores_at == "probe"]
+           if m.space == "feature" and m.scores_at == "probe" and "clause" in m.tasks]
   assert len(pairs) == len(set(pairs)) == len(methods.SITE_SCORES) * len(methods.TRANSLATIONS)
   assert methods.feature_method("static", "greedy", "start").name == "static_adaptive"
   assert methods.feature_method("dynamic", "orth").name == "dynamic-orth"

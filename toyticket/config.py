@@ -29,8 +29,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.data_seed = 0
   # m = 8 (SPEC §1): dense accuracy 0.977 ± 0.004 over 8 seeds with this schedule, the
   # paper's regime (0.978); m = 16 reaches 0.939 in 30 epochs (0.965 in 100).
-  c.task = dict(n=16, m=8, k=4, target="dnf", polarity="positive", n_train=8192,
-                n_test=4096)
+  # family "tms" (Toy Models of Superposition): n features, model.hidden the hidden dims,
+  # model.d = n with the identity embedding; one model group per feature sparsity S
+  # (probability a feature is 0), importance I_i = importance_decay^i; m, k, target and
+  # polarity are the clause world's
+  c.task = dict(family="clause", n=16, m=8, k=4, target="dnf", polarity="positive",
+                n_train=8192, n_test=4096, sparsity=(0.9,), importance_decay=0.7)
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.model = dict(d=16, hidden=16)
   c.train = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=128, epochs=30,
@@ -120,6 +124,7 @@ def apply_quick(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.seeds = as_tuple(c.seeds)[:2]
   with c.ignore_type():            # at most two model groups (one compile each)
     c.task.m = as_tuple(c.task.m)[:1]
+    c.task.sparsity = as_tuple(c.task.sparsity)[:2]
     c.model.hidden = as_tuple(c.model.hidden)[:2]
   c.probe_epochs = tuple(dict.fromkeys(min(e, c.train.epochs) for e in as_tuple(c.probe_epochs)))
   c.rewind_epoch = min(c.rewind_epoch, c.train.epochs)
@@ -163,7 +168,7 @@ def _nums(field, values, ok, allowed):
 
 
 SEQUENCES = ("seeds", "embeddings", "methods", "densities", "rewinds", "probe_epochs",
-             "figures", "model.hidden", "task.m")
+             "figures", "model.hidden", "task.m", "task.sparsity")
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
@@ -171,6 +176,21 @@ def _get(c, dotted):
   for k in dotted.split("."):
     c = c[k]
   return c
+
+
+def _tms(c: ml_collections.ConfigDict) -> None:
+  """What a task.family="tms" config must also satisfy: its methods, embedding, widths,
+  figures, and no SAEs (they read clause codes)."""
+  tms_methods = methods.for_task("tms")
+  _choice("methods", c.methods, tms_methods)
+  _choice("figures", c.figures, names.TMS_FIGURES)
+  if as_tuple(c.embeddings) != ("identity",):
+    raise ConfigError("embeddings", c.embeddings, "('identity',) with task.family='tms' "
+                      "(TMS features are the inputs)")
+  if c.model.d != c.task.n:
+    raise ConfigError("model.d", c.model.d, f"task.n={c.task.n} with task.family='tms'")
+  if as_tuple(c.sae.l1):
+    raise ConfigError("sae.l1", c.sae.l1, "() with task.family='tms' (SAEs read clause codes)")
 
 
 def validate(c: ml_collections.ConfigDict) -> None:
@@ -188,8 +208,14 @@ def validate(c: ml_collections.ConfigDict) -> None:
     if len(set(vals)) != len(vals):
       raise ConfigError(field, _get(c, field), f"distinct values ({dup!r} repeats; a repeat "
                         "would relabel cells or inflate n)")
+  _choice("task.family", t.family, names.TASK_FAMILIES)
   _choice("embeddings", c.embeddings, names.FAMILIES)
   _choice("methods", c.methods, methods.NAMES)
+  if t.family == "tms":
+    _tms(c)
+  else:
+    _choice("methods", c.methods, methods.for_task("clause"))
+    _choice("figures", c.figures, [f for f in names.FIGURES if f not in names.TMS_FIGURES])
   _choice("rewinds", c.rewinds, names.REWINDS)
   _choice("figures", c.figures, names.FIGURES)
   _choice("codes.specificity", c.codes.specificity, names.SPECIFICITY)
@@ -251,5 +277,8 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("sae.examples", sae.examples, 2)
   if "sae" in as_tuple(c.figures) and not as_tuple(sae.l1):
     raise ConfigError("figures", c.figures, "'sae' only with sae.l1 set")
+  _nums("task.sparsity", t.sparsity, lambda v: 0 <= v < 1,
+        "numbers in [0, 1) (the probability a TMS feature is 0)")
+  _nums("task.importance_decay", t.importance_decay, lambda v: 0 < v <= 1, "a number in (0, 1]")
   if not isinstance(c.restore_from, str):
     raise ConfigError("restore_from", c.restore_from, "a run directory path or ''")

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
 from toyticket import codes as codes_lib
-from toyticket import discovery, kernels, metrics, model, names, prng, sae, train
+from toyticket import discovery, kernels, metrics, model, names, prng, sae, tms, train
 from toyticket.methods import METHODS
 
 REWINDS = names.REWINDS
@@ -44,6 +45,8 @@ class CycleSpec:
   score_examples: int = 1024
   c0_frozen: bool = False     # every run's C0 is frozen (sparse groups may embed once)
   sae: sae.SaeSpec = sae.SaeSpec(l1s=())   # SAEs on every network's activations (none: off)
+  task_family: str = "clause"  # names.TASK_FAMILIES: which `FAMILIES` entry runs
+  importance_decay: float = 0.7   # tms: feature importance I_i = decay^i
 
 
 def stream(key, i):
@@ -52,14 +55,28 @@ def stream(key, i):
 
 
 def train_path(spec: CycleSpec, shared_frozen_c0: bool) -> str:
-  """The gradient path (`kernels.train_path`) for this spec on the default backend."""
+  """The gradient path (`kernels.train_path`) for this spec on the default backend; a
+  family with its own loss trains by autodiff (the fast paths are the clause model's)."""
+  if FAMILIES[spec.task_family].loss is not None:
+    return "autodiff"
   return kernels.train_path(spec.train.grad_impl, jax.default_backend(), shared_frozen_c0)
+
+
+def loss_fn(spec: CycleSpec):
+  """The family's loss(params, mask, x, y) (`model.loss` for the clause world)."""
+  own = FAMILIES[spec.task_family].loss
+  return model.loss if own is None else own(spec)
+
+
+def init_params(spec: CycleSpec, key, c0) -> model.Params:
+  """θ of one network of the spec's family from key, around embedding c0."""
+  return FAMILIES[spec.task_family].init(key, c0, spec.hidden, spec.n_out)
 
 
 def init_dense(spec: CycleSpec, dense_in) -> model.Params:
   """θ0 for every dense run: (R, ...) params."""
-  return jax.vmap(lambda k, c0: model.init_params(stream(k, prng.INIT), c0, spec.hidden,
-                                                  spec.n_out))(dense_in["key"], dense_in["c0"])
+  return jax.vmap(lambda k, c0: init_params(spec, stream(k, prng.INIT), c0))(
+      dense_in["key"], dense_in["c0"])
 
 
 def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str):
@@ -67,8 +84,10 @@ def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str):
   masks (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path`
   is the gradient path (`kernels.PATHS`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
   def one(p, m, key, c0_trainable):
+    own = FAMILIES[spec.task_family].loss
     return train.train(p, m, c0_trainable, stream(key, prng.SHUFFLE), data["x_train"],
-                       data["y_train"], spec.train, path)
+                       data["y_train"], spec.train, path,
+                       None if own is None else own(spec))
   return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"])
 
 
@@ -84,8 +103,8 @@ def dense_phase(spec: CycleSpec, dense_in, data):
 def _context(spec, traj, key, probe_epoch, data):
   n = spec.score_examples
   return discovery.Context(traj, probe_epoch, stream(key, prng.DISCOVERY), data["x_train"][:n],
-                           data["y_train"][:n], data["clause_vars"], data["clause_pols"],
-                           spec.discovery)
+                           data["y_train"][:n], data.get("clause_vars"),
+                           data.get("clause_pols"), spec.discovery, loss=loss_fn(spec))
 
 
 def discover(spec: CycleSpec, traj, dense_in, cells, data):
@@ -131,7 +150,7 @@ def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
   reference), or θ at spec.rewind_epoch whatever the probe epoch (fixed; paper fig 26)."""
   p_init = discovery.at(tr, 0)
   p_probe = discovery.at(tr, jnp.asarray(spec.probe_epochs)[probe_index])
-  p_fresh = model.init_params(stream(key, prng.FRESH), p_init["C0"], spec.hidden, spec.n_out)
+  p_fresh = init_params(spec, stream(key, prng.FRESH), p_init["C0"])
   p_final = {**discovery.at(tr, -1), "W1": w1_post}
   p_fixed = discovery.at(tr, spec.rewind_epoch)
   options = [p_init, p_probe, p_fresh, p_final, p_fixed]
@@ -179,8 +198,8 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
     prev_mask, w1 = carry
     mask = topk(w1, prev_mask, rho)
     straj, slosses = train_batch(spec, start, mask, dense_in, data, path)
-    cells = analyse_cells(spec, traj, start, mask, jnp.full((r, k), rho), straj, slosses,
-                          data)
+    cells = FAMILIES[spec.task_family].analyse_cells(spec, traj, start, mask,
+                                                     jnp.full((r, k), rho), straj, slosses, data)
     final = jax.tree.map(lambda v: v[:, :, -1], straj)
     cells["detect_epoch"] = jnp.full((r, k), traj["W1"].shape[1] - 1, jnp.int32)
     return (mask, final["W1"]), (cells, final, mask)
@@ -212,13 +231,14 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
           traj, dense_in["key"], rewind, probe_index, posts)
   straj, slosses = train_batch(spec, start, masks, dense_in, data,
                                train_path(spec, shared_frozen_c0=spec.c0_frozen))
-  per_cell = ({**analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
+  fam = FAMILIES[spec.task_family]
+  per_cell = ({**fam.analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
                "detect_epoch": detect_epoch},
               jax.tree.map(lambda v: v[:, :, -1], straj), masks)
   if imp is not None:
     per_cell = jax.tree.map(lambda a, b: jnp.concatenate([a, b], 1), per_cell,
                             imp_phase(spec, traj, dense_in, imp, data))
-  dense = analyse_dense(spec, traj, dense_losses, dense_in["densities"], data)
+  dense = fam.analyse_dense(spec, traj, dense_losses, dense_in["densities"], data)
   if spec.sae.l1s:      # SAEs on every dense-final network and every sparse ticket
     final = jax.tree.map(lambda v: v[:, -1], traj)
     dense.update(jax.vmap(lambda p, key: sae_readings(spec, p, jnp.ones_like(p["W1"]), key,
@@ -369,6 +389,40 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
     return jax.vmap(one)(run_starts, run_masks, run_densities, run_trajs, run_losses)
 
   return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
+
+
+def analyse_dense_tms(spec, traj, losses, densities, data):
+  """Per TMS dense run (`tms.dense_readings`), vmapped; `densities` is not read (TMS has
+  no oracle-supported sites)."""
+  return jax.vmap(lambda tr, ls: tms.dense_readings(tr, ls, data, spec.importance_decay))(
+      traj, losses)
+
+
+def analyse_cells_tms(spec, traj, start, masks, density, straj, slosses, data):
+  """Per TMS sparse cell (`tms.cell_readings`); inputs and outputs lead with (R, C)."""
+  def per_run(tr, *cell_args):
+    return jax.vmap(lambda *a: tms.cell_readings(tr, *a, data, spec.importance_decay))(
+        *cell_args)
+  return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+  """A task family of the cycle (names.TASK_FAMILIES): init(key, c0, hidden, n_out) → θ;
+  loss(spec) → loss(params, mask, x, y), or None for `model.loss` with its fast gradient
+  paths; analyse_dense / analyse_cells: the readings (`analyse_dense`, `analyse_cells`)."""
+  init: Callable
+  loss: Callable | None
+  analyse_dense: Callable
+  analyse_cells: Callable
+
+
+FAMILIES = {
+    "clause": Family(model.init_params, None, analyse_dense, analyse_cells),
+    "tms": Family(tms.init_params,
+                  lambda spec: functools.partial(tms.loss_of, decay=spec.importance_decay),
+                  analyse_dense_tms, analyse_cells_tms),
+}
 
 
 def full_cycle(spec: CycleSpec, dense_in, cells, data):

@@ -49,7 +49,8 @@ class Context(NamedTuple):
   traj: dense params stacked over epochs 0..E.  probe_epoch: the probe epoch e (int).
   start, start_epoch: set only for state-adaptive methods (`Method.scores_at` "start").
   key: PRNG key.  x, y: scoring examples (first `score_examples` of the train set).
-  clause_vars (m, k), clause_pols (m, k).
+  clause_vars (m, k), clause_pols (m, k): None for a task without clauses (TMS).
+  loss: the task family's loss (`cycle.FAMILIES`), which OBS, SNIP and GraSP differentiate.
   """
   traj: model.Params
   probe_epoch: jax.Array
@@ -61,6 +62,7 @@ class Context(NamedTuple):
   hp: DiscoveryConfig
   start: model.Params | None = None     # state-adaptive methods: the cell's start point
   start_epoch: jax.Array | None = None  # ... and the dense epoch it is (0 for fresh)
+  loss: Callable = model.loss          # the task family's loss(params, mask, x, y)
 
 
 def at(traj: model.Params, epoch) -> model.Params:
@@ -92,19 +94,19 @@ def topk_mask(score: jax.Array, density: jax.Array, tiebreak: jax.Array | None =
 
 
 # ------------------------------------------------------------------- weight-space scores
-def w1_loss(w1: jax.Array, params: model.Params, x, y) -> jax.Array:
-  """Training loss as a function of W1 alone (dense mask)."""
-  return model.loss({**params, "W1": w1}, jnp.ones_like(w1), x, y)
+def w1_loss(w1: jax.Array, params: model.Params, x, y, loss=model.loss) -> jax.Array:
+  """Training loss `loss` (the task family's) as a function of W1 alone (dense mask)."""
+  return loss({**params, "W1": w1}, jnp.ones_like(w1), x, y)
 
 
-def w1_grad(params, x, y):
-  return jax.grad(w1_loss)(params["W1"], params, x, y)
+def w1_grad(params, x, y, loss=model.loss):
+  return jax.grad(w1_loss)(params["W1"], params, x, y, loss)
 
 
-def w1_hessian(params, x, y) -> jax.Array:
+def w1_hessian(params, x, y, loss=model.loss) -> jax.Array:
   """(H·d, H·d) Hessian of the loss over flattened W1 (exact; W1 is small here)."""
   shape = params["W1"].shape
-  f = lambda w: w1_loss(w.reshape(shape), params, x, y)
+  f = lambda w: w1_loss(w.reshape(shape), params, x, y, loss)
   return jax.hessian(f)(params["W1"].ravel())
 
 
@@ -120,9 +122,9 @@ def obs_saliency(w1: jax.Array, hinv: jax.Array) -> jax.Array:
   return (w1.ravel() ** 2 / (2.0 * jnp.diag(hinv))).reshape(w1.shape)
 
 
-def hvp_w1(params, x, y, v: jax.Array) -> jax.Array:
+def hvp_w1(params, x, y, v: jax.Array, loss=model.loss) -> jax.Array:
   """H v for the loss Hessian over W1 (forward-over-reverse)."""
-  g = lambda w: jax.grad(w1_loss)(w, params, x, y)
+  g = lambda w: jax.grad(w1_loss)(w, params, x, y, loss)
   return jax.jvp(g, (params["W1"],), (v,))[1]
 
 
@@ -305,17 +307,17 @@ def score_method(score_fn: Callable, reads: str) -> Impl:
 
 def _snip(ctx):
   p = at(ctx.traj, 0)
-  return jnp.abs(w1_grad(p, ctx.x, ctx.y) * p["W1"])
+  return jnp.abs(w1_grad(p, ctx.x, ctx.y, ctx.loss) * p["W1"])
 
 
 def _grasp(ctx):
   p = at(ctx.traj, 0)
-  return p["W1"] * hvp_w1(p, ctx.x, ctx.y, w1_grad(p, ctx.x, ctx.y))
+  return p["W1"] * hvp_w1(p, ctx.x, ctx.y, w1_grad(p, ctx.x, ctx.y, ctx.loss), ctx.loss)
 
 
 def _obs(ctx):
   p = at(ctx.traj, -1)
-  return obs_saliency(p["W1"], damped_inverse(w1_hessian(p, ctx.x, ctx.y),
+  return obs_saliency(p["W1"], damped_inverse(w1_hessian(p, ctx.x, ctx.y, ctx.loss),
                                               ctx.hp.obs_damping))
 
 
@@ -328,7 +330,7 @@ def _kappa(ctx, use_grad: bool):
 
 def _obs_iterative_prepare(ctx):
   p = at(ctx.traj, -1)
-  return damped_inverse(w1_hessian(p, ctx.x, ctx.y), ctx.hp.obs_damping)
+  return damped_inverse(w1_hessian(p, ctx.x, ctx.y, ctx.loss), ctx.hp.obs_damping)
 
 
 def _obs_iterative_select(hinv, ctx, rho):
@@ -423,6 +425,15 @@ def _earlybird_select(_, ctx, rho):
   return masks[jnp.where(e >= 0, e, masks.shape[0] - 1)], final_w1(ctx), e
 
 
+def feature_columns(w1: jax.Array, density: jax.Array) -> jax.Array:
+  """TMS's feature-space rule (`methods.METHODS["feature_columns"]`): sites are features,
+  the columns W1[:, i]; features are ranked by their norm ‖W1[:, i]‖ and kept whole in
+  that order, entries within a column by |W1| (so the budget's last column is kept in
+  part). Returns a 0/1 mask of w1's shape at exact density (`topk_mask`)."""
+  norms = jnp.broadcast_to(jnp.linalg.norm(w1, axis=0)[None], w1.shape)
+  return topk_mask(norms, density, tiebreak=jnp.abs(w1))
+
+
 def adaptive_impl(translation: str) -> Impl:
   """State-adaptive static rule: sites scored by −d at the cell's own start point
   ctx.start (its nearest template there), translated to W1 entries of that point."""
@@ -470,9 +481,12 @@ _WEIGHT_IMPLS: dict[str, Impl] = {
     "earlybird": Impl(lambda ctx: None, _earlybird_select),
     "w1_kappa": score_method(lambda ctx: _kappa(ctx, False), "probe"),
     "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True), "probe"),
+    "feature_columns": Impl(lambda ctx: None, lambda _, ctx, rho: (
+        feature_columns(at(ctx.traj, ctx.probe_epoch)["W1"], rho), final_w1(ctx),
+        EPOCH["probe"](ctx))),
 }
 def _impl(m) -> Impl:
-  if m.space == "weight":
+  if m.space == "weight" or m.name in _WEIGHT_IMPLS:
     return _WEIGHT_IMPLS[m.name]
   if m.scores_at == "start":
     return adaptive_impl(m.translation)

@@ -10,14 +10,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import cycle, embeddings, names, prng, sharding, task
+from toyticket import cycle, embeddings, names, prng, sharding
 from toyticket.grid import ModelGroup
 
-def task_arrays(tk: task.Task) -> dict:
-  """The task's data and clause tables as device arrays (shapes: `task.Task`)."""
-  return {k: jnp.asarray(getattr(tk, k)) for k in
-          ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols",
-           "decoy_vars", "decoy_pols")}
+TASK_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols",
+               "decoy_vars", "decoy_pols")
+
+
+def task_arrays(tk) -> dict:
+  """The task's data and, for the clause world, its clause tables as device arrays
+  (shapes: `task.Task`, `tms.TmsTask`)."""
+  return {k: jnp.asarray(getattr(tk, k)) for k in TASK_ARRAYS if hasattr(tk, k)}
 
 
 def dense_inputs(dense: list, d: int, n: int, densities: tuple) -> dict:

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from toyticket import cycle, discovery, names, sae, task, train
+from toyticket import cycle, discovery, names, sae, task, tms, train
 from toyticket.config import as_tuple
 
 
@@ -96,11 +96,11 @@ class CellGrid:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ModelGroup:
-  """All runs sharing one static shape (hidden, m): one compiled program. Compared and
-  hashed by identity."""
-  gid: str               # "H{hidden}-m{m}"
+  """All runs sharing one static shape (hidden, m) (TMS: one hidden width and feature
+  sparsity S, whose data differ): one compiled program. Compared and hashed by identity."""
+  gid: str               # "H{hidden}-m{m}"; TMS "H{hidden}-S{S}"
   d: int                 # embedding width (model.d)
-  task: task.Task
+  task: task.Task | tms.TmsTask
   spec: cycle.CycleSpec
   dense: tuple           # ((embedding, seed), ...)
   densities: tuple       # the config's densities (dense-run oracle readings, per density)
@@ -108,10 +108,16 @@ class ModelGroup:
 
   def dense_labels(self, block: list[int]) -> list[dict]:
     """Labels of dense runs `block` (indices into `dense`), in order; floor_acc is the
-    task's constant-classifier test accuracy (`task.Task.floor_acc`)."""
-    return [{"group": self.gid, "hidden": self.spec.hidden, "m": self.task.m,
-             "embedding": self.dense[r][0], "seed": self.dense[r][1],
-             "floor_acc": round(self.task.floor_acc, 6)} for r in block]
+    task's constant-classifier test accuracy (`task.Task.floor_acc`). TMS: the feature
+    count n and sparsity S, and floor_loss, the best constant reconstruction's test loss
+    (`tms.TmsTask.floor_loss`)."""
+    if self.spec.task_family == "tms":
+      own = {"n": self.task.n, "sparsity": self.task.sparsity,
+             "floor_loss": round(self.task.floor_loss(self.spec.importance_decay), 6)}
+    else:
+      own = {"m": self.task.m, "floor_acc": round(self.task.floor_acc, 6)}
+    return [{"group": self.gid, "hidden": self.spec.hidden, "embedding": self.dense[r][0],
+             "seed": self.dense[r][1], **own} for r in block]
 
   def cell_labels(self, block: list[int]) -> list[dict]:
     """Labels of the flattened cell outputs of dense runs `block`: entry i·C + c is cell c
@@ -129,13 +135,23 @@ class ModelGroup:
     return [idx[i:i + per] for i in range(0, len(idx), per)]
 
 
+def _tasks(cfg: ml_collections.ConfigDict) -> list[tuple[str, object]]:
+  """(group suffix, task) per task of a validated config: per task.m for the clause world
+  ("m8"), per task.sparsity for TMS ("S0.9")."""
+  t = cfg.task
+  if t.family == "tms":
+    return [(f"S{s}", tms.make_task(cfg.data_seed, t.n, s, t.n_train, t.n_test))
+            for s in as_tuple(t.sparsity)]
+  return [(f"m{m}", task.make_task(cfg.data_seed, t.n, m, t.k, t.target, t.polarity,
+                                   t.n_train, t.n_test)) for m in as_tuple(t.m)]
+
+
 def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
-  """One ModelGroup per (model.hidden, task.m) of a validated config, in that order."""
+  """One ModelGroup per (model.hidden, task) of a validated config, in that order (tasks:
+  `_tasks`)."""
   out = []
-  for hidden, m in itertools.product(as_tuple(cfg.model.hidden), as_tuple(cfg.task.m)):
+  for hidden, (suffix, tk) in itertools.product(as_tuple(cfg.model.hidden), _tasks(cfg)):
     t = cfg.task
-    tk = task.make_task(cfg.data_seed, t.n, m, t.k, t.target, t.polarity, t.n_train,
-                        t.n_test)
     disc = {k: v for k, v in cfg.discovery.to_dict().items() if k != "score_examples"}
     spec = cycle.CycleSpec(
         hidden=hidden, n_out=tk.n_out, train=train.TrainConfig(**cfg.train.to_dict()),
@@ -149,10 +165,11 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         imp_prune=cfg.imp.prune_fraction,
         sae=sae.SaeSpec(as_tuple(cfg.sae.l1), cfg.sae.latents, cfg.sae.seeds, cfg.sae.steps,
                         cfg.sae.lr, min(cfg.sae.examples, t.n_train)),
-        c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)))
+        c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)),
+        task_family=t.family, importance_decay=t.importance_decay)
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
                     as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction)
-    out.append(ModelGroup(f"H{hidden}-m{m}", cfg.model.d, tk, spec,
+    out.append(ModelGroup(f"H{hidden}-{suffix}", cfg.model.d, tk, spec,
                           tuple(itertools.product(as_tuple(cfg.embeddings),
                                                   as_tuple(cfg.seeds))),
                           as_tuple(cfg.densities), grid))

@@ -26,7 +26,8 @@ class Method:
   scores_at: where a feature-space method reads its sites: "probe" (the dense probe
   epoch) or "start" (state-adaptive: the sparse run's own start point, e.g. the fresh
   init of a `fresh` rewind; paper fig 25). What each computes: the comments below and
-  `discovery`'s docstrings."""
+  `discovery`'s docstrings. tasks: the task families (names.TASK_FAMILIES) it applies to:
+  rules that read clauses or the clause model's W2 are clause-only."""
   name: str
   space: str
   family: str
@@ -35,38 +36,54 @@ class Method:
   site_score: str | None = None
   translation: str | None = None
   scores_at: str | None = None
+  tasks: tuple = ("clause", "tms")
+
+
+CLAUSE = ("clause",)
 
 
 def _feature(score: str, translation: str) -> Method:
   name = score if translation == "greedy" else f"{score}-{translation}"
-  return Method(name, "feature", "feature", True, False, score, translation, "probe")
+  return Method(name, "feature", "feature", True, False, score, translation, "probe", CLAUSE)
 
 
-_WEIGHT = (   # name, family, needs_probe, post_training      what it keeps (top-ρ of)
-    ("random", "control", False, False),                  # uniform scores (stream DISCOVERY)
-    ("init_magnitude", "magnitude", False, False),        # |W1| at θ0
-    ("checkpoint_magnitude", "magnitude", True, False),   # |W1| at the probe epoch
-    ("oracle", "control", False, True),                   # |W1| at the dense end
-    ("obs", "saliency", False, True),                     # w²/(2[H⁻¹]qq) at the dense end
-    ("obs_iterative", "saliency", False, True),           # OBS one at a time, weights corrected
-    ("snip", "saliency", False, False),                   # |g ⊙ w| at θ0
-    ("grasp", "saliency", False, False),                  # w ⊙ Hg at θ0
-    ("synflow", "saliency", False, False),                # iterative SynFlow at θ0, W1 only
-    ("synflow_joint", "saliency", False, False),          # SynFlow over W1 ∪ W2 jointly
-    ("earlybird", "magnitude", False, False),             # first stable magnitude mask
-    ("w1_kappa", "coupling", True, False),                # max_{c,t} W1[h,j]·a[c,t,j] at probe
-    ("w1_grad_kappa", "coupling", True, False),           # max_{c,t} −g[h,j]·a[c,t,j] at probe
+_BOTH = ("clause", "tms")
+_WEIGHT = (   # name, family, needs_probe, post_training, tasks   what it keeps (top-ρ of)
+    ("random", "control", False, False, _BOTH),           # uniform scores (stream DISCOVERY)
+    ("init_magnitude", "magnitude", False, False, _BOTH),  # |W1| at θ0
+    ("checkpoint_magnitude", "magnitude", True, False, _BOTH),   # |W1| at the probe epoch
+    ("oracle", "control", False, True, _BOTH),            # |W1| at the dense end
+    ("obs", "saliency", False, True, _BOTH),              # w²/(2[H⁻¹]qq) at the dense end
+    ("obs_iterative", "saliency", False, True, _BOTH),    # OBS one at a time, weights corrected
+    ("snip", "saliency", False, False, _BOTH),            # |g ⊙ w| at θ0
+    ("grasp", "saliency", False, False, _BOTH),           # w ⊙ Hg at θ0
+    ("synflow", "saliency", False, False, CLAUSE),        # iterative SynFlow at θ0, W1 only
+    ("synflow_joint", "saliency", False, False, CLAUSE),  # SynFlow over W1 ∪ W2 jointly
+    ("earlybird", "magnitude", False, False, _BOTH),      # first stable magnitude mask
+    ("w1_kappa", "coupling", True, False, CLAUSE),        # max_{c,t} W1[h,j]·a[c,t,j] at probe
+    ("w1_grad_kappa", "coupling", True, False, CLAUSE),   # max_{c,t} −g[h,j]·a[c,t,j] at probe
 )
 
 METHODS: dict[str, Method] = {
-    **{n: Method(n, "weight", fam, probe, post) for n, fam, probe, post in _WEIGHT},
+    **{n: Method(n, "weight", fam, probe, post, tasks=tasks)
+       for n, fam, probe, post, tasks in _WEIGHT},
     **{m.name: m for m in (_feature(s, t) for s in SITE_SCORES for t in TRANSLATIONS)},
     # state-adaptive: static distance read at the sparse run's start point (only the static
     # score has a meaning at one state), site-greedy translation
     "static_adaptive": Method("static_adaptive", "feature", "feature", False, False,
-                              "static", "greedy", "start"),
+                              "static", "greedy", "start", CLAUSE),
+    # TMS's feature-space rule: a site is a feature's column of W (TMS has no clauses);
+    # features ranked by their column norm ‖W_i‖ at the probe epoch are kept whole, in
+    # that order, entries within a column by |W| (the budget's last column partly)
+    "feature_columns": Method("feature_columns", "feature", "feature", True, False,
+                              "column_norm", "column", "probe", ("tms",)),
 }
 NAMES = tuple(METHODS)
+
+
+def for_task(family: str) -> tuple:
+  """The method names that apply to a task family (names.TASK_FAMILIES)."""
+  return tuple(n for n, m in METHODS.items() if family in m.tasks)
 
 # Iterative magnitude pruning (`imp.levels` in the config, `cycle.imp_phase`) is not a
 # one-shot discovery method, but its cells are rows like theirs: ROW_METHODS describes

@@ -73,7 +73,10 @@ def page(cfg: dict, res: plots.Results, figures: dict) -> str:
                   f"{html.escape(CAPTIONS[name])}</figcaption></figure>")
   csvs = "".join(f"<li><a href='{f}'>{f}</a>: {d}</li>" for f, d in CSVS
                  if os.path.exists(os.path.join(res.run_dir, f)))
-  rep = results.representative(res.rows)
+  family = config.get("task", {}).get("family", "clause")
+  rep = results.representative(res.rows) if family == "clause" else None
+  best = (_best_table(res.rows, res.dense_rows) if family == "clause" else
+          f"<pre>{html.escape(results.summary(res.rows, res.dense_rows, family=family))}</pre>")
   rep_line = ("" if rep is None else
               f"<p>Representative run ({html.escape(rep['embedding'])}, seed {rep['seed']}: "
               f"median masked-no-retrain accuracy of {html.escape(rep['method'])} at density "
@@ -98,9 +101,9 @@ JAX {html.escape(str(prov.get('versions', {}).get('jax')))}; command
 <code>{html.escape(str(prov.get('command', '')))}</code>; {html.escape(str(prov.get('utc', '')))}.</p>
 {rep_line}
 <h2>Best methods per setting</h2>
-<p>Mean over seeds ± 95 % CI half-width; top 3 methods by sparse accuracy per setting, then
-the references (grey: random and oracle). Full tables below.</p>
-{_best_table(res.rows, res.dense_rows)}
+<p>Mean over seeds ± 95 % CI half-width; top 3 methods by sparse accuracy (TMS: every method,
+by test loss) per setting, then the references (grey: random and oracle). Full tables below.</p>
+{best}
 <h2>Figures</h2>
 {''.join(figs) or '<p>No figures configured.</p>'}
 <h2>Tables</h2><ul>{csvs}</ul>
@@ -139,6 +142,7 @@ def build(run_dir: str, workers: int = 0) -> list[str]:
     drawn = [plots.make_figures([name], res) for name in names]
   figures = dict(zip(names, drawn))
   rundir.atomic_write(os.path.join(run_dir, "summary.txt"),
-                      results.summary(res.rows, res.dense_rows) + "\n")
+                      results.summary(res.rows, res.dense_rows,
+                                      family=cfg.get("task", {}).get("family", "clause")) + "\n")
   rundir.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))
   return [p for paths in figures.values() for p in paths]

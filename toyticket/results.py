@@ -22,14 +22,17 @@ def _f(x):
 
 
 def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tuple,
-               out: dict) -> tuple[list, list, list]:
+               out: dict, family: str = "clause") -> tuple[list, list, list]:
   """Per-cell rows, per-dense-run rows and per-(dense run, density) oracle rows (plain
-  JSON-able dicts) of one chunk.
+  JSON-able dicts) of one chunk; for a TMS chunk (family "tms") `tms_rows` and no oracle
+  rows.
 
   dense_labels[i] labels dense run i of the chunk (`grid.ModelGroup.dense_labels`);
   cell_labels[j] labels flat cell j, with "dense_pos" naming its dense run's position in
   the block (`grid.ModelGroup.cell_labels`); out: `execute.execute`'s outputs (numpy,
   "dense" leaves (R, ...), "cells" leaves (R·C, ...)); densities: the oracle densities."""
+  if family == "tms":
+    return (*tms_rows(dense_labels, cell_labels, out), [])
   d, c = out["dense"], out["cells"]
   dense_rows, oracle_rows = [], []
   for i, lab in enumerate(dense_labels):
@@ -86,6 +89,47 @@ def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tup
       row[f"near_rest_start_{name}"] = _f(c["near_frac_rest"][j, 0, t])
     rows.append(row)
   return rows, dense_rows, oracle_rows
+
+
+TMS_CELL_FIELDS = ("realised_density", "sparse_loss", "masked_loss", "rewind_loss",
+                   "sparse_dim_mean", "same_feature_recall", "gram_similarity",
+                   "jaccard_mask_oracle")
+TMS_CELL_COUNTS = ("sparse_represented", "sparse_superposed", "chance_represented",
+                   "masked_represented", "new_features", "cut_features", "pruned_nonzero",
+                   "collapsed_rows", "detect_epoch", "diverged_epoch")
+
+
+def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tuple[list, list]:
+  """Per-cell and per-dense-run rows of a TMS chunk (`tms.dense_readings`,
+  `tms.cell_readings`). Dense: test loss at θ0 and the end, represented and superposed
+  feature counts and mean feature dimensionality (over represented features) at θ0 and the
+  end. Cell: the same for the sparse final, with the chance level (the mask at θ0,
+  `chance_represented`), the mask on the dense final without retraining, same-feature
+  recall and Gram similarity with the dense final; `diverged` as for clause rows."""
+  d, c = out["dense"], out["cells"]
+  dense_rows = []
+  for i, lab in enumerate(dense_labels):
+    dense_rows.append({
+        **lab, "dense_loss": _f(d["test_loss"][i, -1]), "init_loss": _f(d["test_loss"][i, 0]),
+        "diverged_epoch": int(d["diverged_epoch"][i]),
+        "dense_represented": int(d["represented"][i, -1]),
+        "init_represented": int(d["represented"][i, 0]),
+        "dense_superposed": int(d["superposed"][i, -1]),
+        "dense_feature_dimensionality": _f(d["dim_mean"][i, -1]),
+        "init_feature_dimensionality": _f(d["dim_mean"][i, 0])})
+  rows = []
+  for j, lab in enumerate(cell_labels):
+    dr = dense_rows[lab["dense_pos"]]
+    row = {k: v for k, v in lab.items() if k != "dense_pos"}
+    row.update({k: dr[k] for k in ("dense_loss", "dense_represented", "dense_superposed",
+                                   "dense_feature_dimensionality")})
+    row.update({k: _f(c[k][j]) for k in TMS_CELL_FIELDS})
+    row.update({k: int(c[k][j]) for k in TMS_CELL_COUNTS})
+    row["sparse_feature_dimensionality"] = row.pop("sparse_dim_mean")
+    row["dense_diverged_epoch"] = dr["diverged_epoch"]
+    row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
+    rows.append(row)
+  return rows, dense_rows
 
 
 def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
@@ -153,6 +197,9 @@ def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
 
 PAIR_KEYS = ("group", "embedding", "density", "rewind", "probe_epoch")
 PAIR_METRICS = ("sparse_acc", "sparse_4P", "sparse_3N1P")
+TMS_PAIR_METRICS = ("sparse_loss", "sparse_represented", "same_feature_recall",
+                    "gram_similarity")
+PAIRED = {"clause": PAIR_METRICS, "tms": TMS_PAIR_METRICS}   # per task family
 ALPHA = 0.05
 
 
@@ -227,14 +274,52 @@ def representative(rows: list[dict]) -> dict | None:
 REFERENCES = ("random", "oracle")
 
 
-def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) -> str:
+def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
+  """Text table of a TMS sweep: per group (hidden width, sparsity S), the dense runs (test
+  loss ± 95 % CI half-width beside the constant floor, represented and superposed features,
+  mean feature dimensionality); then per method × density × rewind over non-diverged seeds:
+  masked-no-retrain and sparse loss, represented features with their θ0 chance level,
+  superposed, mean dimensionality, same-feature recall and Gram similarity."""
+  fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
+  lines = []
+  for d in aggregate(dense_rows, ("group", "embedding")):
+    lines.append(f"{d['group']:<10} dense loss {fmt(d['dense_loss_mean'], 4)} ± "
+                 f"{fmt(d['dense_loss_ci95'], 4)} (floor {fmt(d['floor_loss_mean'], 4)})  "
+                 f"represented {fmt(d['dense_represented_mean'], 1)} (θ0 "
+                 f"{fmt(d['init_represented_mean'], 1)})  superposed "
+                 f"{fmt(d['dense_superposed_mean'], 1)}  dimensionality "
+                 f"{fmt(d['dense_feature_dimensionality_mean'], 2)}  n={d['n']}" +
+                 (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left out)"
+                  if d["n_diverged"] else ""))
+  head = (f"{'group':<10} {'method':<20} {'dens':>5} {'rewind':<6} {'masked':>7} "
+          f"{'sparse loss':>15} {'repr':>5} {'(θ0)':>5} {'sup':>5} {'dim':>5} {'recall':>6} "
+          f"{'gram':>5} {'n':>3} {'div':>3}")
+  lines += ["", "± is the 95 % CI half-width over seeds; loss = importance-weighted test MSE; "
+            "repr = represented features (‖W_i‖² ≥ 1/2), (θ0) = the mask at θ0 (chance level); "
+            "recall = same-feature recall vs the dense run", head, "-" * len(head)]
+  for a in aggregate(rows):
+    lines.append(
+        f"{a['group']:<10} {a['method']:<20} {a['density']:>5} {a['rewind']:<6} "
+        f"{fmt(a['masked_loss_mean'], 4):>7} {fmt(a['sparse_loss_mean'], 4)}±"
+        f"{fmt(a['sparse_loss_ci95'], 4)} {fmt(a['sparse_represented_mean'], 1):>5} "
+        f"{fmt(a['chance_represented_mean'], 1):>5} {fmt(a['sparse_superposed_mean'], 1):>5} "
+        f"{fmt(a['sparse_feature_dimensionality_mean'], 2):>5} "
+        f"{fmt(a['same_feature_recall_mean'], 2):>6} {fmt(a['gram_similarity_mean'], 2):>5} "
+        f"{a['n']:>3} {a['n_diverged']:>3}")
+  return "\n".join(lines)
+
+
+def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None,
+            family: str = "clause") -> str:
   """Text table: per group × embedding, the dense runs (accuracy mean ± 95 % CI half-width
   beside the task's constant-classifier floor); then per group × embedding × method ×
   density × rewind, over the non-diverged seeds: masked-no-retrain and sparse accuracy
   (mean ± 95 % CI half-width), exact codes with their θ0 chance level and decoy floor,
   recalls; `n` runs averaged and `div` diverged runs left out. top: keep, per setting
   (group, embedding, density, rewind, probe epoch), only the `top` methods by mean sparse
-  accuracy plus the references (random, oracle), best first."""
+  accuracy plus the references (random, oracle), best first. family "tms": `summary_tms`."""
+  if family == "tms":
+    return summary_tms(rows, dense_rows)
   fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
   lines = []
   for d in aggregate(dense_rows, ("group", "embedding")):

@@ -99,7 +99,8 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
       if not main:
         continue
       dense_labels, cell_labels = g.dense_labels(block), g.cell_labels(block)
-      c_rows, d_rows, o_rows = results.chunk_rows(dense_labels, cell_labels, g.densities, out)
+      c_rows, d_rows, o_rows = results.chunk_rows(dense_labels, cell_labels, g.densities, out,
+                                                  g.spec.task_family)
       meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], "cells": c_rows,
               "dense": d_rows, "oracle": o_rows,
               "sae": results.sae_rows(dense_labels, cell_labels, g.spec.sae.l1s, out)}
@@ -119,7 +120,7 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
     sae_rows += meta.get("sae", [])
   if main:
     rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
-                    results.paired_rows(rows), sae_rows)
+                    results.paired_rows(rows, results.PAIRED[cfg.task.family]), sae_rows)
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
 
 
@@ -153,4 +154,4 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   with _locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
     sw = _run_chunks(cfg, workdir, plan, restored, log)
     figs = report.build(sw.run_dir) if distributed.is_main() else []
-  return sw, results.summary(sw.rows, sw.dense_rows, top=3), figs
+  return sw, results.summary(sw.rows, sw.dense_rows, top=3, family=cfg.task.family), figs

@@ -82,7 +82,7 @@ def epoch_batches(key: jax.Array, epoch: jax.Array, n_examples: int, batch_size:
 
 def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
           shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig,
-          path: str = "autodiff"):
+          path: str = "autodiff", loss_fn=None):
   """Trains C runs that see the same minibatches (one data order) for tc.epochs epochs.
 
   Sharing the order lets every step gather x[idx] once and run the C runs' products as one
@@ -95,6 +95,8 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
     "fused_embedded" requires the C runs to share one C0 that never trains
     (c0_trainable is ignored): each minibatch is embedded once, e = x[idx] C0ᵀ, and the
     runs train W1, b1, W2, b2 on it, C0 outside the optimiser.
+    loss_fn: another task family's loss(params, mask, x, y) (`cycle.FAMILIES`), trained by
+    autodiff (path must be "autodiff"); None: `model.loss`.
   Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
     epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss
     (nats).
@@ -110,8 +112,11 @@ def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
     trained = {k: v for k, v in params0.items() if k != "C0"}
   else:
     inputs = lambda idx: x[idx]
-    grad = {"autodiff": kernels.autodiff_loss_and_grad,
-            "fused": kernels.fused_loss_and_grad}[path]
+    if loss_fn is not None and path != "autodiff":
+      raise ValueError(f"path={path!r}: a task family's own loss trains by autodiff only")
+    grad = ({"autodiff": kernels.autodiff_loss_and_grad,
+             "fused": kernels.fused_loss_and_grad}[path] if loss_fn is None
+            else jax.value_and_grad(loss_fn))
     grad_fn = jax.vmap(grad, in_axes=(0, 0, None, None))
     trained = params0
 

@@ -62,6 +62,22 @@ def test_paired_rows_pair_by_seed_and_correct_per_family():
   assert min(r["p_holm"] for r in family) == pytest.approx(min(1.0, 3 * raw[0]))
 
 
+def test_rewinds_pair_with_the_fresh_init_of_the_same_mask():
+  def row(method, rewind, seed, v):
+    return {"group": "g", "embedding": "h", "density": 0.25, "rewind": rewind,
+            "probe_epoch": 2, "method": method, "seed": seed, "sparse_loss": v,
+            "diverged": False}
+  rows = ([row("oracle", "probe", s, 1.0 + s) for s in range(3)] +
+          [row("oracle", "fresh", s, 2.0 + s + 0.1 * (s == 1)) for s in range(3)] +
+          [row("random", "probe", s, 5.0) for s in range(2)])   # no fresh cells: no pair
+  out = [r for r in results.paired_rows(rows, metrics=("sparse_loss",))
+         if r["baseline"] == "fresh rewind"]
+  assert [(r["method"], r["rewind"]) for r in out] == [("oracle", "probe")]
+  # differences −1, −1.1, −1: mean −1.0333, n 3; one method: p_holm = p
+  assert out[0]["n"] == 3 and out[0]["mean_diff"] == pytest.approx(-3.1 / 3, abs=1e-6)
+  assert out[0]["p_holm"] == out[0]["p"] and out[0]["verdict"] == "lower"
+
+
 def test_fisher_exact_hand_computed():
   # [[3, 1], [1, 3]]: tables with a = 0..4 have probabilities (1, 16, 36, 16, 1) / 70
   assert stats.fisher_exact(3, 1, 1, 3) == pytest.approx(34 / 70)

@@ -1,10 +1,13 @@
-"""TMS pieces on hand-built cases: model and loss, feature dimensionality, representation,
-superposition, same-feature recall."""
+"""TMS on hand-built cases (model and loss, feature dimensionality, representation,
+superposition, same-feature recall, Gram similarity, the feature_columns rule) and as a
+task family of the cycle (batched == one at a time, readings == direct computations, the
+saliency methods differentiate the TMS loss, clause-only choices refused)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
-from toyticket import tms
+from toyticket import config, discovery, execute, grid, tms
 
 
 def test_model_and_loss_on_a_hand_computed_case():
@@ -58,10 +61,6 @@ def test_represented_superposed_and_recall():
 
 
 # ------------------------------------------------------- TMS as a task family of the cycle
-import pytest
-
-from toyticket import config, cycle, discovery, execute, grid
-
 
 def tms_config(**over):
   """A seconds-scale TMS config: n = 6 features in 2 dims, 3 epochs, 256 examples."""

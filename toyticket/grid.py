@@ -112,12 +112,12 @@ class ModelGroup:
     count n and sparsity S, and floor_loss, the best constant reconstruction's test loss
     (`tms.TmsTask.floor_loss`)."""
     if self.spec.task_family == "tms":
-      own = {"n": self.task.n, "sparsity": self.task.sparsity,
-             "floor_loss": round(self.task.floor_loss(self.spec.importance_decay), 6)}
+      size = {"n": self.task.n, "sparsity": self.task.sparsity}
+      floor = {"floor_loss": round(self.task.floor_loss(self.spec.importance_decay), 6)}
     else:
-      own = {"m": self.task.m, "floor_acc": round(self.task.floor_acc, 6)}
-    return [{"group": self.gid, "hidden": self.spec.hidden, "embedding": self.dense[r][0],
-             "seed": self.dense[r][1], **own} for r in block]
+      size, floor = {"m": self.task.m}, {"floor_acc": round(self.task.floor_acc, 6)}
+    return [{"group": self.gid, "hidden": self.spec.hidden, **size,
+             "embedding": self.dense[r][0], "seed": self.dense[r][1], **floor} for r in block]
 
   def cell_labels(self, block: list[int]) -> list[dict]:
     """Labels of the flattened cell outputs of dense runs `block`: entry i·C + c is cell c

@@ -14,7 +14,8 @@ CAPTIONS = {name: " ".join((fn.__doc__ or "").split("\n\n")[0].split())
             for name, fn in plots.FIGURES.items()}
 CSVS = (("metrics.csv", "one row per sparse run"),
         ("aggregate.csv", "per setting and method, over seeds: n, mean, sd, 95 % CI"),
-        ("paired.csv", "paired comparisons with random, oracle and init magnitude, Holm"),
+        ("paired.csv", "paired comparisons with random, oracle and init magnitude, and of "
+         "each rewind with the fresh init of the same mask, Holm"),
         ("dense.csv", "one row per dense run"),
         ("dense_oracle.csv", "per dense run and density: oracle-supported site classes"),
         ("sae.csv", "per network (dense run or ticket) and SAE L1 coefficient: "

@@ -213,11 +213,14 @@ def baselines_of(method: str, present: set) -> list[str]:
 
 
 def paired_rows(rows: list[dict], metrics=PAIR_METRICS) -> list[dict]:
-  """Paired comparisons of every method with its baselines (`baselines_of`) within each
-  PAIR_KEYS cell: per seed, the method's and the baseline's cells share the dense run and
-  seed; diverged runs drop their pair. Per (cell, baseline, metric), the p values over
-  methods are Holm-corrected (p_holm) and `verdict` is "higher" / "lower" (p_holm < ALPHA)
-  or "n.s."."""
+  """Paired comparisons within each PAIR_KEYS cell: every method with its baselines
+  (`baselines_of`), and (`REWIND_BASELINE`) every method's rewound cells with its
+  fresh-init cells under the same mask (the lottery-ticket question: does the rewind point
+  matter, or only the mask?), baseline "fresh rewind". Per seed, the two cells share the
+  dense run and seed; diverged runs drop their pair. Per (cell, baseline, metric), the p
+  values over methods are Holm-corrected (p_holm) and `verdict` is "higher" / "lower"
+  (p_holm < ALPHA) or "n.s."."""
+  val = lambda metric: lambda r: None if is_diverged(r) else r[metric]
   cells: dict = {}
   for r in rows:
     cells.setdefault(tuple(r[k] for k in PAIR_KEYS), {}).setdefault(r["method"], {})[
@@ -234,20 +237,44 @@ def paired_rows(rows: list[dict], metrics=PAIR_METRICS) -> list[dict]:
           if base not in baselines_of(meth, present):
             continue
           seeds = [s for s in runs if s in by_method[base]]
-          val = lambda r: None if is_diverged(r) else r[metric]
-          res = stats.paired([val(runs[s]) for s in seeds],
-                             [val(by_method[base][s]) for s in seeds])
+          res = stats.paired([val(metric)(runs[s]) for s in seeds],
+                             [val(metric)(by_method[base][s]) for s in seeds])
           family.append({**dict(zip(PAIR_KEYS, key)), "method": meth, "baseline": base,
                          "metric": metric, **res})
-        for row, ph in zip(family, stats.holm([f["p"] for f in family])):
-          row["p_holm"] = ph
-          row["verdict"] = ("n.s." if ph is None or ph >= ALPHA else
-                            "higher" if row["mean_diff"] > 0 else "lower")
-          for k in ("mean_diff", "sd_diff", "ci95_lo", "ci95_hi", "t", "p", "p_holm"):
-            row[k] = None if row[k] is None else (round(row[k], 6) if math.isfinite(row[k])
-                                                  else row[k])
-        out += family
+        out += _holm(family)
+  fresh = {tuple(r[k] for k in PAIR_KEYS if k != "rewind") + (r["method"], r["seed"]): r
+           for r in rows if r["rewind"] == REWIND_BASELINE}
+  for key, by_method in cells.items():
+    if key[PAIR_KEYS.index("rewind")] == REWIND_BASELINE:
+      continue
+    bare = tuple(v for k, v in zip(PAIR_KEYS, key) if k != "rewind")
+    for metric in metrics:
+      family = []
+      for meth, runs in by_method.items():
+        seeds = [s for s in runs if bare + (meth, s) in fresh]
+        if not seeds:
+          continue
+        res = stats.paired([val(metric)(runs[s]) for s in seeds],
+                           [val(metric)(fresh[bare + (meth, s)]) for s in seeds])
+        family.append({**dict(zip(PAIR_KEYS, key)), "method": meth,
+                       "baseline": f"{REWIND_BASELINE} rewind", "metric": metric, **res})
+      out += _holm(family)
   return out
+
+
+REWIND_BASELINE = "fresh"   # the rewind other rewinds are paired with (same mask, new init)
+
+
+def _holm(family: list[dict]) -> list[dict]:
+  """Holm-corrects a family of `stats.paired` rows in place: p_holm, verdict, rounding."""
+  for row, ph in zip(family, stats.holm([f["p"] for f in family])):
+    row["p_holm"] = ph
+    row["verdict"] = ("n.s." if ph is None or ph >= ALPHA else
+                      "higher" if row["mean_diff"] > 0 else "lower")
+    for k in ("mean_diff", "sd_diff", "ci95_lo", "ci95_hi", "t", "p", "p_holm"):
+      row[k] = None if row[k] is None else (round(row[k], 6) if math.isfinite(row[k])
+                                            else row[k])
+  return family
 
 
 def representative(rows: list[dict]) -> dict | None:

@@ -533,12 +533,14 @@ def tms_figure(res):
       ax = axes[i, j]
       plot = lambda st, **kw: ax.errorbar(xv, st[:, 0], st[:, 1], capsize=2, ms=3, **kw)
       if key in ("represented", "feature_dimensionality", "superposed", "loss"):
-        plot(stat(dense, f"dense_{key}"), color="k", marker="o", label="dense")
+        field = lambda who: (f"{key}_{who}" if key == "feature_dimensionality" else
+                             f"{who}_{key}")
+        plot(stat(dense, field("dense")), color="k", marker="o", label="dense")
         if key == "loss":
           plot(stat(dense, "floor_loss"), color="0.5", ls="--", label="constant floor")
         for k, m in enumerate(meths):
           mr = [r for r in cr if r["method"] == m]
-          plot(stat(mr, f"sparse_{key}"), color=f"C{k}", marker="s", label=m)
+          plot(stat(mr, field("sparse")), color=f"C{k}", marker="s", label=m)
           if key == "represented":     # chance level: means only, to keep the panel legible
             ax.plot(xv, stat(mr, "chance_represented")[:, 0], color=f"C{k}", ls=":", lw=0.8)
         if key == "loss":

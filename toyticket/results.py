@@ -115,17 +115,17 @@ def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tu
         "dense_represented": int(d["represented"][i, -1]),
         "init_represented": int(d["represented"][i, 0]),
         "dense_superposed": int(d["superposed"][i, -1]),
-        "dense_feature_dimensionality": _f(d["dim_mean"][i, -1]),
-        "init_feature_dimensionality": _f(d["dim_mean"][i, 0])})
+        "feature_dimensionality_dense": _f(d["dim_mean"][i, -1]),
+        "feature_dimensionality_init": _f(d["dim_mean"][i, 0])})
   rows = []
   for j, lab in enumerate(cell_labels):
     dr = dense_rows[lab["dense_pos"]]
     row = {k: v for k, v in lab.items() if k != "dense_pos"}
     row.update({k: dr[k] for k in ("dense_loss", "dense_represented", "dense_superposed",
-                                   "dense_feature_dimensionality")})
+                                   "feature_dimensionality_dense")})
     row.update({k: _f(c[k][j]) for k in TMS_CELL_FIELDS})
     row.update({k: int(c[k][j]) for k in TMS_CELL_COUNTS})
-    row["sparse_feature_dimensionality"] = row.pop("sparse_dim_mean")
+    row["feature_dimensionality_sparse"] = row.pop("sparse_dim_mean")
     row["dense_diverged_epoch"] = dr["diverged_epoch"]
     row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
     rows.append(row)
@@ -315,7 +315,7 @@ def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
                  f"represented {fmt(d['dense_represented_mean'], 1)} (θ0 "
                  f"{fmt(d['init_represented_mean'], 1)})  superposed "
                  f"{fmt(d['dense_superposed_mean'], 1)}  dimensionality "
-                 f"{fmt(d['dense_feature_dimensionality_mean'], 2)}  n={d['n']}" +
+                 f"{fmt(d['feature_dimensionality_dense_mean'], 2)}  n={d['n']}" +
                  (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left out)"
                   if d["n_diverged"] else ""))
   head = (f"{'group':<10} {'method':<20} {'dens':>5} {'rewind':<6} {'masked':>7} "
@@ -330,7 +330,7 @@ def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
         f"{fmt(a['masked_loss_mean'], 4):>7} {fmt(a['sparse_loss_mean'], 4)}±"
         f"{fmt(a['sparse_loss_ci95'], 4)} {fmt(a['sparse_represented_mean'], 1):>5} "
         f"{fmt(a['chance_represented_mean'], 1):>5} {fmt(a['sparse_superposed_mean'], 1):>5} "
-        f"{fmt(a['sparse_feature_dimensionality_mean'], 2):>5} "
+        f"{fmt(a['feature_dimensionality_sparse_mean'], 2):>5} "
         f"{fmt(a['same_feature_recall_mean'], 2):>6} {fmt(a['gram_similarity_mean'], 2):>5} "
         f"{a['n']:>3} {a['n_diverged']:>3}")
   return "\n".join(lines)

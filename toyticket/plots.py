@@ -550,7 +550,8 @@ def tms_figure(res):
           mr = [r for r in cr if r["method"] == m]
           plot(stat(mr, "same_feature_recall"), color=f"C{k}", marker="s", label=m)
           plot(stat(mr, "gram_similarity"), color=f"C{k}", ls="--", label=None)
-        ax.set_ylim(-0.5, 1.05)           # room below the curves for the legend
+        ax.set_ylim(-0.8, 1.05)           # room below the curves for the legend
+        ax.set_yticks([0.0, 0.25, 0.5, 0.75, 1.0])
         if j == 0:
           ax.plot([], [], color="k", marker="o", ms=3, label="dense")
           ax.legend(fontsize=6, ncol=3, loc="lower center")

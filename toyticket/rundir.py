@@ -31,6 +31,8 @@ import numpy as np
 SUBDIRS = ("chunks", "trajectories", "checkpoints", "figures")
 TABLES = ("metrics.csv", "aggregate.csv", "dense.csv", "dense_oracle.csv", "paired.csv",
           "sae.csv")
+OPTIONAL = ("dense_oracle.csv", "sae.csv")   # written only when they have rows (a TMS sweep
+                                             # has no oracle-supported sites; SAEs are opt-in)
 
 
 class RunFileError(RuntimeError):
@@ -246,13 +248,13 @@ class RunDir:
 
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
                    agg: list, paired: list, sae_rows: list = ()) -> None:
-    """metrics.json (everything) and one CSV per table (TABLES order; sae.csv only when
-    the sweep trained SAEs)."""
+    """metrics.json (everything) and one CSV per table (TABLES order; the OPTIONAL ones
+    only when they have rows)."""
     atomic_write(self.file("metrics.json"), json.dumps(
         {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
          "aggregate": agg, "paired": paired, "sae": list(sae_rows)}, indent=1))
     for name, table in zip(TABLES, (rows, agg, dense_rows, oracle_rows, paired, sae_rows)):
-      if table or name != "sae.csv":
+      if table or name not in OPTIONAL:
         atomic_write(self.file(name), to_csv(table))
 
 

@@ -8,6 +8,10 @@ every output is the concatenation of the methods' cells in that order (C = Σ C_
 `grid.CellGrid` builds `cells` and labels the outputs from one list, so the two agree.
 Every output leaf has the dense-run axis R leading ((R, C, ...) for per-cell outputs).
 
+The task family (`FAMILIES`: the clause world or Toy Models of Superposition, chosen by
+`CycleSpec.task_family`) decides how a network starts, what it minimises and what is read
+from it; the cycle itself is the same for both.
+
 `full_cycle_jit` runs the whole batch in ONE jit call; `sparse_cycle_jit` starts from given
 dense trajectories (restored checkpoints). PRNG streams: `prng`.
 """
@@ -57,15 +61,21 @@ def stream(key, i):
 def train_path(spec: CycleSpec, shared_frozen_c0: bool) -> str:
   """The gradient path (`kernels.train_path`) for this spec on the default backend; a
   family with its own loss trains by autodiff (the fast paths are the clause model's)."""
-  if FAMILIES[spec.task_family].loss is not None:
+  if own_loss(spec) is not None:
     return "autodiff"
   return kernels.train_path(spec.train.grad_impl, jax.default_backend(), shared_frozen_c0)
 
 
+def own_loss(spec: CycleSpec):
+  """The family's own loss(params, mask, x, y), trained by autodiff; None for the clause
+  world, whose `model.loss` has the switchable fast gradient paths."""
+  own = FAMILIES[spec.task_family].loss
+  return None if own is None else own(spec)
+
+
 def loss_fn(spec: CycleSpec):
   """The family's loss(params, mask, x, y) (`model.loss` for the clause world)."""
-  own = FAMILIES[spec.task_family].loss
-  return model.loss if own is None else own(spec)
+  return own_loss(spec) or model.loss
 
 
 def init_params(spec: CycleSpec, key, c0) -> model.Params:
@@ -84,10 +94,8 @@ def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str):
   masks (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path`
   is the gradient path (`kernels.PATHS`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
   def one(p, m, key, c0_trainable):
-    own = FAMILIES[spec.task_family].loss
     return train.train(p, m, c0_trainable, stream(key, prng.SHUFFLE), data["x_train"],
-                       data["y_train"], spec.train, path,
-                       None if own is None else own(spec))
+                       data["y_train"], spec.train, path, own_loss(spec))
   return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"])
 
 

@@ -95,6 +95,7 @@ TMS_CELL_FIELDS = ("realised_density", "sparse_loss", "masked_loss", "rewind_los
                    "sparse_dim_mean", "same_feature_recall", "gram_similarity",
                    "jaccard_mask_oracle")
 TMS_CELL_COUNTS = ("sparse_represented", "sparse_superposed", "chance_represented",
+                   "chance_superposed",
                    "masked_represented", "new_features", "cut_features", "pruned_nonzero",
                    "collapsed_rows", "detect_epoch", "diverged_epoch")
 
@@ -104,7 +105,7 @@ def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tu
   `tms.cell_readings`). Dense: test loss at θ0 and the end, represented and superposed
   feature counts and mean feature dimensionality (over represented features) at θ0 and the
   end. Cell: the same for the sparse final, with the chance level (the mask at θ0,
-  `chance_represented`), the mask on the dense final without retraining, same-feature
+  `chance_represented`, `chance_superposed`), the mask on the dense final without retraining, same-feature
   recall and Gram similarity with the dense final; `diverged` as for clause rows."""
   d, c = out["dense"], out["cells"]
   dense_rows = []
@@ -115,6 +116,7 @@ def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tu
         "dense_represented": int(d["represented"][i, -1]),
         "init_represented": int(d["represented"][i, 0]),
         "dense_superposed": int(d["superposed"][i, -1]),
+        "init_superposed": int(d["superposed"][i, 0]),
         "feature_dimensionality_dense": _f(d["dim_mean"][i, -1]),
         "feature_dimensionality_init": _f(d["dim_mean"][i, 0])})
   rows = []
@@ -314,12 +316,14 @@ def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
                  f"{fmt(d['dense_loss_ci95'], 4)} (floor {fmt(d['floor_loss_mean'], 4)})  "
                  f"represented {fmt(d['dense_represented_mean'], 1)} (θ0 "
                  f"{fmt(d['init_represented_mean'], 1)})  superposed "
-                 f"{fmt(d['dense_superposed_mean'], 1)}  dimensionality "
+                 f"{fmt(d['dense_superposed_mean'], 1)} (θ0 {fmt(d['init_superposed_mean'], 1)})"
+                 f"  dimensionality "
                  f"{fmt(d['feature_dimensionality_dense_mean'], 2)}  n={d['n']}" +
                  (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left out)"
                   if d["n_diverged"] else ""))
   head = (f"{'group':<10} {'method':<20} {'dens':>5} {'rewind':<6} {'masked':>7} "
-          f"{'sparse loss':>15} {'repr':>5} {'(θ0)':>5} {'sup':>5} {'dim':>5} {'recall':>6} "
+          f"{'sparse loss':>15} {'repr':>5} {'(θ0)':>5} {'sup':>5} {'(θ0)':>5} {'dim':>5} "
+          f"{'recall':>6} "
           f"{'gram':>5} {'n':>3} {'div':>3}")
   lines += ["", "± is the 95 % CI half-width over seeds; loss = importance-weighted test MSE; "
             "repr = represented features (‖W_i‖² ≥ 1/2), (θ0) = the mask at θ0 (chance level); "
@@ -330,6 +334,7 @@ def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
         f"{fmt(a['masked_loss_mean'], 4):>7} {fmt(a['sparse_loss_mean'], 4)}±"
         f"{fmt(a['sparse_loss_ci95'], 4)} {fmt(a['sparse_represented_mean'], 1):>5} "
         f"{fmt(a['chance_represented_mean'], 1):>5} {fmt(a['sparse_superposed_mean'], 1):>5} "
+        f"{fmt(a['chance_superposed_mean'], 1):>5} "
         f"{fmt(a['feature_dimensionality_sparse_mean'], 2):>5} "
         f"{fmt(a['same_feature_recall_mean'], 2):>6} {fmt(a['gram_similarity_mean'], 2):>5} "
         f"{a['n']:>3} {a['n_diverged']:>3}")

@@ -465,7 +465,9 @@ def feature_impl(kind: str, translation: str) -> Impl:
   return Impl(prepare, select)
 
 
-_WEIGHT_IMPLS: dict[str, Impl] = {
+# every weight-space method, and feature-space rules that are not (site score,
+# translation) pairs (TMS's feature_columns)
+_NAMED_IMPLS: dict[str, Impl] = {
     "random": score_method(lambda ctx: jax.random.uniform(ctx.key, final_w1(ctx).shape),
                            "init"),
     "init_magnitude": score_method(lambda ctx: jnp.abs(at(ctx.traj, 0)["W1"]), "init"),
@@ -485,9 +487,11 @@ _WEIGHT_IMPLS: dict[str, Impl] = {
         feature_columns(at(ctx.traj, ctx.probe_epoch)["W1"], rho), final_w1(ctx),
         EPOCH["probe"](ctx))),
 }
+
+
 def _impl(m) -> Impl:
-  if m.space == "weight" or m.name in _WEIGHT_IMPLS:
-    return _WEIGHT_IMPLS[m.name]
+  if m.name in _NAMED_IMPLS:
+    return _NAMED_IMPLS[m.name]
   if m.scores_at == "start":
     return adaptive_impl(m.translation)
   return feature_impl(m.site_score, m.translation)

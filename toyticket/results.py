@@ -105,8 +105,9 @@ def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tu
   `tms.cell_readings`). Dense: test loss at θ0 and the end, represented and superposed
   feature counts and mean feature dimensionality (over represented features) at θ0 and the
   end. Cell: the same for the sparse final, with the chance level (the mask at θ0,
-  `chance_represented`, `chance_superposed`), the mask on the dense final without retraining, same-feature
-  recall and Gram similarity with the dense final; `diverged` as for clause rows."""
+  `chance_represented`, `chance_superposed`), the mask on the dense final without
+  retraining, same-feature recall and Gram similarity with the dense final; `diverged` as
+  for clause rows."""
   d, c = out["dense"], out["cells"]
   dense_rows = []
   for i, lab in enumerate(dense_labels):
@@ -303,40 +304,49 @@ def representative(rows: list[dict]) -> dict | None:
 REFERENCES = ("random", "oracle")
 
 
+def _num(v, p=3) -> str:
+  """A summary-table number with p decimals, "  nan" for None."""
+  return "  nan" if v is None else f"{v:.{p}f}"
+
+
+def _diverged_note(agg: dict) -> str:
+  """The summary's note on an aggregate row's diverged runs ("" if none)."""
+  return (f"  DIVERGED: {agg['n_diverged']} of {agg['n_seeds']} (left out)"
+          if agg["n_diverged"] else "")
+
+
 def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
   """Text table of a TMS sweep: per group (hidden width, sparsity S), the dense runs (test
   loss ± 95 % CI half-width beside the constant floor, represented and superposed features,
   mean feature dimensionality); then per method × density × rewind over non-diverged seeds:
   masked-no-retrain and sparse loss, represented features with their θ0 chance level,
   superposed, mean dimensionality, same-feature recall and Gram similarity."""
-  fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
   lines = []
   for d in aggregate(dense_rows, ("group", "embedding")):
-    lines.append(f"{d['group']:<10} dense loss {fmt(d['dense_loss_mean'], 4)} ± "
-                 f"{fmt(d['dense_loss_ci95'], 4)} (floor {fmt(d['floor_loss_mean'], 4)})  "
-                 f"represented {fmt(d['dense_represented_mean'], 1)} (θ0 "
-                 f"{fmt(d['init_represented_mean'], 1)})  superposed "
-                 f"{fmt(d['dense_superposed_mean'], 1)} (θ0 {fmt(d['init_superposed_mean'], 1)})"
-                 f"  dimensionality "
-                 f"{fmt(d['feature_dimensionality_dense_mean'], 2)}  n={d['n']}" +
-                 (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left out)"
-                  if d["n_diverged"] else ""))
+    lines.append(f"{d['group']:<10} dense loss {_num(d['dense_loss_mean'], 4)} ± "
+                 f"{_num(d['dense_loss_ci95'], 4)} (floor {_num(d['floor_loss_mean'], 4)})  "
+                 f"represented {_num(d['dense_represented_mean'], 1)} (θ0 "
+                 f"{_num(d['init_represented_mean'], 1)})  superposed "
+                 f"{_num(d['dense_superposed_mean'], 1)} (θ0 "
+                 f"{_num(d['init_superposed_mean'], 1)})  dimensionality "
+                 f"{_num(d['feature_dimensionality_dense_mean'], 2)}  n={d['n']}" +
+                 _diverged_note(d))
   head = (f"{'group':<10} {'method':<20} {'dens':>5} {'rewind':<6} {'masked':>7} "
           f"{'sparse loss':>15} {'repr':>5} {'(θ0)':>5} {'sup':>5} {'(θ0)':>5} {'dim':>5} "
-          f"{'recall':>6} "
-          f"{'gram':>5} {'n':>3} {'div':>3}")
+          f"{'recall':>6} {'gram':>5} {'n':>3} {'div':>3}")
   lines += ["", "± is the 95 % CI half-width over seeds; loss = importance-weighted test MSE; "
             "repr = represented features (‖W_i‖² ≥ 1/2), (θ0) = the mask at θ0 (chance level); "
             "recall = same-feature recall vs the dense run", head, "-" * len(head)]
   for a in aggregate(rows):
     lines.append(
         f"{a['group']:<10} {a['method']:<20} {a['density']:>5} {a['rewind']:<6} "
-        f"{fmt(a['masked_loss_mean'], 4):>7} {fmt(a['sparse_loss_mean'], 4)}±"
-        f"{fmt(a['sparse_loss_ci95'], 4)} {fmt(a['sparse_represented_mean'], 1):>5} "
-        f"{fmt(a['chance_represented_mean'], 1):>5} {fmt(a['sparse_superposed_mean'], 1):>5} "
-        f"{fmt(a['chance_superposed_mean'], 1):>5} "
-        f"{fmt(a['feature_dimensionality_sparse_mean'], 2):>5} "
-        f"{fmt(a['same_feature_recall_mean'], 2):>6} {fmt(a['gram_similarity_mean'], 2):>5} "
+        f"{_num(a['masked_loss_mean'], 4):>7} {_num(a['sparse_loss_mean'], 4)}±"
+        f"{_num(a['sparse_loss_ci95'], 4)} {_num(a['sparse_represented_mean'], 1):>5} "
+        f"{_num(a['chance_represented_mean'], 1):>5} "
+        f"{_num(a['sparse_superposed_mean'], 1):>5} "
+        f"{_num(a['chance_superposed_mean'], 1):>5} "
+        f"{_num(a['feature_dimensionality_sparse_mean'], 2):>5} "
+        f"{_num(a['same_feature_recall_mean'], 2):>6} {_num(a['gram_similarity_mean'], 2):>5} "
         f"{a['n']:>3} {a['n_diverged']:>3}")
   return "\n".join(lines)
 
@@ -352,16 +362,14 @@ def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None,
   accuracy plus the references (random, oracle), best first. family "tms": `summary_tms`."""
   if family == "tms":
     return summary_tms(rows, dense_rows)
-  fmt = lambda v, p=3: "  nan" if v is None else f"{v:.{p}f}"
   lines = []
   for d in aggregate(dense_rows, ("group", "embedding")):
-    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {fmt(d['dense_acc_mean'])} ± "
-                 f"{fmt(d['dense_acc_ci95'])} (floor {fmt(d['floor_acc_mean'])})  dense 4P "
-                 f"{fmt(d['dense_4P_mean'], 1)} 3N1P {fmt(d['dense_3N1P_mean'], 1)}  (θ0: 4P "
-                 f"{fmt(d['init_4P_mean'], 1)} 3N1P {fmt(d['init_3N1P_mean'], 1)}; decoy 4P "
-                 f"{fmt(d['decoy_dense_4P_mean'], 1)})  n={d['n']}" +
-                 (f"  DIVERGED: {d['n_diverged']} of {d['n_seeds']} (left out)"
-                  if d["n_diverged"] else ""))
+    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {_num(d['dense_acc_mean'])} ± "
+                 f"{_num(d['dense_acc_ci95'])} (floor {_num(d['floor_acc_mean'])})  dense 4P "
+                 f"{_num(d['dense_4P_mean'], 1)} 3N1P {_num(d['dense_3N1P_mean'], 1)}  (θ0: 4P "
+                 f"{_num(d['init_4P_mean'], 1)} 3N1P {_num(d['init_3N1P_mean'], 1)}; decoy 4P "
+                 f"{_num(d['decoy_dense_4P_mean'], 1)})  n={d['n']}" +
+                 _diverged_note(d))
   head = (f"{'group':<8} {'embedding':<13} {'method':<20} {'dens':>5} {'rewind':<6} "
           f"{'floor':>5} {'masked':>6} {'sparse acc':>13} {'4P':>5} {'(θ0)':>5} {'3N1P':>5} "
           f"{'(θ0)':>5} {'dec4P':>5} {'ssr4P':>6} {'fam4P':>6} {'n':>3} {'div':>3}")
@@ -369,9 +377,9 @@ def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None,
   if rep is not None:
     lines.append(f"representative run ({rep['group']} {rep['embedding']}, seed {rep['seed']}: "
                  f"median masked-no-retrain accuracy of {rep['method']} at density "
-                 f"{rep['density']}): dense {fmt(rep['dense_acc'])} → masked "
-                 f"{fmt(rep['masked_acc'])} → sparse ({rep['rewind']} rewind) "
-                 f"{fmt(rep['sparse_acc'])}; floor {fmt(rep['floor_acc'])}")
+                 f"{rep['density']}): dense {_num(rep['dense_acc'])} → masked "
+                 f"{_num(rep['masked_acc'])} → sparse ({rep['rewind']} rewind) "
+                 f"{_num(rep['sparse_acc'])}; floor {_num(rep['floor_acc'])}")
   lines += ["", "± is the 95 % CI half-width over seeds; floor = constant-classifier "
             "accuracy; (θ0) = codes of the mask at θ0 (chance level)", head, "-" * len(head)]
   agg = aggregate(rows)
@@ -387,13 +395,13 @@ def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None,
   for a in agg:
     lines.append(
         f"{a['group']:<8} {a['embedding']:<13} {a['method']:<20} {a['density']:>5} "
-        f"{a['rewind']:<6} {fmt(a['floor_acc_mean']):>5} {fmt(a['masked_acc_mean']):>6} "
-        f"{fmt(a['sparse_acc_mean'])}±{fmt(a['sparse_acc_ci95'])} "
-        f"{fmt(a['sparse_4P_mean'], 1):>5} "
-        f"{fmt(a['chance_4P_mean'], 1):>5} {fmt(a['sparse_3N1P_mean'], 1):>5} "
-        f"{fmt(a['chance_3N1P_mean'], 1):>5} {fmt(a['decoy_sparse_4P_mean'], 1):>5} "
-        f"{fmt(a['same_site_recall_4P_mean'], 2):>6} "
-        f"{fmt(a['family_recall_4P_mean'], 2):>6} {a['n']:>3} {a['n_diverged']:>3}")
+        f"{a['rewind']:<6} {_num(a['floor_acc_mean']):>5} {_num(a['masked_acc_mean']):>6} "
+        f"{_num(a['sparse_acc_mean'])}±{_num(a['sparse_acc_ci95'])} "
+        f"{_num(a['sparse_4P_mean'], 1):>5} "
+        f"{_num(a['chance_4P_mean'], 1):>5} {_num(a['sparse_3N1P_mean'], 1):>5} "
+        f"{_num(a['chance_3N1P_mean'], 1):>5} {_num(a['decoy_sparse_4P_mean'], 1):>5} "
+        f"{_num(a['same_site_recall_4P_mean'], 2):>6} "
+        f"{_num(a['family_recall_4P_mean'], 2):>6} {a['n']:>3} {a['n_diverged']:>3}")
   return "\n".join(lines)
 
 

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import discovery, names, train
+from toyticket import discovery, metrics, model, names, train
 
 # ‖W_i‖ from which feature i counts as represented: its gain ‖W_i‖² (how much of x_i
 # returns along W_i) is at least 1/2
@@ -85,7 +85,7 @@ def init_params(key: jax.Array, c0: jax.Array, hidden: int, n_out: int = 0) -> d
 
 def apply(params: dict, mask: jax.Array, x: jax.Array) -> jax.Array:
   """Reconstructions x̂ (B, n) of x (B, n): relu((x C1ᵀ) C1 + b), C1 = (W1 ⊙ M) C0."""
-  c1 = (params["W1"] * mask) @ params["C0"]
+  c1 = model.feature_weights(params, mask)
   return jax.nn.relu((x @ c1.T) @ c1 + params["b"])
 
 
@@ -100,11 +100,16 @@ def feature_norms(w: jax.Array) -> jax.Array:
   return jnp.linalg.norm(w, axis=0)
 
 
-def feature_dimensionality(w: jax.Array) -> jax.Array:
-  """D_i = ‖W_i‖² / Σ_j (Ŵ_i · W_j)², (n,); 0 for a zero column."""
+def _overlap(w: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """(‖W_i‖, Σ_j (Ŵ_i · W_j)² with j = i included), each (n,)."""
   norms = feature_norms(w)
   unit = w / jnp.maximum(norms, 1e-12)
-  overlap = jnp.sum((unit.T @ w) ** 2, -1)               # Σ_j (Ŵ_i · W_j)², j = i included
+  return norms, jnp.sum((unit.T @ w) ** 2, -1)
+
+
+def feature_dimensionality(w: jax.Array) -> jax.Array:
+  """D_i = ‖W_i‖² / Σ_j (Ŵ_i · W_j)², (n,); 0 for a zero column."""
+  norms, overlap = _overlap(w)
   return jnp.where(norms > 1e-6, norms ** 2 / jnp.maximum(overlap, 1e-12), 0.0)
 
 
@@ -115,18 +120,15 @@ def represented(w: jax.Array) -> jax.Array:
 
 def superposed(w: jax.Array) -> jax.Array:
   """(n,) bool: represented and Σ_{j≠i} (Ŵ_i · W_j)² ≥ SUPERPOSED_MIN ‖W_i‖²."""
-  norms = feature_norms(w)
-  unit = w / jnp.maximum(norms, 1e-12)
-  inter = jnp.sum((unit.T @ w) ** 2, -1) - norms ** 2
-  return represented(w) & (inter >= SUPERPOSED_MIN * norms ** 2)
+  norms, overlap = _overlap(w)
+  return represented(w) & (overlap - norms ** 2 >= SUPERPOSED_MIN * norms ** 2)
 
 
 def same_feature_recall(w_dense: jax.Array, w_sparse: jax.Array) -> jax.Array:
   """Of the features the dense run represents, the fraction the sparse run represents too
   (NaN if the dense run represents none): the TMS analogue of same-site recall."""
   dense, sparse = represented(w_dense), represented(w_sparse)
-  n = jnp.sum(dense)
-  return jnp.where(n > 0, jnp.sum(dense & sparse) / jnp.maximum(n, 1), jnp.nan)
+  return metrics.ratio(jnp.sum(dense & sparse), jnp.sum(dense))
 
 
 def gram_similarity(w_a: jax.Array, w_b: jax.Array) -> jax.Array:
@@ -148,15 +150,14 @@ def loss_of(params: dict, mask: jax.Array, x: jax.Array, y: jax.Array,
 def geometry(params: dict, mask: jax.Array) -> dict:
   """Feature geometry of one network: C1 = (W1 ⊙ M) C0 (m, n) and per feature its norm,
   dimensionality, represented and superposed flags (n,)."""
-  c1 = (params["W1"] * mask) @ params["C0"]
+  c1 = model.feature_weights(params, mask)
   return {"c1": c1, "norms": feature_norms(c1), "dim": feature_dimensionality(c1),
           "represented": represented(c1), "superposed": superposed(c1)}
 
 
 def mean_dimensionality(g: dict) -> jax.Array:
   """Mean D_i over the represented features (NaN if none is represented)."""
-  n = jnp.sum(g["represented"])
-  return jnp.where(n > 0, jnp.sum(g["dim"] * g["represented"]) / jnp.maximum(n, 1), jnp.nan)
+  return metrics.ratio(jnp.sum(g["dim"] * g["represented"]), jnp.sum(g["represented"]))
 
 
 def dense_readings(traj: dict, losses: jax.Array, data: dict, decay: float) -> dict:
@@ -188,7 +189,6 @@ def cell_readings(traj: dict, start: dict, mask: jax.Array, density: jax.Array,
   dense, sparse = geometry(d_end, ones), geometry(s_end, mask)
   chance, masked = geometry(at(traj, 0), mask), geometry(d_end, mask)
   oracle = discovery.topk_mask(jnp.abs(d_end["W1"]), density)
-  both = jnp.sum((mask > 0) & (oracle > 0))
   return {
       "realised_density": mask.mean(), "loss": slosses,
       "sparse_loss": test(s_end), "masked_loss": test(d_end), "rewind_loss": test(start),
@@ -205,7 +205,8 @@ def cell_readings(traj: dict, start: dict, mask: jax.Array, density: jax.Array,
       "new_features": jnp.sum(sparse["represented"] & ~dense["represented"]),
       "same_feature_recall": same_feature_recall(dense["c1"], sparse["c1"]),
       "gram_similarity": gram_similarity(dense["c1"], sparse["c1"]),
-      "jaccard_mask_oracle": both / jnp.maximum(jnp.sum((mask > 0) | (oracle > 0)), 1),
+      "jaccard_mask_oracle": metrics.jaccard(mask, oracle),
       "sparse_norms": sparse["norms"], "sparse_dim": sparse["dim"], "sparse_w": sparse["c1"],
-      "represented_traj": jax.vmap(lambda p: geometry(p, mask)["represented"].sum())(straj),
+      "represented_traj": jax.vmap(
+          lambda p: represented(model.feature_weights(p, mask)).sum())(straj),
   }

@@ -36,7 +36,7 @@ def test_readout_sign_is_checked_and_switchable():
 
 
 def test_distances_by_hand():
-  c = codes.codes_of(params(), jnp.ones((3, 8)), VARS, POLS)
+  c = codes.codes_of(params(), jnp.ones((3, 8)), VARS, POLS, specificity="row")
   assert int(c.delta[2, 0, 0]) == 1 and bool(c.near[2, 0, 0]) and not bool(c.exact[2, 0, 0])
   u = np.array([1, 1, 1, 0.1])
   np.testing.assert_allclose(c.dist[2, 0, 0], 1 - u.sum() / (np.linalg.norm(u) * 2), rtol=1e-5)
@@ -84,7 +84,7 @@ def test_all_positive_row_is_no_specific_code():
   and is a specific code of none: δ = the 4 `+` outside each clause's variables."""
   p = net([[1.0] * 8])
   loose = codes.codes_of(p, jnp.ones((1, 8)), VARS3, POLS3, specificity="none")
-  strict = codes.codes_of(p, jnp.ones((1, 8)), VARS3, POLS3)
+  strict = codes.codes_of(p, jnp.ones((1, 8)), VARS3, POLS3, specificity="row")
   np.testing.assert_array_equal(loose.exact[0, :, 0], [True, True, True])
   assert int(codes.max_row_codes(loose)) == 3 and int(codes.max_row_codes(strict)) == 0
   np.testing.assert_array_equal(strict.exact, np.zeros((1, 3, 2), bool))
@@ -96,12 +96,12 @@ def test_row_positive_exactly_on_the_clause_is_a_specific_and_detector():
   """+ on vars(c0) only, negatives elsewhere, negative bias: a 4P code of clause 0 alone
   (clause 2 shares two of its variables but has two negative entries)."""
   p = net([[1, 1, 1, 1, -0.5, -0.5, -0.1, 0.0]], b1=[-3.0])
-  c = codes.codes_of(p, jnp.ones((1, 8)), VARS3, POLS3)
+  c = codes.codes_of(p, jnp.ones((1, 8)), VARS3, POLS3, specificity="row")
   exact = {tuple(map(int, s)) for s in np.argwhere(np.asarray(c.exact))}
   assert exact == {(0, 0, 0)}
   assert int(c.delta[0, 2, 0]) == 4    # clause 2: two − on its variables, two + outside
   one_stray = net([[1, 1, 1, 1, 0.5, -0.5, -0.1, 0.0]])   # one + outside: near, not exact
-  c = codes.codes_of(one_stray, jnp.ones((1, 8)), VARS3, POLS3)
+  c = codes.codes_of(one_stray, jnp.ones((1, 8)), VARS3, POLS3, specificity="row")
   assert int(c.delta[0, 0, 0]) == 1 and bool(c.near[0, 0, 0]) and not bool(c.exact[0, 0, 0])
 
 
@@ -109,11 +109,11 @@ def test_specific_inhibitor_and_its_rotation():
   """− − − + on clause 1 and nothing positive elsewhere: a 3N1P code, rotation 3; the same
   row with an extra + elsewhere is not specific."""
   p = net([[0, 0, -0.1, 0, -1, -1, -1, 2]], w2=[[-1.0]])
-  c = codes.codes_of(p, jnp.ones((1, 8)), VARS3, POLS3)
+  c = codes.codes_of(p, jnp.ones((1, 8)), VARS3, POLS3, specificity="row")
   assert {tuple(map(int, s)) for s in np.argwhere(np.asarray(c.exact))} == {(0, 1, 1)}
   assert int(c.rotation[0, 1]) == 3
   stray = net([[1.5, 0, 0, 0, -1, -1, -1, 2]], w2=[[-1.0]])
-  c = codes.codes_of(stray, jnp.ones((1, 8)), VARS3, POLS3)
+  c = codes.codes_of(stray, jnp.ones((1, 8)), VARS3, POLS3, specificity="row")
   assert not bool(c.exact[0, 1, 1]) and int(c.delta[0, 1, 1]) == 1
   assert bool(codes.codes_of(stray, jnp.ones((1, 8)), VARS3, POLS3,
                              specificity="none").exact[0, 1, 1])
@@ -151,8 +151,16 @@ def test_decoy_clauses_are_a_null_read_with_the_same_machinery():
   w1[2] = 1.0
   p = net(w1)
   ones = jnp.ones((3, 8))
-  real_c = codes.codes_of(p, ones, jnp.asarray(t.clause_vars), jnp.asarray(t.clause_pols))
-  decoy_c = codes.codes_of(p, ones, jnp.asarray(t.decoy_vars), jnp.asarray(t.decoy_pols))
+  real_c = codes.codes_of(p, ones, jnp.asarray(t.clause_vars), jnp.asarray(t.clause_pols),
+                          specificity="row")
+  decoy_c = codes.codes_of(p, ones, jnp.asarray(t.decoy_vars), jnp.asarray(t.decoy_pols),
+                           specificity="row")
   assert {tuple(map(int, s)) for s in np.argwhere(np.asarray(real_c.exact))} == {(0, 0, 0)}
   assert {tuple(map(int, s)) for s in np.argwhere(np.asarray(decoy_c.exact))} == {(1, 1, 0)}
   np.testing.assert_array_equal(codes.counts(decoy_c), [1, 0])
+  # Clause-local (the default): the all-+ row 2 is a 4P code of every clause, real or decoy,
+  # so the decoy floor rises by exactly as much as the real count.
+  local = codes.codes_of(p, ones, jnp.asarray(t.clause_vars), jnp.asarray(t.clause_pols))
+  local_decoy = codes.codes_of(p, ones, jnp.asarray(t.decoy_vars), jnp.asarray(t.decoy_pols))
+  np.testing.assert_array_equal(local.exact[2, :, 0], [True] * 3)
+  np.testing.assert_array_equal(local_decoy.exact[2, :, 0], [True] * 3)

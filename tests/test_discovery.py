@@ -69,7 +69,29 @@ def test_grasp_hg_matches_finite_differences():
   np.testing.assert_allclose(D.hvp_w1(p, x, y, g), fd, atol=1e-3, rtol=1e-2)
   ctx = D.Context({k: v[None] for k, v in p.items()}, 0, None, x, y, None, None,
                   D.DiscoveryConfig())
-  np.testing.assert_allclose(D._grasp(ctx), p["W1"] * fd, atol=1e-3, rtol=1e-2)
+  np.testing.assert_allclose(D._grasp_w1(ctx), p["W1"] * fd, atol=1e-3, rtol=1e-2)
+
+
+def test_grasp_whole_network_hg_at_temperature_by_finite_differences():
+  """grasp: W1's score is W1 ⊙ (H g)_W1 with g and H over (W1, W2) of the loss at T:
+  (∇_W1 L_T(θ + εg) − ∇_W1 L_T(θ − εg)) / 2ε, g = ∇_(W1,W2) L_T, by central differences."""
+  p, (x, y) = tiny_params(), tiny_data()
+  for temp in (1.0, 200.0):
+    lt = lambda q: model.loss(q, jnp.ones_like(q["W1"]), x, y, temperature=temp)
+    g = jax.grad(lt)({"W1": p["W1"], "W2": p["W2"]} | {k: v for k, v in p.items()
+                                                      if k not in ("W1", "W2")})
+    eps = 1e-2 / float(jnp.sqrt(sum(jnp.sum(g[k] ** 2) for k in ("W1", "W2"))))
+    at = lambda s: jax.grad(lt)({**p, "W1": p["W1"] + s * g["W1"], "W2": p["W2"] + s * g["W2"]})["W1"]
+    fd = (at(eps) - at(-eps)) / (2 * eps)
+    score = D.grasp_scores(p, x, y, temperature=temp)
+    np.testing.assert_allclose(score["W1"] / jnp.abs(score["W1"]).max(),
+                               p["W1"] * fd / jnp.abs(p["W1"] * fd).max(), atol=2e-3)
+    assert set(score) == {"W1", "W2"}
+  # the W2 block changes W1's ranking: the whole-network score differs from grasp_w1's
+  ctx = D.Context({k: v[None] for k, v in p.items()}, 0, None, x, y, None, None,
+                  D.DiscoveryConfig())
+  assert not np.allclose(D._grasp(ctx) / jnp.abs(D._grasp(ctx)).max(),
+                         D._grasp_w1(ctx) / jnp.abs(D._grasp_w1(ctx)).max(), atol=1e-2)
 
 
 def test_obs_saliency_and_damped_inverse_by_hand():
@@ -148,17 +170,36 @@ def test_obs_iterative_corrects_weights_and_zeroes_pruned():
   assert not np.allclose(np.asarray(w)[kept], np.asarray(p["W1"])[kept])  # corrected
 
 
-def test_earlybird_epoch_rule_on_hand_built_masks():
-  """δ_e = fraction of entries changed from epoch e−1; fire at the first e ≥ window whose
-  last window−1 distances are all < eps."""
+def test_earlybird_consecutive_rule_on_hand_built_masks():
+  """earlybird_consecutive: δ_e = fraction of entries changed from epoch e−1; fire at the
+  first e ≥ window whose last window−1 distances are all < eps."""
   m = lambda *bits: jnp.array(bits, jnp.float32)
   masks = jnp.stack([m(1, 1, 0, 0), m(1, 0, 1, 0), m(1, 0, 1, 0), m(1, 0, 0, 1),
                      m(1, 0, 0, 1), m(1, 0, 0, 1), m(0, 1, 0, 1)])
+  rule = D.earlybird_epoch_consecutive
   # δ_1..δ_6 = 0.5, 0, 0.5, 0, 0, 0.5
-  assert int(D.earlybird_epoch(masks, 0.1, 2)) == 2        # e ≥ 2 with δ_e < 0.1: e = 2
-  assert int(D.earlybird_epoch(masks, 0.1, 3)) == 5        # δ_4, δ_5 both 0
-  assert int(D.earlybird_epoch(masks, 0.1, 4)) == -1       # never 3 stable steps in a row
-  assert int(D.earlybird_epoch(masks, 0.6, 4)) == 4        # every δ < 0.6: first e ≥ 4
+  assert int(rule(masks, 0.1, 2)) == 2        # e ≥ 2 with δ_e < 0.1: e = 2
+  assert int(rule(masks, 0.1, 3)) == 5        # δ_4, δ_5 both 0
+  assert int(rule(masks, 0.1, 4)) == -1       # never 3 stable steps in a row
+  assert int(rule(masks, 0.6, 4)) == 4        # every δ < 0.6: first e ≥ 4
+
+
+def test_earlybird_authors_queue_rule_on_hand_built_masks():
+  """earlybird (the authors' queue): FIFO of `window` masks from θ0 on; fire at the first
+  e ≥ window − 1 where the newest mask is within eps of EACH older one (δ ≤ eps)."""
+  m = lambda *bits: jnp.array(bits, jnp.float32)
+  masks = jnp.stack([m(1, 1, 0, 0), m(1, 0, 1, 0), m(1, 0, 1, 0), m(1, 0, 0, 1),
+                     m(1, 0, 0, 1), m(1, 0, 0, 1), m(0, 1, 0, 1)])
+  assert int(D.earlybird_epoch(masks, 0.1, 2)) == 2       # m_2 = m_1
+  assert int(D.earlybird_epoch(masks, 0.1, 3)) == 5       # m_5 = m_4 = m_3
+  assert int(D.earlybird_epoch(masks, 0.6, 4)) == 3       # θ0 is in the queue: e = 3 fires
+  assert int(D.earlybird_epoch(masks, 0.5, 4)) == 3       # δ ≤ eps fires (their `> eps` refuses)
+  assert int(D.earlybird_epoch(masks, 0.49, 4)) == -1
+  # A slow drift (one entry of 10 moves per epoch): every consecutive δ = 0.2 passes a
+  # 0.25 threshold, but the newest mask is 0.4+ from the oldest ones in the queue.
+  drift = jnp.stack([jnp.roll(jnp.array([1.0] * 5 + [0.0] * 5), e) for e in range(8)])
+  assert int(D.earlybird_epoch_consecutive(drift, 0.25, 5)) == 5
+  assert int(D.earlybird_epoch(drift, 0.25, 5)) == -1
 
 
 def test_earlybird_select_returns_firing_epoch_or_falls_back():

@@ -55,14 +55,87 @@ def test_majority_rule_counts_holm_significant_wins():
   assert R.majority([(better, base), (worse, base)]).verdict == "inconclusive"
 
 
-@pytest.mark.parametrize("counts,verdict", [([1, 2, 1, 3], "reproduced"),
-                                            ([0, 0, 0, 0], "not reproduced")])
+def dense_rows(n=6, above=("4P",)):
+  """Dense rows whose 4P codes sit above chance and decoy floor (3N1P at chance unless
+  named in `above`)."""
+  out = []
+  for s in range(n):
+    r = {"group": "g", "m": 8, "embedding": "h", "seed": s, "diverged_epoch": -1}
+    for tp in ("4P", "3N1P"):
+      hi = tp in above
+      r.update({f"dense_{tp}": (3 + s % 2) if hi else (s % 2), f"init_{tp}": s % 2 if hi else
+                (s + 1) % 2, f"decoy_dense_{tp}": 0 if hi else (s + 1) % 2})
+    out.append(r)
+  return out
+
+
+@pytest.mark.parametrize("counts,verdict", [([1, 2, 1, 3, 1, 2], "reproduced"),
+                                            ([0, 0, 0, 0, 0, 0], "not reproduced")])
 def test_positive_rule(counts, verdict):
   oracle = [{"group": "g", "m": 8, "embedding": "h", "seed": s, "density": 0.25,
-             "diverged_epoch": -1, "close_but_lost_4P": c, "close_but_lost_3N1P": 0}
+             "diverged_epoch": -1, "close_but_lost_4P": c, "close_but_lost_3N1P": 5}
             for s, c in enumerate(counts)]
   claim = [c for c in R.CLAIMS if c.cid == "8"]
-  assert R.evaluate(claim, {"precursors": R.Tables([], [], oracle)})[0][1].verdict == verdict
+  f = R.evaluate(claim, {"precursors": R.Tables([], dense_rows(), oracle)})[0][1]
+  assert f.verdict == verdict
+  # 3N1P sits at its chance level: flagged, and its 5 close-but-lost sites per run are not
+  # counted into the verdict
+  assert "3N1P at or below" in f.note and "(4P)" in f.ours
+
+
+def test_template_at_chance_makes_a_code_claim_inconclusive():
+  cells = (rows("oracle", [0.9] * 6) )
+  for i, r in enumerate(cells):
+    r.update(family_recall_4P=0.5 + 0.01 * i, same_site_recall_4P=0.1)
+  claim = [c for c in R.CLAIMS if c.cid == "6"]
+  up = R.evaluate(claim, {"precursors": R.Tables(cells, dense_rows())})[0][1]
+  assert up.verdict == "reproduced" and not up.note
+  flat = R.evaluate(claim, {"precursors": R.Tables(cells, dense_rows(above=()))})[0][1]
+  assert flat.verdict == "inconclusive" and "4P at or below" in flat.note
+  e = R.template_excess(R.Tables([], dense_rows()), "4P")
+  assert e["above"] and e["excess"]["mean_diff"] == pytest.approx(3.5)
+  assert e["count_boot"][0] >= 3 and e["count_boot"][1] <= 4     # inside the data's range
+
+
+def test_noninferior_rule_per_setting():
+  base = {(0, "g", "h", s): 0.90 + 0.01 * s for s in range(8)}
+  close = {k: v - 0.002 + 0.001 * (k[3] % 2) for k, v in base.items()}
+  far = {k: v - 0.05 + 0.001 * (k[3] % 2) for k, v in base.items()}
+  assert R.noninferior({"a": (close, base), "b": (close, base)}).verdict == "reproduced"
+  assert R.noninferior({"a": (close, base), "b": (far, base)}).verdict == "not reproduced"
+  noisy = {k: v + (0.03 if k[3] % 2 else -0.03) for k, v in base.items()}
+  f = R.noninferior({"a": (noisy, base)})
+  assert f.verdict == "inconclusive" and f.detectable > 0.01 and f.underpowered
+
+
+def test_detectable_effect_and_underpowered_mark():
+  a = {(0, "g", "h", s): 0.9 + (0.03 if s % 2 else -0.03) for s in range(4)}
+  b = {k: 0.9 for k in a}
+  f = R.direction(a, b)
+  assert f.verdict == "inconclusive" and f.underpowered and f.detectable > 0.01
+  text = R.render([(R.CLAIMS[3], f)], "# t")
+  assert "underpowered" in text
+  g = R.direction({k: v + 0.05 for k, v in b.items()}, b)
+  assert g.verdict == "reproduced" and not g.underpowered
+
+
+def test_report_shows_other_readings_only_for_code_claims():
+  findings = R.evaluate(R.CLAIMS, {})
+  other = {"row-specific": R.evaluate([c for c in R.CLAIMS if c.codes], {})}
+  text = R.render(findings, "# t", readings=other)
+  code_row = next(l for l in text.splitlines() if l.startswith("| 6 |"))
+  acc_row = next(l for l in text.splitlines() if l.startswith("| 4 |"))
+  assert "*row-specific*" in code_row and "no code reading" in acc_row
+  assert "Code claims under *row-specific*" in text
+
+
+def test_pool_tags_data_seeds_and_keeps_runs_apart(tmp_path):
+  from toyticket import replicate
+  t = lambda ds: R.Tables([{**r, "data_seed": ds} for r in rows("oracle", [0.9, 0.91])],
+                          [], [], {"x": [[1.0], [2.0]]})
+  p = replicate.pool([t(0), t(1)])
+  assert len(p.rows) == 4 and len(R.values(p.rows, "sparse_acc")) == 4
+  assert p.arrays["x"].shape == (4, 1)
 
 
 def test_proportion_rule():

@@ -1,6 +1,7 @@
 """Statistics on hand-computed tables: CIs, the paired t test, Holm, paired comparisons."""
 import math
 
+import numpy as np
 import pytest
 
 from toyticket import results, stats
@@ -9,8 +10,8 @@ from toyticket import results, stats
 def test_describe_hand_computed():
   s = stats.describe([1.0, 2.0, 3.0, None, float("nan")])       # None/NaN dropped
   assert s["n"] == 3 and s["mean"] == 2.0 and s["sd"] == pytest.approx(1.0)   # ddof 1
-  half = 4.303 / math.sqrt(3)                                   # t_{0.975, 2} · 1 / √3
-  assert s["ci95"] == pytest.approx(half) and s["ci95_lo"] == pytest.approx(2 - half)
+  half = 4.302653 / math.sqrt(3)                                # t_{0.975, 2} · 1 / √3
+  assert s["ci95"] == pytest.approx(half, rel=1e-6) and s["ci95_lo"] == pytest.approx(2 - half)
   assert stats.describe([5.0])["sd"] is None and stats.describe([])["mean"] is None
 
 
@@ -83,3 +84,31 @@ def test_fisher_exact_hand_computed():
   assert stats.fisher_exact(3, 1, 1, 3) == pytest.approx(34 / 70)
   assert stats.fisher_exact(4, 0, 0, 4) == pytest.approx(2 / 70)
   assert stats.fisher_exact(2, 2, 2, 2) == pytest.approx(1.0)
+
+
+def test_t_quantiles_past_30_df_are_not_normal():
+  assert stats.t975(31) == pytest.approx(2.0395, abs=1e-4)     # n = 32: not 1.960
+  assert stats.t975(2) == pytest.approx(4.302653, abs=1e-6)
+  assert stats.t975(10 ** 6) == pytest.approx(1.959966, abs=1e-5)
+
+
+def test_bootstrap_ci_stays_in_range_and_covers_the_mean():
+  counts = [0, 0, 0, 1, 0, 2, 0, 0]
+  lo, hi = stats.bootstrap_ci(counts)
+  assert 0.0 <= lo <= 0.375 <= hi <= 2.0                       # t CI: 0.375 ± 0.59 < 0
+  assert stats.describe(counts)["ci95_lo"] < 0
+  assert stats.bootstrap_ci([1, 1, 1]) == (1.0, 1.0) and stats.bootstrap_ci([3]) == (None, None)
+  assert stats.bootstrap_ci(counts) == (lo, hi)                # seeded: reproducible
+
+
+def test_detectable_effect_matches_power_by_simulation_and_scales():
+  """At the detectable effect the paired t test rejects in 80 % of simulated samples."""
+  rng = np.random.default_rng(0)
+  n, sd = 12, 1.0
+  eff = stats.detectable(sd, n)
+  x = rng.normal(eff, sd, size=(20000, n))
+  t = x.mean(1) / (x.std(1, ddof=1) / math.sqrt(n))
+  assert np.mean(np.abs(t) > stats.t975(n - 1)) == pytest.approx(0.8, abs=0.01)
+  # large n: ≈ (z_.975 + z_.8) sd / √n = 2.8016 sd / √n
+  assert stats.detectable(2.0, 400) == pytest.approx(2.8016 * 2 / 20, rel=5e-3)
+  assert stats.detectable(0.0, 5) == 0.0 and stats.detectable(1.0, 1) is None

@@ -7,8 +7,11 @@ Template types (axis T = 2): 0 = kP (all +1, an AND detector), 1 = (k−1)N1P (o
 k−1 −1, k rotations; an inhibitor). Everything here is for ONE network; vmap over runs
 and checkpoints.
 
-Specificity (`specificity`, SPEC §4): with "row" (the default) a site's pattern is the whole
-row, not just vars(c): the template on vars(c) and no `+` category anywhere else on the
+Specificity (`specificity`, SPEC §4): "none" (the default) is the paper's clause-local
+reading: a site is read on vars(c) alone (the seed paper's "clause-local feature-space
+computation" at "row–clause locations"; a row may hold codes of several clauses, as the
+polysemantic neurons of the framework it builds on do). "row" is our stricter extension,
+reported beside it: a site's pattern is the whole row, not just vars(c): the template on vars(c) and no `+` category anywhere else on the
 row, since a `+` coupling elsewhere makes the row fire on inputs that are not the clause.
 δ then counts the template mismatches on vars(c) PLUS the row's `+` entries outside
 vars(c) (so exact ⇔ δ = 0 and near-code ⇔ δ ≤ 1 keep their meaning), and at most one kP
@@ -87,7 +90,7 @@ def _readout_sign(w2: jax.Array, n_clauses: int) -> jax.Array:
 
 
 def extract(c1: jax.Array, w2: jax.Array, clause_vars: jax.Array, clause_pols: jax.Array,
-            tau: float = 0.25, readout_check: bool = True, specificity: str = "row",
+            tau: float = 0.25, readout_check: bool = True, specificity: str = "none",
             rotation: jax.Array | None = None) -> Codes:
   """Reads every site's code from feature weights C1 (H, n) and readout W2 (O, H).
 
@@ -127,7 +130,7 @@ def extract(c1: jax.Array, w2: jax.Array, clause_vars: jax.Array, clause_pols: j
 
 
 def codes_of(params: model.Params, mask: jax.Array, clause_vars, clause_pols,
-             tau: float = 0.25, readout_check: bool = True, specificity: str = "row",
+             tau: float = 0.25, readout_check: bool = True, specificity: str = "none",
              rotation: jax.Array | None = None) -> Codes:
   """Codes of a network given as params and W1 mask."""
   return extract(model.feature_weights(params, mask), params["W2"], clause_vars,

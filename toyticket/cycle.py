@@ -26,6 +26,7 @@ import jax.numpy as jnp
 
 from toyticket import codes as codes_lib
 from toyticket import discovery, kernels, metrics, model, names, prng, sae, tms, train
+from toyticket import methods as methods_lib
 from toyticket.methods import METHODS
 
 REWINDS = names.REWINDS
@@ -42,7 +43,7 @@ class CycleSpec:
   discovery: discovery.DiscoveryConfig = discovery.DiscoveryConfig()
   tau: float = 0.25
   readout_check: bool = True
-  specificity: str = "row"    # codes.SPECIFICITY
+  specificity: str = "none"   # codes.SPECIFICITY: clause-local (the paper's) or "row"
   rewind_epoch: int = 2       # the dense epoch a `fixed` rewind starts from
   imp_levels: int = 0         # iterative magnitude pruning levels (0: none)
   imp_prune: float = 0.2      # fraction of the REMAINING W1 pruned per IMP level
@@ -178,18 +179,15 @@ def rewind_epoch(spec: CycleSpec, tr, rewind, probe_index):
 CELL_OUTPUTS = ("cells", "sparse_final", "masks")   # outputs with a cell axis (R, C, ...)
 
 
-def imp_densities(spec: CycleSpec) -> tuple:
-  """The IMP levels' densities (1 − p)^ℓ, ℓ = 1..L, rounded to 6 digits (row labels)."""
-  return tuple(round((1.0 - spec.imp_prune) ** lvl, 6)
-               for lvl in range(1, spec.imp_levels + 1))
+imp_keep_counts = methods_lib.imp_keep_counts   # open_lth's per-level count rule
 
 
 def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
   """Iterative magnitude pruning (Frankle & Carbin), all runs batched, levels in one
   `lax.scan`. imp: {"rewind", "probe_index"} (R, K): the K IMP runs of each dense run.
 
-  Level ℓ = 1..L keeps the top (1 − p)^ℓ of W1 by |W1| of the previous level's sparse
-  final (level 1: the dense final, so its mask is the one-shot oracle's), ranked inside
+  Level ℓ = 1..L keeps the top n_ℓ = n_{ℓ−1} − ceil(p · n_{ℓ−1}) entries of W1 (open_lth's
+  count rule, `methods.imp_keep_counts`) by |W1| of the previous level's sparse final (level 1: the dense final, so its mask is the one-shot oracle's), ranked inside
   the previous mask (masks nested, exact density, pruned weights never revived), rewinds
   to the run's rewind point and retrains. Returns per-cell readings, sparse-final params
   and masks with leading (R, K·L), the L levels of IMP run k consecutive."""
@@ -212,7 +210,9 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
     cells["detect_epoch"] = jnp.full((r, k), traj["W1"].shape[1] - 1, jnp.int32)
     return (mask, final["W1"]), (cells, final, mask)
 
-  rhos = jnp.asarray(imp_densities(spec), jnp.float32)
+  n_w1 = traj["W1"].shape[-2] * traj["W1"].shape[-1]
+  rhos = jnp.asarray([k / n_w1 for k in imp_keep_counts(n_w1, spec.imp_prune,
+                                                        spec.imp_levels)], jnp.float32)
   _, out = jax.lax.scan(level, (jnp.ones_like(w1_end), w1_end), rhos)
   # (L, R, K, ...) → (R, K·L, ...): level fastest
   return jax.tree.map(lambda v: jnp.moveaxis(v, 0, 2).reshape(r, k * len(rhos),

@@ -35,12 +35,13 @@ class DiscoveryConfig:
   obs_damping: float = 1e-2        # λ in H + λ·mean(diag H)·I
   synflow_iters: int = 100         # SynFlow pruning rounds, density_t = ρ^(t/T)
   earlybird_eps: float = 0.1       # mask distance threshold (fraction of W1 entries)
-  earlybird_window: int = 5        # masks of this many last epochs must be stable
+  earlybird_window: int = 5        # Early-Bird's mask queue length (the authors' epoch_keep)
+  grasp_temperature: float = 200.0  # GraSP divides the network output by T (Wang et al.)
   combined_weight: float = 1.0     # combined = z(static) + w · z(dynamic)
   coords_per_site: int = 4         # site-greedy: coordinates each site claims
   orth_penalty: float = 0.5        # orthogonalized: weight of interference with other sites
   tau: float = 0.25                # sign-category threshold used by feature-space scores
-  specificity: str = "row"         # code reading used by feature-space scores (codes.py)
+  specificity: str = "none"        # code reading used by feature-space scores (codes.py)
 
 
 class Context(NamedTuple):
@@ -310,7 +311,38 @@ def _snip(ctx):
   return jnp.abs(w1_grad(p, ctx.x, ctx.y, ctx.loss) * p["W1"])
 
 
+# Weight matrices of the built-in families that a whole-network method (GraSP) prunes: the
+# clause model's W1 and W2 (the embedding C0 and the biases are not pruned), TMS's W1 alone.
+PRUNABLE = ("W1", "W2")
+
+
+def grasp_scores(params: model.Params, x, y, loss=model.loss, temperature: float = 200.0,
+                 prunable: tuple = PRUNABLE) -> dict:
+  """GraSP (Wang et al., 2020) as Synaptic-Flow's `GraSP.score` computes it.
+
+  L_T(θ) = loss with the network output divided by T = `temperature` (their T = 200);
+  g = ∇L_T over ALL prunable weights θ = (W1, W2, ...), held fixed; z = gᵀ∇L_T; the score
+  of weight q is θ_q · ∂z/∂θ_q = θ_q (H g)_q with H the Hessian of L_T over every prunable
+  weight, so W1's score carries the cross-layer term H₁₂ g₂. Higher scores are KEPT
+  (Synaptic-Flow keeps the top θ ⊙ Hg; Wang et al. remove the top −θ ⊙ Hg: the same
+  ranking). Their normalisation by |Σ scores| is a positive constant and is dropped.
+  Returns {name: score (shape of params[name])} for the prunable leaves present."""
+  names = tuple(k for k in prunable if k in params)
+  ones = jnp.ones_like(params["W1"])
+  f = lambda w: loss({**params, **w}, ones, x, y, temperature=temperature)
+  w = {k: params[k] for k in names}
+  g = jax.lax.stop_gradient(jax.grad(f)(w))
+  hg = jax.jvp(jax.grad(f), (w,), (g,))[1]
+  return {k: w[k] * hg[k] for k in names}
+
+
 def _grasp(ctx):
+  return grasp_scores(at(ctx.traj, 0), ctx.x, ctx.y, ctx.loss, ctx.hp.grasp_temperature)["W1"]
+
+
+def _grasp_w1(ctx):
+  """`grasp_w1`, the cheaper variant of earlier versions: T = 1 and the W1 block of the
+  Hessian only, score W1 ⊙ H₁₁ g₁ (kept beside `grasp`; not the authors' computation)."""
   p = at(ctx.traj, 0)
   return p["W1"] * hvp_w1(p, ctx.x, ctx.y, w1_grad(p, ctx.x, ctx.y, ctx.loss), ctx.loss)
 
@@ -378,7 +410,9 @@ def _synflow_joint_select(_, ctx, rho):
   keeps the top ρ^(t/T) of all W1 ∪ W2 entries by one global ranking of |∂R/∂θ ⊙ θ|, with
   R read through both masks, so pruning W2 changes W1's scores and vice versa. The W1
   budget is then met exactly: the W1 mask keeps keep_count(ρ) entries of W1, those of the
-  joint mask first (by score), nested. Only the W1 mask is returned: sparse training keeps
+  joint mask first (by score), nested; if the joint mask holds fewer, the pruned W1 entries
+  fill the rest by the SynFlow score they would have if restored (W1 unmasked, W2 at its
+  joint mask), lower flat index on exact ties — not by flat index alone. Only the W1 mask is returned: sparse training keeps
   the W1-only budget (W2 trains dense)."""
   p = at(ctx.traj, 0)
   t_max = ctx.hp.synflow_iters
@@ -397,18 +431,40 @@ def _synflow_joint_select(_, ctx, rho):
 
   m1, m2 = jax.lax.fori_loop(0, t_max, body, (jnp.ones_like(p["W1"]), jnp.ones_like(p["W2"])))
   s1, _ = scores(m1, m2)
-  return topk_mask(s1, rho, within=m1), final_w1(ctx), EPOCH["init"](ctx)
+  # W1 entries the joint ranking pruned score 0 through m1; they fill the budget in the
+  # order of the score each would have if restored (the chain with W1 unmasked, W2 at m2).
+  restored, _ = scores(jnp.ones_like(m1), m2)
+  return topk_mask(s1, rho, tiebreak=restored, within=m1), final_w1(ctx), EPOCH["init"](ctx)
 
 
 def earlybird_epoch(masks: jax.Array, eps: float, window: int) -> jax.Array:
-  """Early-Bird's stopping rule (You et al., 2020) on masks (E+1, ...) of epochs 0..E.
+  """Early-Bird's stopping rule as its authors' code runs it (You et al., 2020;
+  GATECH-EIC/Early-Bird-Tickets, `EarlyBird.early_bird_emerge`), on masks (E+1, ...) of
+  dense epochs 0..E.
 
-  Mask distance δ_e = fraction of entries where m_e and m_{e−1} differ (normalised
-  Hamming). The ticket is drawn at the first epoch e ≥ window such that the last
-  `window` − 1 consecutive distances δ_{e−window+2}, ..., δ_e are all < eps (the paper
-  keeps the masks of the last `window` = 5 epochs in a FIFO and uses eps = 0.1). Epoch 0
-  (θ0) is not a training epoch and never enters the queue. Returns e, or −1 if no epoch
-  qualifies (int32)."""
+  The authors call `early_bird_emerge` at the start of every epoch, before training it, so
+  the first mask put in the FIFO of `window` (their epoch_keep = 5) masks is θ0's. Once the
+  FIFO is full, the NEWEST mask m_e is compared with EACH older mask in it: the mask
+  distance δ(m_e, m_{e−i}) = fraction of entries that differ (normalised Hamming), i = 1 ..
+  window − 1, and the ticket is drawn at the first e ≥ window − 1 with every δ ≤ eps (they
+  refuse on δ > 0.1). Returns e, or −1 if no epoch qualifies (int32)."""
+  flat = masks.reshape(masks.shape[0], -1).astype(jnp.float32)
+  size = flat.shape[1]
+  ones = flat.sum(1)
+  differ = ones[:, None] + ones[None, :] - 2.0 * flat @ flat.T           # (E+1, E+1) counts
+  epochs = jnp.arange(masks.shape[0])
+  lags = jnp.arange(1, window)
+  older = jnp.clip(epochs[:, None] - lags[None, :], 0, masks.shape[0] - 1)
+  close = jnp.take_along_axis(differ, older, 1) <= eps * size
+  ok = close.all(1) & (epochs >= window - 1)
+  return jnp.where(ok.any(), epochs[jnp.argmax(ok)], -1).astype(jnp.int32)
+
+
+def earlybird_epoch_consecutive(masks: jax.Array, eps: float, window: int) -> jax.Array:
+  """The `earlybird_consecutive` variant of earlier versions (not the authors' rule):
+  δ_e = fraction of entries where m_e and m_{e−1} differ; the first epoch e ≥ window whose
+  last window − 1 CONSECUTIVE distances δ_{e−window+2}, ..., δ_e are all < eps; θ0 never
+  enters. Returns e, or −1 if no epoch qualifies (int32)."""
   dist = jnp.abs(masks[1:] - masks[:-1]).reshape(masks.shape[0] - 1, -1).mean(1)  # δ_1..δ_E
   lag = window - 1
   epochs = jnp.arange(1, masks.shape[0])
@@ -416,13 +472,16 @@ def earlybird_epoch(masks: jax.Array, eps: float, window: int) -> jax.Array:
   return jnp.where(ok.any(), epochs[jnp.argmax(ok)], -1).astype(jnp.int32)
 
 
-def _earlybird_select(_, ctx, rho):
-  """Magnitude masks m_e (|W1| top-ρ) at every dense epoch; the ticket is m_e at the
-  Early-Bird epoch e (`earlybird_epoch`), or the dense-final mask m_E if it never fires
+def earlybird_select(rule: Callable) -> Callable:
+  """select() of an Early-Bird method with stopping rule `rule` (`earlybird_epoch` or
+  `earlybird_epoch_consecutive`): magnitude masks m_e (|W1| top-ρ) at every dense epoch;
+  the ticket is m_e at the firing epoch e, or the dense-final mask m_E if it never fires
   (detect_epoch −1 then)."""
-  masks = jax.vmap(lambda w: topk_mask(jnp.abs(w), rho))(ctx.traj["W1"])  # (E+1, H, d)
-  e = earlybird_epoch(masks, ctx.hp.earlybird_eps, ctx.hp.earlybird_window)
-  return masks[jnp.where(e >= 0, e, masks.shape[0] - 1)], final_w1(ctx), e
+  def select(_, ctx, rho):
+    masks = jax.vmap(lambda w: topk_mask(jnp.abs(w), rho))(ctx.traj["W1"])  # (E+1, H, d)
+    e = rule(masks, ctx.hp.earlybird_eps, ctx.hp.earlybird_window)
+    return masks[jnp.where(e >= 0, e, masks.shape[0] - 1)], final_w1(ctx), e
+  return select
 
 
 def feature_columns(w1: jax.Array, density: jax.Array) -> jax.Array:
@@ -478,9 +537,12 @@ _NAMED_IMPLS: dict[str, Impl] = {
     "obs_iterative": Impl(_obs_iterative_prepare, _obs_iterative_select),
     "snip": score_method(_snip, "init"),
     "grasp": score_method(_grasp, "init"),
+    "grasp_w1": score_method(_grasp_w1, "init"),
     "synflow": Impl(lambda ctx: None, _synflow_select),
     "synflow_joint": Impl(lambda ctx: None, _synflow_joint_select),
-    "earlybird": Impl(lambda ctx: None, _earlybird_select),
+    "earlybird": Impl(lambda ctx: None, earlybird_select(earlybird_epoch)),
+    "earlybird_consecutive": Impl(lambda ctx: None,
+                                  earlybird_select(earlybird_epoch_consecutive)),
     "w1_kappa": score_method(lambda ctx: _kappa(ctx, False), "probe"),
     "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True), "probe"),
     "feature_columns": Impl(lambda ctx: None, lambda _, ctx, rho: (

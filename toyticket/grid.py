@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from toyticket import cycle, discovery, names, sae, task, tms, train
+from toyticket import cycle, discovery, methods, names, sae, task, tms, train
 from toyticket.config import as_tuple
 
 
@@ -45,14 +45,16 @@ class CellGrid:
   probe_epochs: tuple
   imp_levels: int = 0
   imp_prune: float = 0.2
+  imp_weights: int = 1     # W1 entries (H·d): IMP's per-level counts (methods.imp_keep_counts)
 
   @property
   def cells(self) -> tuple:
     one_shot = tuple(Cell(*c) for c in itertools.product(
         self.methods, self.densities, self.rewinds, range(len(self.probe_epochs))))
+    rhos = methods.imp_densities(self.imp_weights, self.imp_prune, self.imp_levels)
     return one_shot + tuple(
-        Cell("imp", round((1.0 - self.imp_prune) ** lvl, 6), rw, p, lvl)
-        for rw, p in self.imp_runs for lvl in range(1, self.imp_levels + 1))
+        Cell("imp", rho, rw, p, lvl)
+        for rw, p in self.imp_runs for lvl, rho in enumerate(rhos, 1))
 
   @property
   def imp_runs(self) -> tuple:
@@ -168,7 +170,8 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)),
         task_family=t.family, importance_decay=t.importance_decay)
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
-                    as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction)
+                    as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction,
+                    hidden * cfg.model.d)
     out.append(ModelGroup(f"H{hidden}-{suffix}", cfg.model.d, tk, spec,
                           tuple(itertools.product(as_tuple(cfg.embeddings),
                                                   as_tuple(cfg.seeds))),

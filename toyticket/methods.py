@@ -9,6 +9,7 @@ otherwise, built here once; nothing parses a name back (read `.site_score` and
 from __future__ import annotations
 
 import dataclasses
+import math
 
 SITE_SCORES = ("static", "dynamic", "combined")
 TRANSLATIONS = ("greedy", "row", "orth", "signed", "omp")
@@ -56,10 +57,12 @@ _WEIGHT = (   # name, family, needs_probe, post_training, tasks   what it keeps 
     ("obs", "saliency", False, True, _BOTH),              # w²/(2[H⁻¹]qq) at the dense end
     ("obs_iterative", "saliency", False, True, _BOTH),    # OBS one at a time, weights corrected
     ("snip", "saliency", False, False, _BOTH),            # |g ⊙ w| at θ0
-    ("grasp", "saliency", False, False, _BOTH),           # w ⊙ Hg at θ0
+    ("grasp", "saliency", False, False, _BOTH),           # w ⊙ Hg at θ0, T = 200, all layers
+    ("grasp_w1", "saliency", False, False, _BOTH),        # w ⊙ H₁₁g₁ at θ0, T = 1, W1 only
     ("synflow", "saliency", False, False, CLAUSE),        # iterative SynFlow at θ0, W1 only
     ("synflow_joint", "saliency", False, False, CLAUSE),  # SynFlow over W1 ∪ W2 jointly
-    ("earlybird", "magnitude", False, False, _BOTH),      # first stable magnitude mask
+    ("earlybird", "magnitude", False, False, _BOTH),      # first stable mask (authors' queue)
+    ("earlybird_consecutive", "magnitude", False, False, _BOTH),  # ... consecutive pairs
     ("w1_kappa", "coupling", True, False, CLAUSE),        # max_{c,t} W1[h,j]·a[c,t,j] at probe
     ("w1_grad_kappa", "coupling", True, False, CLAUSE),   # max_{c,t} −g[h,j]·a[c,t,j] at probe
 )
@@ -89,6 +92,24 @@ def for_task(family: str) -> tuple:
 # one-shot discovery method, but its cells are rows like theirs: ROW_METHODS describes
 # every `method` value a result row can hold.
 IMP = Method("imp", "weight", "magnitude", False, True)
+
+
+def imp_keep_counts(n_weights: int, prune_fraction: float, levels: int) -> tuple:
+  """W1 entries kept at IMP levels 1..L under open_lth's `sparse_global` rule: each level
+  prunes ceil(p · remaining) of the weights still kept (n_0 = n_weights), so
+  n_ℓ = n_{ℓ−1} − ceil(p · n_{ℓ−1}); at least 1 is kept."""
+  out, n = [], n_weights
+  for _ in range(levels):
+    n = max(1, n - math.ceil(prune_fraction * n))
+    out.append(n)
+  return tuple(out)
+
+
+def imp_densities(n_weights: int, prune_fraction: float, levels: int) -> tuple:
+  """The IMP levels' densities n_ℓ / n_weights (`imp_keep_counts`), rounded to 6 digits
+  (row labels); keep_count(density) = round(density · n_weights) gives back n_ℓ."""
+  return tuple(round(k / n_weights, 6) for k in imp_keep_counts(n_weights, prune_fraction,
+                                                                levels))
 ROW_METHODS: dict[str, Method] = {**METHODS, "imp": IMP}
 
 

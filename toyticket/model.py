@@ -42,12 +42,14 @@ def apply(params: Params, mask: jax.Array, x: jax.Array) -> jax.Array:
   return h @ params["W2"].T + params["b2"]
 
 
-def loss(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array) -> jax.Array:
+def loss(params: Params, mask: jax.Array, x: jax.Array, y: jax.Array,
+         temperature: float = 1.0) -> jax.Array:
   """Mean sigmoid binary cross-entropy over examples and outputs (nats), a scalar:
-  mean over (b, o) of max(z, 0) − y z + log(1 + e^−|z|), z = apply(params, mask, x).
+  mean over (b, o) of max(z, 0) − y z + log(1 + e^−|z|), z = apply(params, mask, x) / T
+  with T = `temperature` (1 for training; GraSP scores at T = 200, `discovery.grasp_scores`).
 
   Read on flattened (B·O,) arrays, the layout XLA:CPU runs fastest (docs/performance.md)."""
-  return optax.sigmoid_binary_cross_entropy(apply(params, mask, x).reshape(-1),
+  return optax.sigmoid_binary_cross_entropy(apply(params, mask, x).reshape(-1) / temperature,
                                             y.reshape(-1)).mean()
 
 

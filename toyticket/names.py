@@ -8,7 +8,7 @@ from __future__ import annotations
 
 REWINDS = ("init", "probe", "fresh", "final", "fixed")   # cycle.rewind_params, code order
 TEMPLATE_NAMES = ("4P", "3N1P")                 # codes.templates for k = 4: kP, (k−1)N1P
-SPECIFICITY = ("row", "none")                   # codes.extract
+SPECIFICITY = ("none", "row")   # codes.extract: clause-local (the paper's), row-specific
 OPTIMIZERS = ("sgd", "adam")                    # train.make_optimizer
 GRAD_IMPLS = ("auto", "autodiff", "fused")      # kernels.resolve
 FAMILIES = ("hadamard", "random_fixed", "learned", "identity")   # embeddings.make_c0

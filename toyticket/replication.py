@@ -14,8 +14,19 @@ printed with every row of the report:
   MAJORITY    a family of paired comparisons (Holm-corrected): reproduced if significant
               wins outnumber significant losses, not reproduced if losses outnumber wins,
               else inconclusive.
-  POSITIVE    a count that should exist: reproduced if the 95 % CI of its mean over runs
-              lies above 0, not reproduced if it is 0 in every run, else inconclusive.
+  POSITIVE    a count that should exist: reproduced if the percentile-bootstrap 95 % CI of
+              its mean over runs lies above 0, not reproduced if it is 0 in every run,
+              else inconclusive.
+  NONINFERIOR a paired difference that should not be worse than −margin in any setting
+              (e.g. embedding): reproduced if every setting's 95 % CI lies above −margin,
+              not reproduced if some setting's CI lies entirely below −margin, else
+              inconclusive.
+
+Every finding also states the smallest effect its n could detect at 80 % power
+(`stats.detectable`); an inconclusive row whose detectable effect exceeds the bar of its
+unit (`BARS`: 0.01 accuracy, 0.5 codes per network) is marked underpowered. Code claims
+are decided under the paper's clause-local reading and, beside it, under the row-specific
+reading and τ = 0.15 (`replicate.READINGS`); the totals count the paper's reading.
   PROPORTION  two rates pooled over runs (rare events): two-sided Fisher exact test;
               reproduced if p < 0.05 in the claimed direction, not reproduced if p < 0.05
               the other way, else inconclusive.
@@ -39,8 +50,11 @@ RULES = {
     "MAJORITY": "Holm-corrected paired tests over a family of comparisons: reproduced if "
                 "significant wins outnumber losses, not reproduced if losses outnumber "
                 "wins, else inconclusive",
-    "POSITIVE": "reproduced if the 95 % CI of the per-run mean lies above 0, not "
-                "reproduced if the count is 0 in every run, else inconclusive",
+    "POSITIVE": "reproduced if the percentile-bootstrap 95 % CI of the per-run mean lies "
+                "above 0, not reproduced if the count is 0 in every run, else inconclusive",
+    "NONINFERIOR": "reproduced if the paired difference's 95 % CI lies above −0.01 in every "
+                   "setting, not reproduced if it lies entirely below −0.01 in some setting, "
+                   "else inconclusive",
     "PROPORTION": "rates pooled over runs, two-sided Fisher exact test: reproduced if "
                   "p < 0.05 in the claimed direction, not reproduced if p < 0.05 the other "
                   "way, else inconclusive",
@@ -56,12 +70,28 @@ class Tables:
   arrays: dict = dataclasses.field(default_factory=dict)
 
 
+# The effect a row must be able to detect (80 % power) for "inconclusive" to mean
+# something, per unit of its measure.
+BARS = {"accuracy": 0.01, "codes": 0.5}
+MARGIN = 0.01       # NONINFERIOR: accuracy a competitive method may lose
+
+
 @dataclasses.dataclass
 class Finding:
   ours: str          # our number(s) as text, with the 95 % CI
   n: int             # runs (or pairs) behind it
   verdict: str       # reproduced / not reproduced / inconclusive
   rule: str          # a key of RULES
+  detectable: float | None = None   # smallest effect n detects at 80 % power (unit below)
+  unit: str = ""                     # "accuracy", "codes", "rate", ...
+  note: str = ""                     # e.g. a template at or below its chance level
+
+  @property
+  def underpowered(self) -> bool:
+    """Inconclusive although n cannot detect the unit's bar (`BARS`)."""
+    bar = BARS.get(self.unit)
+    return (self.verdict == "inconclusive" and bar is not None and
+            (self.detectable is None or self.detectable > bar))
 
 
 @dataclasses.dataclass
@@ -72,6 +102,7 @@ class Claim:
   sweep: str                       # config name whose results it reads
   paper: str                       # the paper's number, or "—"
   measure: Callable[[Tables], Finding]
+  codes: bool = False              # reads a code reading: decided under every reading
 
 
 # ------------------------------------------------------------------------ helpers
@@ -80,7 +111,9 @@ def select(rows: list, **where) -> list:
 
 
 def _key(r: dict) -> tuple:
-  return (r["group"], r["embedding"], r["seed"])
+  """A dense run: (data seed, group, embedding, seed); pooled sweeps tag their rows with
+  "data_seed" (`replicate.pool`)."""
+  return (r.get("data_seed", 0), r["group"], r["embedding"], r["seed"])
 
 
 def _ok(r: dict) -> bool:
@@ -101,7 +134,8 @@ def _ci(d: dict, p: int = 3) -> str:
   return f"{d['mean']:.{p}f} [{d['ci95_lo']:.{p}f}, {d['ci95_hi']:.{p}f}]"
 
 
-def direction(a: dict, b: dict, higher: bool = True, label: str = "") -> Finding:
+def direction(a: dict, b: dict, higher: bool = True, label: str = "",
+              unit: str = "accuracy") -> Finding:
   """DIRECTION rule on per-run values a, b (dicts keyed alike): is a − b > 0 (higher) or
   < 0 (not higher)?"""
   keys = sorted(set(a) & set(b))
@@ -119,11 +153,12 @@ def direction(a: dict, b: dict, higher: bool = True, label: str = "") -> Finding
   p = "" if res["p"] is None else f", p = {res['p']:.2g}"
   if not res["n"]:
     return Finding(f"{label}no run has a value (e.g. no exact codes to follow)", 0, verdict,
-                   "DIRECTION")
-  return Finding(f"{label}Δ = {_ci(d)}{p}", res["n"], verdict, "DIRECTION")
+                   "DIRECTION", None, unit)
+  return Finding(f"{label}Δ = {_ci(d)}{p}", res["n"], verdict, "DIRECTION",
+                 stats.detectable(res["sd_diff"], res["n"]), unit)
 
 
-def near(vals, paper: float, tol: float, label: str = "") -> Finding:
+def near(vals, paper: float, tol: float, label: str = "", unit: str = "accuracy") -> Finding:
   """NEAR rule on values against the paper's number."""
   d = stats.describe(list(vals))
   if d["mean"] is None:
@@ -134,10 +169,12 @@ def near(vals, paper: float, tol: float, label: str = "") -> Finding:
     verdict = "not reproduced"
   else:
     verdict = "inconclusive"
-  return Finding(f"{label}{_ci(d)}", d["n"], verdict, "NEAR")
+  return Finding(f"{label}{_ci(d)}", d["n"], verdict, "NEAR",
+                 stats.detectable(d["sd"], d["n"]), unit)
 
 
-def majority(pairs: list[tuple[dict, dict]], label: str = "") -> Finding:
+def majority(pairs: list[tuple[dict, dict]], label: str = "",
+             unit: str = "accuracy") -> Finding:
   """MAJORITY rule over (a, b) per-run value dicts, each compared a − b > 0."""
   tests = []
   for a, b in pairs:
@@ -149,8 +186,38 @@ def majority(pairs: list[tuple[dict, dict]], label: str = "") -> Finding:
   verdict = ("reproduced" if wins > losses else "not reproduced" if losses > wins
              else "inconclusive")
   n = min((t["n"] for t in tests), default=0)
+  # the least sensitive comparison's detectable effect (Holm: at α/k for the smallest p)
+  det = [stats.detectable(t["sd_diff"], t["n"]) for t in tests]
+  det = max((x for x in det if x is not None), default=None)
   return Finding(f"{label}{wins} significant wins, {losses} losses of {len(tests)} "
-                 "comparisons", n, verdict, "MAJORITY")
+                 "comparisons", n, verdict, "MAJORITY", det, unit)
+
+
+def noninferior(settings: dict, label: str = "", margin: float = MARGIN,
+                unit: str = "accuracy") -> Finding:
+  """NONINFERIOR rule: settings {name: (a, b)} of per-run value dicts; is a − b > −margin
+  in every setting (95 % CI above −margin)?"""
+  parts, verdicts, ns, dets = [], [], [], []
+  for name, (a, b) in settings.items():
+    keys = sorted(set(a) & set(b))
+    res = stats.paired([a[k] for k in keys], [b[k] for k in keys])
+    if res["ci95_lo"] is None:
+      verdicts.append("inconclusive")
+      parts.append(f"{name}: no data")
+      continue
+    verdicts.append("reproduced" if res["ci95_lo"] > -margin else
+                    "not reproduced" if res["ci95_hi"] < -margin else "inconclusive")
+    d = {"mean": res["mean_diff"], "ci95_lo": res["ci95_lo"], "ci95_hi": res["ci95_hi"],
+         "n": res["n"]}
+    parts.append(f"{name} Δ = {_ci(d)}")
+    ns.append(res["n"])
+    dets.append(stats.detectable(res["sd_diff"], res["n"]))
+  verdict = ("not reproduced" if "not reproduced" in verdicts else
+             "reproduced" if verdicts and all(v == "reproduced" for v in verdicts) else
+             "inconclusive")
+  det = max((x for x in dets if x is not None), default=None)
+  return Finding(f"{label}{'; '.join(parts)} (margin −{margin})", min(ns, default=0),
+                 verdict, "NONINFERIOR", det, unit)
 
 
 def proportion(k1: int, n1: int, k2: int, n2: int, label: str = "") -> Finding:
@@ -163,7 +230,8 @@ def proportion(k1: int, n1: int, k2: int, n2: int, label: str = "") -> Finding:
   verdict = ("inconclusive" if p >= ALPHA else "reproduced" if r1 > r2 else
              "not reproduced")
   return Finding(f"{label}{k1}/{n1} = {r1:.2f} vs {k2}/{n2} = {r2:.2f}, p = {p:.2g}",
-                 n1 + n2, verdict, "PROPORTION")
+                 n1 + n2, verdict, "PROPORTION",
+                 stats.detectable_rate_difference(n1, n2, (k1 + k2) / (n1 + n2)), "rate")
 
 
 def survival_by_load(arrays: dict, density_index: int, split: int = 3) -> tuple:
@@ -217,31 +285,76 @@ def _ticket_matches_dense(t: Tables) -> Finding:
               "sparse − dense: ")
 
 
+# ------------------------------------------------------------- code counts vs chance
+def template_excess(t: Tables, template: str) -> dict:
+  """A template's exact codes per dense-final network beside its floors (first clause
+  count), over the non-diverged dense runs: count, θ0 chance (the same reading at θ0),
+  decoy count (the same network read on decoy clauses), the paired excess over each, and
+  `above`: both excesses have a 95 % CI above 0."""
+  rows = [r for r in _first_m(t.dense) if _ok(r)]
+  col = lambda f: [r[f"{f}_{template}"] for r in rows]
+  dense, init, decoy = col("dense"), col("init"), col("decoy_dense")
+  over_init, over_decoy = stats.paired(dense, init), stats.paired(dense, decoy)
+  above = all(x["ci95_lo"] is not None and x["ci95_lo"] > 0 for x in (over_init, over_decoy))
+  return {"n": len(rows), "count": stats.describe(dense), "count_boot": stats.bootstrap_ci(dense),
+          "chance": stats.describe(init), "chance_boot": stats.bootstrap_ci(init),
+          "decoy": stats.describe(decoy), "decoy_boot": stats.bootstrap_ci(decoy),
+          "over_chance": over_init, "excess": over_decoy, "above": above}
+
+
+def _at_chance_note(t: Tables, templates) -> str:
+  low = [tp for tp in templates if not template_excess(t, tp)["above"]]
+  return (f"{', '.join(low)} at or below its θ0 chance or decoy floor in the dense runs: "
+          "not a verdict" if low else "")
+
+
+def _code_claim(f: Finding, t: Tables, templates=("4P",)) -> Finding:
+  """A code claim's finding, made inconclusive (and flagged) when a template it reads
+  sits at or below its chance level or decoy floor."""
+  note = _at_chance_note(t, templates)
+  if note:
+    return dataclasses.replace(f, verdict="inconclusive", note=note)
+  return f
+
+
 def _family_over_site(t: Tables) -> Finding:
   cells = _cell(t, "oracle")
-  return direction(values(cells, "family_recall_4P"), values(cells, "same_site_recall_4P"),
-                   True, "family − same-site recall (4P): ")
+  return _code_claim(direction(values(cells, "family_recall_4P"),
+                               values(cells, "same_site_recall_4P"), True,
+                               "family − same-site recall (4P): ", "rate"), t)
 
 
 def _near_code_precursors(t: Tables) -> Finding:
   cells = _cell(t, "oracle")
-  return direction(values(cells, "near_codes_start_4P"), values(cells, "near_rest_start_4P"),
-                   True, "near-code fraction, eventual codes − rest (4P): ")
+  return _code_claim(direction(values(cells, "near_codes_start_4P"),
+                               values(cells, "near_rest_start_4P"), True,
+                               "near-code fraction, eventual codes − rest (4P): ", "rate"), t)
 
 
 def _close_but_lost(t: Tables) -> Finding:
+  """Close-but-lost sites per dense run, summed over the templates whose exact codes sit
+  above their chance level and decoy floor (the others are named in the note)."""
+  kept = [tp for tp in ("4P", "3N1P") if template_excess(t, tp)["above"]]
+  note = _at_chance_note(t, ("4P", "3N1P"))
   rows = [r for r in select(_first_m(t.oracle), density=RHO) if _ok(r)]
-  d = stats.describe([r["close_but_lost_4P"] + r["close_but_lost_3N1P"] for r in rows])
-  verdict = ("reproduced" if d["ci95_lo"] is not None and d["ci95_lo"] > 0 else
+  v = [sum(r[f"close_but_lost_{tp}"] for tp in kept) for r in rows]
+  d = stats.describe(v)
+  lo, hi = stats.bootstrap_ci(v)
+  if not kept:
+    return Finding("no template above chance", d["n"], "inconclusive", "POSITIVE", None,
+                   "codes", note)
+  verdict = ("reproduced" if lo is not None and lo > 0 else
              "not reproduced" if d["mean"] == 0 else "inconclusive")
-  return Finding(f"close-but-lost sites per dense run: {_ci(d, 2)}", d["n"], verdict,
-                 "POSITIVE")
+  ci = "" if lo is None else f" [{lo:.2f}, {hi:.2f}] (bootstrap)"
+  return Finding(f"close-but-lost sites ({' + '.join(kept)}) per dense run: "
+                 f"{d['mean']:.2f}{ci}", d["n"], verdict, "POSITIVE",
+                 stats.detectable(d["sd"], d["n"]), "codes", note)
 
 
 def _survival_load(t: Tables) -> Finding:
   dens = sorted({r["density"] for r in t.oracle})
-  return proportion(*survival_by_load(t.arrays, dens.index(RHO)),
-                    label="survived, row load < 3 vs ≥ 3: ")
+  return _code_claim(proportion(*survival_by_load(t.arrays, dens.index(RHO)),
+                                label="survived, row load < 3 vs ≥ 3: "), t, ("4P", "3N1P"))
 
 
 def _obs_expansion(t: Tables) -> Finding:
@@ -254,27 +367,32 @@ def _obs_expansion(t: Tables) -> Finding:
 
 def _random_expansion(t: Tables) -> Finding:
   big, small = max(r["hidden"] for r in t.rows), min(r["hidden"] for r in t.rows)
-  sparse = {k[1:]: v for k, v in values(select(t.rows, hidden=big, method="random",
-                                                rewind="probe"), "sparse_acc").items()}
-  dense = {k[1:]: v for k, v in values(select(t.dense, hidden=small), "dense_acc").items()}
+  strip = lambda v: {(k[0],) + k[2:]: x for k, x in v.items()}     # drop the group
+  sparse = strip(values(select(t.rows, hidden=big, method="random", rewind="probe"),
+                        "sparse_acc"))
+  dense = strip(values(select(t.dense, hidden=small), "dense_acc"))
   return direction(sparse, dense, True, "random 32×16 sparse − dense 16×16: ")
 
 
 def _feature_vs_weight(metric: str) -> Callable[[Tables], Finding]:
+  unit = "codes" if metric.endswith("4P") else "accuracy"
+
   def measure(t: Tables) -> Finding:
     pairs = [(values(_cell(t, f), metric), values(_cell(t, w), metric))
              for f in FEATURE_RULES for w in WEIGHT_BASELINES]
-    return majority(pairs, f"{metric}, feature rules vs weight baselines: ")
+    f = majority(pairs, f"{metric}, feature rules vs weight baselines: ", unit)
+    return _code_claim(f, t) if unit == "codes" else f
   return measure
 
 
+def _gap(t: Tables, method: str, rewind: str, base: str = "random", **kw) -> dict:
+  a, b = (values(_cell(t, m, rewind, **kw), "sparse_acc") for m in (method, base))
+  return {k: a[k] - b[k] for k in set(a) & set(b)}
+
+
 def _fresh_gap(t: Tables) -> Finding:
-  gap = {}
-  for rw in ("probe", "fresh"):
-    o, r = values(_cell(t, "oracle", rw), "sparse_acc"), values(_cell(t, "random", rw),
-                                                                "sparse_acc")
-    gap[rw] = {k: o[k] - r[k] for k in set(o) & set(r)}
-  return direction(gap["probe"], gap["fresh"], True, "(oracle − random) at probe − at fresh: ")
+  return direction(_gap(t, "oracle", "probe"), _gap(t, "oracle", "fresh"), True,
+                   "(oracle − random) at probe − at fresh: ")
 
 
 def _adaptive_fresh(t: Tables) -> Finding:
@@ -291,6 +409,35 @@ def _checkpoint_later(t: Tables) -> Finding:
                    f"detection at epoch {epochs[-1]} − at {epochs[0]} (rewind fixed): ")
 
 
+def _family_mean(t: Tables, methods_: tuple, rewind: str, embedding: str) -> dict:
+  """Per dense run, the mean sparse accuracy over `methods_` (runs having all of them)."""
+  per = [values(_cell(t, m, rewind, embedding=embedding), "sparse_acc") for m in methods_]
+  keys = set.intersection(*(set(v) for v in per)) if per else set()
+  return {k: float(np.mean([v[k] for v in per])) for k in keys}
+
+
+def _embeddings(t: Tables) -> list:
+  return sorted({r["embedding"] for r in t.rows})
+
+
+def _detectors_across_embeddings(t: Tables) -> Finding:
+  return noninferior({e: (_family_mean(t, FEATURE_RULES, "probe", e),
+                          _family_mean(t, WEIGHT_BASELINES, "probe", e))
+                      for e in _embeddings(t)},
+                     "feature rules − weight baselines (mean per run, probe rewind): ")
+
+
+def _adaptive_more_competitive(t: Tables) -> Finding:
+  """(static_adaptive − oracle) under fresh init minus the same gap under the probe
+  rewind, pooled over embeddings."""
+  fresh, probe = {}, {}
+  for e in _embeddings(t):
+    fresh.update(_gap(t, "static_adaptive", "fresh", "oracle", embedding=e))
+    probe.update(_gap(t, "static_adaptive", "probe", "oracle", embedding=e))
+  return direction(fresh, probe, True, "(static_adaptive − oracle) at fresh − at probe, "
+                   f"{len(_embeddings(t))} embeddings: ")
+
+
 CLAIMS = (
     Claim("1", "1", "The representative dense run reaches 0.978 test accuracy",
           "ticket_cycle", "0.978", _dense_acc),
@@ -302,13 +449,14 @@ CLAIMS = (
     Claim("5", "abstract", "The rewound ticket matches the dense model (within 0.01)",
           "ticket_cycle", "—", _ticket_matches_dense),
     Claim("6", "3, 17", "Family recall exceeds same-site recall: retraining re-expresses a "
-          "code family on another row", "precursors", "—", _family_over_site),
+          "code family on another row", "precursors", "—", _family_over_site, codes=True),
     Claim("7", "3, 16", "Locations that become sparse-final codes are near-code at the "
-          "rewind point more often than the rest", "precursors", "—", _near_code_precursors),
+          "rewind point more often than the rest", "precursors", "—", _near_code_precursors,
+          codes=True),
     Claim("8", "4", "Dense training rejects some oracle-supported locations "
-          "(close-but-lost sites exist)", "precursors", "—", _close_but_lost),
+          "(close-but-lost sites exist)", "precursors", "—", _close_but_lost, codes=True),
     Claim("9", "5", "Survival of oracle-supported locations falls with row load",
-          "precursors", "—", _survival_load),
+          "precursors", "—", _survival_load, codes=True),
     Claim("10", "6", "At 50 % of a 32×16 W1, the OBS ticket beats a random mask",
           "expansion", "—", _obs_expansion),
     Claim("11", "6", "A random 32×16 expansion at 50 % beats the dense 16×16 baseline",
@@ -316,13 +464,19 @@ CLAIMS = (
     Claim("12", "11, 12", "Feature-space probes outperform weight-based discovery in "
           "accuracy", "detectors", "—", _feature_vs_weight("sparse_acc")),
     Claim("13", "11, 12", "Feature-space probes outperform weight-based discovery in exact "
-          "4P code recovery", "detectors", "—", _feature_vs_weight("sparse_4P")),
+          "4P code recovery", "detectors", "—", _feature_vs_weight("sparse_4P"), codes=True),
     Claim("14", "23", "Under fresh-random init the dense-final oracle loses (part of) its "
           "advantage over random", "rewind_modes", "—", _fresh_gap),
     Claim("15", "25", "Under fresh init a state-adaptive feature rule beats the same rule "
           "scored at the dense probe", "rewind_modes", "—", _adaptive_fresh),
     Claim("16", "26", "Checkpoint magnitude becomes a better ticket later in dense training",
           "probe_epochs", "—", _checkpoint_later),
+    Claim("17", "24", "Feature-space detectors remain competitive with weight-space "
+          "discovery across embeddings (Hadamard, RandomFixed, Learned)", "embedding_sweep",
+          "—", _detectors_across_embeddings),
+    Claim("18", "25", "Under fresh-random sparse init, state-adaptive feature rules become "
+          "more competitive (with the oracle) across embeddings", "embedding_sweep", "—",
+          _adaptive_more_competitive),
 )
 
 
@@ -340,16 +494,78 @@ def evaluate(claims, tables: dict) -> list[tuple[Claim, Finding]]:
   return out
 
 
-def render(findings: list, header: str, extra: str = "") -> str:
-  """The report as Markdown: header, the claims table, the rules, extra sections."""
-  lines = [header, "", "| # | claim | fig. | ours (95 % CI) | paper | n | verdict |",
-           "| --- | --- | --- | --- | --- | --- | --- |"]
+def _det(f: Finding) -> str:
+  if f.detectable is None:
+    return "—"
+  unit = {"accuracy": " acc", "codes": " codes/net", "rate": ""}.get(f.unit, "")
+  return f"{f.detectable:.3g}{unit}" + (" ⚠ underpowered" if f.underpowered else "")
+
+
+def _cell_text(f: Finding) -> str:
+  note = f" ({f.note})" if f.note else ""
+  return f"{f.ours}; n = {f.n}; **{f.verdict}**{note}"
+
+
+def render(findings: list, header: str, extra: str = "", readings: dict | None = None) -> str:
+  """The report as Markdown: header, the claims table, the rules, extra sections.
+
+  findings: (claim, finding) under the paper's reading, which decides the totals;
+  readings: {reading label: findings} of the other code readings, shown for code claims
+  in the last column (row-specific reading, τ = 0.15)."""
+  readings = readings or {}
+  other = {label: dict((c.cid, f) for c, f in fs) for label, fs in readings.items()}
+  lines = [header, "", "| # | claim | fig. | ours, paper's reading (95 % CI) | paper | n | "
+           "detectable at 80 % power | verdict | other code readings |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
   for c, f in findings:
-    lines.append(f"| {c.cid} | {c.text} | {c.figure} | {f.ours} | {c.paper} | {f.n} | "
-                 f"**{f.verdict}** ({f.rule}) |")
+    note = f" — {f.note}" if f.note else ""
+    alt = ("<br>".join(f"*{label}*: {_cell_text(o[c.cid])}" for label, o in other.items()
+                       if c.cid in o) or "—") if c.codes else "— (no code reading)"
+    lines.append(f"| {c.cid} | {c.text} | {c.figure} | {f.ours}{note} | {c.paper} | {f.n} | "
+                 f"{_det(f)} | **{f.verdict}** ({f.rule}) | {alt} |")
   counts = {v: sum(f.verdict == v for _, f in findings)
             for v in ("reproduced", "not reproduced", "inconclusive")}
-  lines += ["", "Totals: " + ", ".join(f"{v}: {n}" for v, n in counts.items()), "",
-            "Rules (decided by `toyticket/replication.py`, nothing typed by hand):", ""]
+  lines += ["", "Totals (paper's reading): " + ", ".join(f"{v}: {n}" for v, n in counts.items())]
+  for label, fs in readings.items():
+    codes = [(c, f) for c, f in fs if c.codes]
+    lines.append(f"Code claims under *{label}*: " + ", ".join(
+        f"{v}: {sum(f.verdict == v for _, f in codes)}"
+        for v in ("reproduced", "not reproduced", "inconclusive")))
+  under = [c.cid for c, f in findings if f.underpowered]
+  if under:
+    lines.append(f"Underpowered inconclusive rows (detectable effect above the bar "
+                 f"{BARS}): {', '.join(under)}.")
+  lines += ["", "Rules (decided by `toyticket/replication.py`, nothing typed by hand):", ""]
   lines += [f"- **{k}**: {v}." for k, v in RULES.items()]
+  lines.append(f"- **detectable at 80 % power**: the smallest true effect the row's test "
+               f"finds with 80 % power at its observed sd and n (noncentral t; rates: "
+               f"normal approximation); an inconclusive row above the bar of its unit "
+               f"({', '.join(f'{u} {b}' for u, b in BARS.items())}) is marked underpowered.")
   return "\n".join(lines + ["", extra]).rstrip() + "\n"
+
+
+def code_count_table(tables_by_reading: dict, sweep: str = "precursors") -> str:
+  """Markdown: per reading and template, exact codes per dense-final network beside its θ0
+  chance level and decoy count (means with percentile-bootstrap CIs), and the
+  decoy-corrected excess (count − decoy count, same run, same reading; paired t CI)."""
+  out = ["| reading | template | dense-final codes / net | θ0 chance | decoy | excess over "
+         "decoy (95 % CI) | excess over θ0 | flag |",
+         "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+  for label, tables in tables_by_reading.items():
+    t = tables.get(sweep)
+    if t is None:
+      continue
+    for tp in ("4P", "3N1P"):
+      e = template_excess(t, tp)
+      lo, hi = e["count_boot"]
+      cnt = "no data" if e["count"]["mean"] is None else (
+          f"{e['count']['mean']:.2f}" + ("" if lo is None else f" [{lo:.2f}, {hi:.2f}]"))
+      ex = lambda r: _ci({"mean": r["mean_diff"], "ci95_lo": r["ci95_lo"],
+                          "ci95_hi": r["ci95_hi"], "n": r["n"]}, 2)
+      flag = "above chance" if e["above"] else "**at or below chance: not a verdict**"
+      boot = lambda d, v: "no data" if d["mean"] is None else (
+          f"{d['mean']:.2f}" + ("" if v[0] is None else f" [{v[0]:.2f}, {v[1]:.2f}]"))
+      out.append(f"| {label} | {tp} | {cnt} | {boot(e['chance'], e['chance_boot'])} | "
+                 f"{boot(e['decoy'], e['decoy_boot'])} | "
+                 f"{ex(e['excess'])} | {ex(e['over_chance'])} | {flag} |")
+  return "\n".join(out)

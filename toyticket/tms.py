@@ -90,9 +90,11 @@ def apply(params: dict, mask: jax.Array, x: jax.Array) -> jax.Array:
 
 
 def loss(params: dict, mask: jax.Array, x: jax.Array, y: jax.Array,
-         imp: jax.Array) -> jax.Array:
-  """Importance-weighted squared error: mean_b Σ_i I_i (y_bi − x̂_bi)², a scalar; y = x."""
-  return jnp.mean(jnp.sum(imp * (y - apply(params, mask, x)) ** 2, -1))
+         imp: jax.Array, temperature: float = 1.0) -> jax.Array:
+  """Importance-weighted squared error: mean_b Σ_i I_i (y_bi − x̂_bi / T)², a scalar; y = x,
+  T = `temperature` (1 for training; GraSP divides the network output by its T as
+  Synaptic-Flow does for any loss)."""
+  return jnp.mean(jnp.sum(imp * (y - apply(params, mask, x) / temperature) ** 2, -1))
 
 
 def feature_norms(w: jax.Array) -> jax.Array:
@@ -142,9 +144,9 @@ def gram_similarity(w_a: jax.Array, w_b: jax.Array) -> jax.Array:
 
 # ------------------------------------------------------- readings of the ticket cycle
 def loss_of(params: dict, mask: jax.Array, x: jax.Array, y: jax.Array,
-            decay: float) -> jax.Array:
+            decay: float, temperature: float = 1.0) -> jax.Array:
   """`loss` with importance decay^i: the family loss the cycle trains and scores with."""
-  return loss(params, mask, x, y, importance(x.shape[-1], decay))
+  return loss(params, mask, x, y, importance(x.shape[-1], decay), temperature)
 
 
 def geometry(params: dict, mask: jax.Array) -> dict:

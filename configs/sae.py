@@ -3,8 +3,9 @@
 trained on the dense-final hidden activations, vmapped; how many of the run's exact 4P /
 3N1P codes an SAE latent matches (activation correlation with the clause indicator ≥ 0.5
 and decoder atom along the code's hidden row), against random directions and the code
-reader's own count. Hadamard and learned embeddings, m = 8, 8 seeds (a dense run holds
-about one exact code, at m = 8 and at m = 16 alike, so seeds are what gives n); a small
+reader's own count. Hadamard and learned embeddings, m = 8, 8 seeds (under the
+row-specific reading a dense run holds about one exact code, at m = 8 and at m = 16 alike,
+so seeds are what gives n; the clause-local default reads about four 4P); a small
 oracle / random ticket grid rides along.
 
   python -m experiments.sweep --config=configs/sae.py      # 243 s on 2 CPU cores

@@ -130,12 +130,65 @@ def test_report_shows_other_readings_only_for_code_claims():
 
 
 def test_pool_tags_data_seeds_and_keeps_runs_apart(tmp_path):
+  """Two run dirs with the same seeds (as if made from two clause sets): tables_of tags
+  each row with its data seed, so pooled runs keep distinct keys."""
+  import json
+  import os
   from toyticket import replicate
-  t = lambda ds: R.Tables([{**r, "data_seed": ds} for r in rows("oracle", [0.9, 0.91])],
-                          [], [], {"x": [[1.0], [2.0]]})
-  p = replicate.pool([t(0), t(1)])
+  for name in ("a", "b"):
+    os.makedirs(tmp_path / name / "chunks")
+    (tmp_path / name / "metrics.json").write_text(json.dumps(
+        {"runs": rows("oracle", [0.9, 0.91]), "dense": [], "oracle": []}))
+  p = replicate.pool([replicate.tables_of(str(tmp_path / "a"), 0),
+                      replicate.tables_of(str(tmp_path / "b"), 5)])
   assert len(p.rows) == 4 and len(R.values(p.rows, "sparse_acc")) == 4
-  assert p.arrays["x"].shape == (4, 1)
+  assert {k[0] for k in R.values(p.rows, "sparse_acc")} == {0, 5}
+
+
+def test_direction_needs_the_same_sign_on_every_data_seed():
+  a = {(ds, "g", "h", s): 0.9 + 0.001 * s + (0.05 if ds < 2 else -0.01)
+       for ds in range(3) for s in range(8)}
+  b = {k: 0.9 + 0.001 * k[3] + 0.0001 * (k[3] % 3) for k in a}
+  f = R.direction(a, b)
+  assert f.verdict == "inconclusive" and "signs differ" in f.note and "2: -0.010" in f.note
+  same = {k: v + 0.02 for k, v in b.items()}
+  assert R.direction(same, b).verdict == "reproduced"
+
+
+def test_majority_needs_more_than_half_significant():
+  base = {("g", "h", s): 0.90 + 0.001 * s for s in range(6)}
+  better = {k: v + 0.05 + 0.001 * (k[2] % 2) for k, v in base.items()}
+  noise = {k: v + (0.001 if k[2] % 2 else -0.001) for k, v in base.items()}
+  assert R.majority([(better, base)] + [(noise, base)] * 17).verdict == "inconclusive"
+
+
+def test_a_missing_field_is_no_data_with_its_cause_not_a_verdict():
+  t = R.Tables(rows("oracle", [0.9] * 4), dense_rows())   # no family_recall_4P field
+  f = R.evaluate([c for c in R.CLAIMS if c.cid == "6"], {"precursors": t})[0][1]
+  assert f.verdict == "inconclusive" and f.ours == "no data" and "KeyError" in f.note
+
+
+def test_every_setting_must_reproduce():
+  ok = R.Finding("x", 8, "reproduced", "DIRECTION", 0.001, "accuracy")
+  no = R.Finding("y", 8, "inconclusive", "DIRECTION", 0.02, "accuracy")
+  assert R.every({"a": ok, "b": ok}).verdict == "reproduced"
+  f = R.every({"a": ok, "b": no})
+  assert f.verdict == "inconclusive" and f.detectable == 0.02 and f.underpowered
+
+
+def test_survival_rates_are_per_run_and_skip_diverged_runs():
+  import numpy as np
+  # per run (P=1, 2 = supported/survived, L = 9 loads, D = 10 distances)
+  arr = np.zeros((3, 1, 2, 9, 10))
+  arr[:, 0, 0, 1, 0], arr[:, 0, 1, 1, 0] = 4, 2         # load 1: 2 of 4 survive
+  arr[:, 0, 0, 5, 0], arr[:, 0, 1, 5, 0] = 10, 1        # load 5: 1 of 10
+  dense = [{"group": "g", "m": 8, "embedding": "h", "seed": s,
+            "diverged_epoch": 3 if s == 2 else -1} for s in range(3)]
+  oracle = [{**d, "density": 0.25} for d in dense]
+  low, high = R.survival_rates_by_load(R.Tables([], dense, oracle,
+                                                {"dense/oracle_survival": arr}), 0.25)
+  assert set(low) == set(high) == {(0, "g", "h", 0), (0, "g", "h", 1)}
+  assert all(v == 0.5 for v in low.values()) and all(v == 0.1 for v in high.values())
 
 
 def test_proportion_rule():

@@ -112,3 +112,22 @@ def test_detectable_effect_matches_power_by_simulation_and_scales():
   # large n: ≈ (z_.975 + z_.8) sd / √n = 2.8016 sd / √n
   assert stats.detectable(2.0, 400) == pytest.approx(2.8016 * 2 / 20, rel=5e-3)
   assert stats.detectable(0.0, 5) == 0.0 and stats.detectable(1.0, 1) is None
+
+
+def test_vectorised_bootstrap_equals_one_call_per_row():
+  rng = np.random.default_rng(3)
+  m = rng.integers(0, 4, size=(3, 9)).astype(float)
+  m[2] = 2.0                                                    # a constant row
+  lo, hi = stats.bootstrap_cis(m)
+  for i in range(2):
+    assert (lo[i], hi[i]) == pytest.approx(stats.bootstrap_ci(m[i]))
+  assert lo[2] == hi[2] == 2.0
+  assert np.all(lo >= m.min(1)) and np.all(hi <= m.max(1))
+
+
+def test_detectable_rate_difference_is_finite_for_rare_events():
+  assert stats.detectable_rate_difference(10, 10, 0.0) is None
+  small = stats.detectable_rate_difference(17, 266, 1 / 283)
+  assert 0.04 < small < 0.2
+  assert stats.detectable_rate_difference(4000, 4000, 0.5) == pytest.approx(
+      2.8016 * math.sqrt(0.25 * 2 / 4000), rel=0.01)

@@ -2,18 +2,20 @@
 
 Each `Claim` names the sweep it reads and a measure: a function of that sweep's `Tables`
 (rows, dense rows, oracle rows, per-run arrays) returning a `Finding` (our number with
-its 95 % CI, n, the verdict). Verdicts come from three rules, written once here and
+its 95 % CI, n, the verdict). Verdicts come from the rules below, written once here and
 printed with every row of the report:
 
   DIRECTION   a paired difference (same dense run and seed) in the claimed direction:
-              reproduced if its two-sided paired t test gives p < 0.05 in that direction,
-              not reproduced if p < 0.05 in the opposite one, else inconclusive.
-  NEAR        a paper number v with tolerance tol: reproduced if |mean − v| ≤ tol, not
-              reproduced if the 95 % CI lies entirely outside [v − tol, v + tol], else
-              inconclusive.
-  MAJORITY    a family of paired comparisons (Holm-corrected): reproduced if significant
-              wins outnumber significant losses, not reproduced if losses outnumber wins,
-              else inconclusive.
+              reproduced if its two-sided paired t test gives p < 0.05 in that direction
+              AND the mean difference has that sign on every data seed (so no verdict is
+              one clause set's accident), not reproduced if p < 0.05 in the opposite one
+              (with the same consistency), else inconclusive.
+  NEAR        a paper number v with tolerance tol (an equivalence test, TOST): reproduced
+              if the 90 % CI of the mean lies inside [v − tol, v + tol], not reproduced if
+              the 95 % CI lies entirely outside it, else inconclusive.
+  MAJORITY    a family of k paired comparisons (Holm-corrected): reproduced if more than
+              k/2 are significant wins, not reproduced if more than k/2 are significant
+              losses, else inconclusive.
   POSITIVE    a count that should exist: reproduced if the percentile-bootstrap 95 % CI of
               its mean over runs lies above 0, not reproduced if it is 0 in every run,
               else inconclusive.
@@ -23,13 +25,11 @@ printed with every row of the report:
               inconclusive.
 
 Every finding also states the smallest effect its n could detect at 80 % power
-(`stats.detectable`); an inconclusive row whose detectable effect exceeds the bar of its
-unit (`BARS`: 0.01 accuracy, 0.5 codes per network) is marked underpowered. Code claims
-are decided under the paper's clause-local reading and, beside it, under the row-specific
-reading and τ = 0.15 (`replicate.READINGS`); the totals count the paper's reading.
-  PROPORTION  two rates pooled over runs (rare events): two-sided Fisher exact test;
-              reproduced if p < 0.05 in the claimed direction, not reproduced if p < 0.05
-              the other way, else inconclusive.
+(`stats.detectable`, at the α its test uses); an inconclusive row whose detectable effect
+exceeds the bar of its unit (`BARS`: 0.01 accuracy, 0.5 codes per network) is marked
+underpowered. Code claims are decided under the paper's clause-local reading and, beside
+it, under the row-specific reading and τ = 0.15 (`replicate.READINGS`); the totals count
+the paper's reading.
 """
 from __future__ import annotations
 
@@ -42,22 +42,27 @@ from toyticket import results, stats
 
 ALPHA = 0.05
 RULES = {
-    "DIRECTION": "paired t test of the per-seed difference in the claimed direction: "
-                 "reproduced if p < 0.05 that way, not reproduced if p < 0.05 the other "
-                 "way, else inconclusive",
-    "NEAR": "reproduced if |mean − paper| ≤ tol; not reproduced if the 95 % CI lies "
-            "outside paper ± tol; else inconclusive",
-    "MAJORITY": "Holm-corrected paired tests over a family of comparisons: reproduced if "
-                "significant wins outnumber losses, not reproduced if losses outnumber "
-                "wins, else inconclusive",
+    "DIRECTION": "paired t test of the per-run difference in the claimed direction: "
+                 "reproduced if p < 0.05 that way and the mean difference has that sign on "
+                 "every data seed, not reproduced if likewise the other way, else "
+                 "inconclusive",
+    "NEAR": "equivalence (TOST): reproduced if the 90 % CI of the mean lies inside "
+            "paper ± tol; not reproduced if the 95 % CI lies outside paper ± tol; else "
+            "inconclusive",
+    "MAJORITY": "Holm-corrected paired tests over a family of k comparisons: reproduced if "
+                "more than k/2 are significant wins, not reproduced if more than k/2 are "
+                "significant losses, else inconclusive",
     "POSITIVE": "reproduced if the percentile-bootstrap 95 % CI of the per-run mean lies "
                 "above 0, not reproduced if the count is 0 in every run, else inconclusive",
-    "NONINFERIOR": "reproduced if the paired difference's 95 % CI lies above −0.01 in every "
-                   "setting, not reproduced if it lies entirely below −0.01 in some setting, "
-                   "else inconclusive",
+    "NONINFERIOR": "reproduced if the paired difference's 95 % CI lies above −margin "
+                   "(0.01 accuracy) in every setting, not reproduced if it lies entirely "
+                   "below −margin in some setting, else inconclusive",
     "PROPORTION": "rates pooled over runs, two-sided Fisher exact test: reproduced if "
                   "p < 0.05 in the claimed direction, not reproduced if p < 0.05 the other "
                   "way, else inconclusive",
+    "AT CHANCE": "a code claim needing a template whose dense-final exact count does not "
+                 "exceed both its θ0 chance level and its decoy floor (paired 95 % CIs "
+                 "above 0) is inconclusive, flagged, with the rule's own verdict shown",
 }
 
 
@@ -121,7 +126,11 @@ def _ok(r: dict) -> bool:
 
 
 def values(rows: list, field: str) -> dict:
-  """{(group, embedding, seed): value} over non-diverged rows with a value."""
+  """{(data seed, group, embedding, seed): value} over non-diverged rows with a value.
+  KeyError if no row has the field at all (a misspelt or renamed reading fails loudly
+  instead of reading as "no run has a value")."""
+  if rows and not any(field in r for r in rows):
+    raise KeyError(field)
   return {_key(r): r[field] for r in rows if _ok(r) and r.get(field) is not None}
 
 
@@ -140,14 +149,24 @@ def direction(a: dict, b: dict, higher: bool = True, label: str = "",
   < 0 (not higher)?"""
   keys = sorted(set(a) & set(b))
   res = stats.paired([a[k] for k in keys], [b[k] for k in keys])
-  if res["p"] is None:
+  per_seed = {}
+  for ds in sorted({k[0] for k in keys}):
+    sub = [k for k in keys if k[0] == ds]
+    per_seed[ds] = stats.paired([a[k] for k in sub], [b[k] for k in sub])["mean_diff"]
+  sign = None if res["mean_diff"] is None else res["mean_diff"] > 0
+  consistent = all(v is not None and (v > 0) == sign for v in per_seed.values())
+  note = ""
+  if len(per_seed) > 1:
+    note = "per data seed Δ: " + ", ".join(
+        f"{ds}: {'—' if v is None else f'{v:+.3f}'}" for ds, v in per_seed.items())
+  if res["p"] is None or res["p"] >= ALPHA:
     verdict = "inconclusive"
-  elif res["p"] < ALPHA and (res["mean_diff"] > 0) == higher:
+  elif not consistent:
+    verdict, note = "inconclusive", note + " (signs differ between data seeds)"
+  elif (res["mean_diff"] > 0) == higher:
     verdict = "reproduced"
-  elif res["p"] < ALPHA:
-    verdict = "not reproduced"
   else:
-    verdict = "inconclusive"
+    verdict = "not reproduced"
   d = {"mean": res["mean_diff"], "ci95_lo": res["ci95_lo"], "ci95_hi": res["ci95_hi"],
        "n": res["n"]}
   p = "" if res["p"] is None else f", p = {res['p']:.2g}"
@@ -155,17 +174,19 @@ def direction(a: dict, b: dict, higher: bool = True, label: str = "",
     return Finding(f"{label}no run has a value (e.g. no exact codes to follow)", 0, verdict,
                    "DIRECTION", None, unit)
   return Finding(f"{label}Δ = {_ci(d)}{p}", res["n"], verdict, "DIRECTION",
-                 stats.detectable(res["sd_diff"], res["n"]), unit)
+                 stats.detectable(res["sd_diff"], res["n"]), unit, note)
 
 
 def near(vals, paper: float, tol: float, label: str = "", unit: str = "accuracy") -> Finding:
   """NEAR rule on values against the paper's number."""
   d = stats.describe(list(vals))
-  if d["mean"] is None:
+  half90 = (None if d["sd"] is None else
+            stats.t_quantile(0.95, d["n"] - 1) * d["sd"] / np.sqrt(d["n"]))
+  if d["mean"] is None or half90 is None:
     verdict = "inconclusive"
-  elif abs(d["mean"] - paper) <= tol:
-    verdict = "reproduced"
-  elif d["ci95"] is not None and (d["ci95_hi"] < paper - tol or d["ci95_lo"] > paper + tol):
+  elif paper - tol <= d["mean"] - half90 and d["mean"] + half90 <= paper + tol:
+    verdict = "reproduced"            # the 90 % CI inside the band: equivalent (TOST)
+  elif d["ci95_hi"] < paper - tol or d["ci95_lo"] > paper + tol:
     verdict = "not reproduced"
   else:
     verdict = "inconclusive"
@@ -183,11 +204,12 @@ def majority(pairs: list[tuple[dict, dict]], label: str = "",
   adj = stats.holm([t["p"] for t in tests])
   wins = sum(p is not None and p < ALPHA and t["mean_diff"] > 0 for t, p in zip(tests, adj))
   losses = sum(p is not None and p < ALPHA and t["mean_diff"] < 0 for t, p in zip(tests, adj))
-  verdict = ("reproduced" if wins > losses else "not reproduced" if losses > wins
+  k = len(tests)
+  verdict = ("reproduced" if wins > k / 2 else "not reproduced" if losses > k / 2
              else "inconclusive")
   n = min((t["n"] for t in tests), default=0)
-  # the least sensitive comparison's detectable effect (Holm: at α/k for the smallest p)
-  det = [stats.detectable(t["sd_diff"], t["n"]) for t in tests]
+  # the least sensitive comparison's detectable effect at Holm's strictest level α/k
+  det = [stats.detectable(t["sd_diff"], t["n"], ALPHA / max(k, 1)) for t in tests]
   det = max((x for x in det if x is not None), default=None)
   return Finding(f"{label}{wins} significant wins, {losses} losses of {len(tests)} "
                  "comparisons", n, verdict, "MAJORITY", det, unit)
@@ -232,6 +254,28 @@ def proportion(k1: int, n1: int, k2: int, n2: int, label: str = "") -> Finding:
   return Finding(f"{label}{k1}/{n1} = {r1:.2f} vs {k2}/{n2} = {r2:.2f}, p = {p:.2g}",
                  n1 + n2, verdict, "PROPORTION",
                  stats.detectable_rate_difference(n1, n2, (k1 + k2) / (n1 + n2)), "rate")
+
+
+def survival_rates_by_load(t: "Tables", density: float, split: int = 3) -> tuple:
+  """Per non-diverged dense run (first clause count): the survival rate of its
+  oracle-supported sites at row load < split and at ≥ split (pooled over templates and
+  initial distances), from dense/oracle_survival (R, P, 2, L, D) (rows of the array follow
+  t.dense); runs without supported sites on a side have no rate there. Returns
+  ({key: low rate}, {key: high rate})."""
+  arr = t.arrays["dense/oracle_survival"]
+  dens = list(dict.fromkeys(r["density"] for r in t.oracle))   # the config's order
+  p = dens.index(density)
+  m = min(r["m"] for r in t.dense)
+  low, high = {}, {}
+  for r, a in zip(t.dense, arr):
+    if r["m"] != m or not _ok(r):
+      continue
+    s = np.asarray(a)[p].sum(-1)                                   # (2, L)
+    for side, out in ((slice(None, split), low), (slice(split, None), high)):
+      sup = s[0, side].sum()
+      if sup > 0:
+        out[_key(r)] = float(s[1, side].sum() / sup)
+  return low, high
 
 
 def survival_by_load(arrays: dict, density_index: int, split: int = 3) -> tuple:
@@ -313,7 +357,9 @@ def _code_claim(f: Finding, t: Tables, templates=("4P",)) -> Finding:
   sits at or below its chance level or decoy floor."""
   note = _at_chance_note(t, templates)
   if note:
-    return dataclasses.replace(f, verdict="inconclusive", note=note)
+    prior = f"; {f.note}" if f.note else ""
+    return dataclasses.replace(f, verdict="inconclusive",
+                               note=f"{note} (the rule alone: {f.verdict}){prior}")
   return f
 
 
@@ -352,9 +398,9 @@ def _close_but_lost(t: Tables) -> Finding:
 
 
 def _survival_load(t: Tables) -> Finding:
-  dens = sorted({r["density"] for r in t.oracle})
-  return _code_claim(proportion(*survival_by_load(t.arrays, dens.index(RHO)),
-                                label="survived, row load < 3 vs ≥ 3: "), t, ("4P", "3N1P"))
+  low, high = survival_rates_by_load(t, RHO)
+  return _code_claim(direction(low, high, True, "survival rate per dense run, row load "
+                               "< 3 − ≥ 3: ", "rate"), t, ("4P", "3N1P"))
 
 
 def _obs_expansion(t: Tables) -> Finding:
@@ -371,7 +417,8 @@ def _random_expansion(t: Tables) -> Finding:
   sparse = strip(values(select(t.rows, hidden=big, method="random", rewind="probe"),
                         "sparse_acc"))
   dense = strip(values(select(t.dense, hidden=small), "dense_acc"))
-  return direction(sparse, dense, True, "random 32×16 sparse − dense 16×16: ")
+  return direction(sparse, dense, True, "random 32×16 sparse − dense 16×16 (paired by data "
+                   "seed, embedding and seed across the two widths): ")
 
 
 def _feature_vs_weight(metric: str) -> Callable[[Tables], Finding]:
@@ -427,15 +474,27 @@ def _detectors_across_embeddings(t: Tables) -> Finding:
                      "feature rules − weight baselines (mean per run, probe rewind): ")
 
 
+def every(findings: dict, label: str = "") -> Finding:
+  """One finding of several settings' (e.g. embeddings') DIRECTION findings: reproduced if
+  every setting reproduces, not reproduced if any does not, else inconclusive."""
+  verdicts = [f.verdict for f in findings.values()]
+  verdict = ("not reproduced" if "not reproduced" in verdicts else
+             "reproduced" if verdicts and all(v == "reproduced" for v in verdicts) else
+             "inconclusive")
+  det = max((f.detectable for f in findings.values() if f.detectable is not None),
+            default=None)
+  return Finding(label + "; ".join(f"{k}: {f.ours} ({f.verdict})" for k, f in findings.items()),
+                 min((f.n for f in findings.values()), default=0), verdict, "DIRECTION",
+                 det, "accuracy")
+
+
 def _adaptive_more_competitive(t: Tables) -> Finding:
-  """(static_adaptive − oracle) under fresh init minus the same gap under the probe
-  rewind, pooled over embeddings."""
-  fresh, probe = {}, {}
-  for e in _embeddings(t):
-    fresh.update(_gap(t, "static_adaptive", "fresh", "oracle", embedding=e))
-    probe.update(_gap(t, "static_adaptive", "probe", "oracle", embedding=e))
-  return direction(fresh, probe, True, "(static_adaptive − oracle) at fresh − at probe, "
-                   f"{len(_embeddings(t))} embeddings: ")
+  """Per embedding: (static_adaptive − oracle) under fresh init minus the same gap under
+  the probe rewind; reproduced if it is positive in every embedding."""
+  return every({e: direction(_gap(t, "static_adaptive", "fresh", "oracle", embedding=e),
+                             _gap(t, "static_adaptive", "probe", "oracle", embedding=e))
+                for e in _embeddings(t)},
+               "(static_adaptive − oracle) at fresh − at probe, per embedding: ")
 
 
 CLAIMS = (
@@ -486,11 +545,15 @@ def evaluate(claims, tables: dict) -> list[tuple[Claim, Finding]]:
   out = []
   for c in claims:
     t = tables.get(c.sweep)
+    if t is None:
+      out.append((c, Finding(f"no data (sweep {c.sweep} not run)", 0, "inconclusive", "—")))
+      continue
     try:
-      f = c.measure(t) if t is not None else None
-    except (KeyError, ValueError, IndexError):
-      f = None
-    out.append((c, f or Finding("no data", 0, "inconclusive", "DIRECTION")))
+      f = c.measure(t)
+    except (KeyError, ValueError, IndexError) as e:   # cells or fields the claim reads
+      f = Finding("no data", 0, "inconclusive", "—",
+                  note=f"{type(e).__name__}: {str(e)[:120]}")
+    out.append((c, f))
   return out
 
 

@@ -180,7 +180,8 @@ def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
   """Per (keys) cell, over seeds: n_seeds (all runs), n_diverged, n (runs averaged: not
   diverged), and for every numeric field f: f_mean, f_sd (ddof 1), f_ci95 (half-width
   t_{0.975, n−1} · sd / √n) and f_ci95_lo / f_ci95_hi, over the non-diverged runs whose
-  value is not None (`stats.describe`)."""
+  value is not None (`stats.describe`), and f_boot_lo / f_boot_hi, the percentile
+  bootstrap CI that stays inside the values' range (`_boot_columns`)."""
   buckets: dict = {}
   for r in rows:
     buckets.setdefault(tuple(r.get(k) for k in keys), []).append(r)
@@ -189,12 +190,33 @@ def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
     agg = dict(zip(keys, key))
     ok_rows = [r for r in rs if not is_diverged(r)]
     agg.update(n_seeds=len(rs), n_diverged=len(rs) - len(ok_rows), n=len(ok_rows))
-    for f, v in rs[0].items():
-      if f in keys or f in ("seed", "hidden", "m", "diverged") or isinstance(v, str):
-        continue
+    fields = [f for f, v in rs[0].items() if not (
+        f in keys or f in ("seed", "hidden", "m", "diverged") or isinstance(v, str))]
+    for f in fields:
       s = stats.describe([r[f] for r in ok_rows])
       agg.update({f"{f}_{k}": _f(s[k]) if s[k] is not None else None for k in STAT_FIELDS})
+    agg.update(_boot_columns(ok_rows, fields))
     out.append(agg)
+  return out
+
+
+def _boot_columns(rows: list[dict], fields: list) -> dict:
+  """{f_boot_lo, f_boot_hi}: percentile-bootstrap 95 % CI of each field's mean over rows,
+  inside the range of its values (a count's never below 0, a rate's never above 1); the
+  fields without a missing value share one vectorised call, the others one call each;
+  None with fewer than 2 values."""
+  out = {}
+  full = [f for f in fields
+          if all(r[f] is not None and math.isfinite(r[f]) for r in rows)]
+  if len(rows) > 1 and full:
+    lo, hi = stats.bootstrap_cis([[float(r[f]) for r in rows] for f in full])
+    for f, a, b in zip(full, lo, hi):
+      out[f"{f}_boot_lo"], out[f"{f}_boot_hi"] = _f(a), _f(b)
+  for f in fields:
+    if f"{f}_boot_lo" not in out:
+      a, b = stats.bootstrap_ci([r[f] for r in rows])
+      out[f"{f}_boot_lo"] = None if a is None else _f(a)
+      out[f"{f}_boot_hi"] = None if b is None else _f(b)
   return out
 
 

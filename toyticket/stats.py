@@ -21,9 +21,14 @@ ALPHA, POWER = 0.05, 0.8
 BOOTSTRAP_RESAMPLES = 2000
 
 
+def t_quantile(q: float, df: int) -> float:
+  """The q quantile of Student's t with df degrees of freedom."""
+  return float(sps.t.ppf(q, df))
+
+
 def t975(df: int) -> float:
   """The two-sided 95 % Student t quantile t_{0.975, df}."""
-  return float(sps.t.ppf(0.975, df))
+  return t_quantile(0.975, df)
 
 
 def describe(values) -> dict:
@@ -102,34 +107,54 @@ def bootstrap_ci(values, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):
   return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def _t_power(ncp: float, df: int) -> float:
-  tc = sps.t.ppf(1 - ALPHA / 2, df)
+def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):
+  """Row-wise percentile bootstrap 95 % CIs of the mean of matrix (F, n) (F fields of the
+  same n runs, every value finite), in ONE vectorised `scipy.stats.bootstrap` call (the
+  fields share resamples). Returns (lo (F,), hi (F,)); constant rows get (v, v)."""
+  m = np.asarray(matrix, float)
+  if m.ndim != 2 or m.shape[1] < 2 or not m.shape[0]:
+    raise ValueError("bootstrap_cis needs a (fields, n ≥ 2) matrix")
+  res = sps.bootstrap((m,), np.mean, axis=-1, vectorized=True, n_resamples=resamples,
+                      confidence_level=0.95, method="percentile",
+                      rng=np.random.default_rng(seed))
+  lo, hi = np.asarray(res.confidence_interval.low), np.asarray(res.confidence_interval.high)
+  const = np.all(m == m[:, :1], axis=1)
+  return np.where(const, m[:, 0], lo), np.where(const, m[:, 0], hi)
+
+
+def _t_power(ncp: float, df: int, alpha: float = ALPHA) -> float:
+  tc = sps.t.ppf(1 - alpha / 2, df)
   upper = float(np.nan_to_num(sps.nct.sf(tc, df, ncp), nan=1.0))
   lower = float(np.nan_to_num(sps.nct.cdf(-tc, df, ncp), nan=0.0))   # far tail: ≈ 0
   return upper + lower
 
 
-def detectable(sd: float | None, n: int) -> float | None:
+def detectable(sd: float | None, n: int, alpha: float = ALPHA) -> float | None:
   """Smallest true mean (or mean difference) that a two-sided one-sample (or paired) t
-  test at α = 0.05 detects with 80 % power, for n values of standard deviation sd:
-  λ · sd / √n with λ solving power(noncentral t, df = n − 1, ncp λ) = 0.8 (None if n < 2
-  or sd is missing; 0 if sd = 0)."""
+  test at level alpha (0.05) detects with 80 % power, for n values of standard deviation
+  sd: λ · sd / √n with λ solving power(noncentral t, df = n − 1, ncp λ) = 0.8 (None if
+  n < 2 or sd is missing; 0 if sd = 0)."""
   if sd is None or n < 2 or not math.isfinite(sd):
     return None
   if sd == 0:
     return 0.0
   hi = 4.0
-  while _t_power(hi, n - 1) < POWER:    # bracket the root (λ ≈ 2.8 for large n)
+  while _t_power(hi, n - 1, alpha) < POWER:    # bracket the root (λ ≈ 2.8 for large n)
     hi *= 2.0
-  lam = optimize.brentq(lambda ncp: _t_power(ncp, n - 1) - POWER, 0.0, hi)
+  lam = optimize.brentq(lambda ncp: _t_power(ncp, n - 1, alpha) - POWER, 0.0, hi)
   return float(lam * sd / math.sqrt(n))
 
 
 def detectable_rate_difference(n1: int, n2: int, pooled: float) -> float | None:
-  """Smallest difference of two rates that a two-sided test at α = 0.05 detects with 80 %
-  power (normal approximation, pooled rate p: (z_.975 + z_.8) · √(p(1 − p)(1/n1 + 1/n2)));
-  the Fisher exact test it stands for is slightly more conservative."""
-  if not n1 or not n2:
+  """Smallest difference of two rates (around the pooled rate p) that a two-sided test at
+  α = 0.05 detects with 80 % power, by Cohen's arcsine effect size h = 2 asin √p1 −
+  2 asin √p2 = (z_.975 + z_.8) √(1/n1 + 1/n2), read back as p1 − p2 with p1, p2 placed
+  symmetrically in arcsine space around asin √p (stable for rare events, where the
+  normal approximation's pooled variance vanishes); None without events or sites."""
+  if not n1 or not n2 or not 0 < pooled < 1:
     return None
   z = sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(POWER)
-  return float(z * math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n1 + 1 / n2)))
+  h = z * math.sqrt(1 / n1 + 1 / n2)
+  c = math.asin(math.sqrt(pooled))
+  lo, hi = max(c - h / 4, 0.0), min(c + h / 4, math.pi / 2)
+  return float(math.sin(hi) ** 2 - math.sin(lo) ** 2)

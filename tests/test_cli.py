@@ -93,6 +93,11 @@ BAD = [
     ("--config.train.lr=fast", "train.lr"),
     ("--config.quick=yes", "quick"),
     ("--no_such_flag=1", "no_such_flag"),
+    # issue 29: two labels of one computation
+    ("--config.densities=(1e-9,0.25)", "densities"),          # clipped to one weight
+    ("--config.densities=(0.25,0.2501)", "densities"),        # both keep 64 of 256
+    ("--config.imp.levels=30", "imp.levels"),                 # levels 22.. keep 1 weight
+    ("--config.task.m=2000", "task.m"),                       # > C(16, 4) distinct clauses
 ]
 
 
@@ -129,11 +134,21 @@ def test_bad_input_one_line_nonzero_nothing_written(arg, field, tmp_path):
   assert not os.path.exists(tmp_path / "w"), os.listdir(tmp_path / "w")
 
 
+_TYPO = ("from toyticket.config import base_config\n"
+         "def get_config():\n  c = base_config()\n  {}\n  return c\n")
 CONFIG_FILES = [("def get_config(:\n", "SyntaxError"), ("x = 1\n", "get_config"),
-                ("def get_config():\n  return 3\n", "ConfigDict")]
+                ("def get_config():\n  return 3\n", "ConfigDict"),
+                ("def get_config():\n  raise RuntimeError('boom')\n", "RuntimeError"),
+                # issue 29: a config file is validated like an override (typos were ignored)
+                (_TYPO.format("c.densitys = (0.1,)"), "densitys"),
+                (_TYPO.format("c.codes.taus = (0.1,)"), "codes.taus"),
+                (_TYPO.format("c.task.polarty = 'mixed'"), "task.polarty"),
+                (_TYPO.format("c.train = 0.1"), "train")]
 
 
-@pytest.mark.parametrize("text,why", CONFIG_FILES, ids=["syntax", "no_get_config", "not_dict"])
+@pytest.mark.parametrize("text,why", CONFIG_FILES, ids=["syntax", "no_get_config", "not_dict",
+                                                        "raises", "typo", "nested_typo",
+                                                        "task_typo", "not_a_dict"])
 def test_broken_config_file_one_line_exit_2(text, why, tmp_path):
   path = tmp_path / "cfg.py"
   path.write_text(text)

@@ -89,9 +89,33 @@ def load_file(spec: str) -> ml_collections.ConfigDict:
     cfg = mod.get_config(arg) if arg else mod.get_config()
   except (TypeError, ValueError) as e:
     raise ConfigError("config", spec, f"an argument its get_config accepts ({e})") from None
+  except Exception as e:  # the user's get_config failed some other way
+    raise ConfigError("config", spec, f"a get_config() that runs ({type(e).__name__}: "
+                      f"{str(e).splitlines()[0] if str(e) else ''})") from None
   if not isinstance(cfg, ml_collections.ConfigDict):
     raise ConfigError("config", spec, "a get_config() that returns an ml_collections.ConfigDict")
+  check_keys(cfg)
   return cfg
+
+
+def check_keys(cfg: ml_collections.ConfigDict, ref: ml_collections.ConfigDict | None = None,
+               prefix: str = "") -> None:
+  """A config file is validated like an override: every key must be one of `base_config`'s
+  (a misspelt `c.densitys = ...` would otherwise be ignored while the default runs) and none
+  may be missing. ConfigError (one line) naming the first offending key and the allowed
+  ones."""
+  ref = base_config() if ref is None else ref
+  for key in cfg.keys():
+    if key not in ref:
+      raise ConfigError(prefix + key, "(unknown key)", ", ".join(sorted(ref.keys())))
+    if isinstance(ref[key], ml_collections.ConfigDict):
+      if not isinstance(cfg[key], ml_collections.ConfigDict):
+        raise ConfigError(prefix + key, cfg[key], f"a dict of {', '.join(sorted(ref[key].keys()))}")
+      check_keys(cfg[key], ref[key], prefix + key + ".")
+  for key in ref.keys():
+    if key not in cfg:
+      raise ConfigError(prefix + key, "(missing)", "every key of base_config(); start a config "
+                        "from toyticket.config.base_config()")
 
 
 def check_overrides(argv: list[str]) -> None:
@@ -200,6 +224,33 @@ def _tms(c: ml_collections.ConfigDict) -> None:
     raise ConfigError("sae.l1", c.sae.l1, "() with task.family='tms' (SAEs read clause codes)")
 
 
+def _distinct_counts(c: ml_collections.ConfigDict) -> None:
+  """No two labels may describe the same computation: per hidden width H, every density
+  keeps its own count k = round(ρ·H·d) ≥ 1 of W1 (a density below 0.5/(H·d) would be
+  clipped to one weight and mislabelled; two densities with one k would be two labels of
+  one mask), and every IMP level keeps fewer weights than the one before."""
+  for h in as_tuple(c.model.hidden):
+    size = h * c.model.d
+    ks = {}
+    for rho in as_tuple(c.densities):
+      if rho * size < 0.5:
+        raise ConfigError("densities", rho, f"densities ≥ 0.5/(H·d) = {0.5 / size:.3g} "
+                          f"(H = {h}, d = {c.model.d}: smaller ones keep one weight)")
+      k = min(size, max(1, round(rho * size)))
+      if k in ks:
+        raise ConfigError("densities", c.densities, f"densities that keep distinct counts "
+                          f"of W1 ({ks[k]} and {rho} both keep {k} of {size} at H = {h})")
+      ks[k] = rho
+    if c.imp.levels:
+      counts = (size,) + methods.imp_keep_counts(size, c.imp.prune_fraction, c.imp.levels)
+      same = next((lvl for lvl in range(1, len(counts)) if counts[lvl] == counts[lvl - 1]),
+                  None)
+      if same is not None:
+        raise ConfigError("imp.levels", c.imp.levels, f"at most {same - 1} levels at "
+                          f"prune_fraction {c.imp.prune_fraction} with H·d = {size} (level "
+                          f"{same} would keep the same {counts[same]} weights)")
+
+
 def validate(c: ml_collections.ConfigDict) -> None:
   """Raises ConfigError on the first bad field. Call it on the config as given AND on the
   one that will run (after `apply_quick`), so every check also sees the values used."""
@@ -239,6 +290,9 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("task.m", t.m, 1)
   _ints("task.n", t.n, 1)
   _ints("task.k", t.k, 1, t.n, f"integers in [1, task.n={t.n}]")
+  if t.family == "clause":
+    _ints("task.m", t.m, 1, math.comb(t.n, t.k), f"integers in [1, C(task.n, task.k) = "
+          f"{math.comb(t.n, t.k)}] (distinct clauses)")
   _ints("task.n_train", t.n_train, 1)
   _ints("task.n_test", t.n_test, 1)
   _ints("model.d", mdl.d, 1)
@@ -257,6 +311,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("rewind_epoch", c.rewind_epoch, 0, tr.epochs, f"an epoch in [0, train.epochs={tr.epochs}]")
   _ints("imp.levels", c.imp.levels, 0, 30)
   _nums("imp.prune_fraction", c.imp.prune_fraction, lambda v: 0 < v < 1, "a number in (0, 1)")
+  _distinct_counts(c)
   if c.imp.levels and not set(as_tuple(c.rewinds)) & {"init", "probe", "fixed"}:
     raise ConfigError("rewinds", c.rewinds, "at least one of init, probe, fixed when "
                       "imp.levels > 0 (IMP rewinds each level to one of them)")

@@ -166,7 +166,7 @@ def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
   return rows
 
 
-KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch")
+KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch", "level")
 STAT_FIELDS = ("mean", "sd", "ci95", "ci95_lo", "ci95_hi")
 
 

@@ -54,8 +54,19 @@ class Task:
 
 
 def make_clauses(rng: np.random.Generator, n: int, m: int, k: int, polarity: str):
-  """Returns (vars (m,k) int32, pols (m,k) float32): k distinct variables per clause."""
-  vars_ = np.stack([np.sort(rng.choice(n, size=k, replace=False)) for _ in range(m)])
+  """Returns (vars (m,k) int32, pols (m,k) float32): k distinct variables per clause and m
+  distinct variable sets (a repeated set is drawn again, so a repeated clause cannot count
+  its codes twice; a draw without repeats is unchanged). Needs m ≤ C(n, k) (`config`)."""
+  if m > math.comb(n, k):
+    raise ValueError(f"m={m} distinct clauses of {k} of {n} variables do not exist")
+  seen: set = set()
+  rows = []
+  while len(rows) < m:
+    v = np.sort(rng.choice(n, size=k, replace=False))
+    if tuple(v.tolist()) not in seen:
+      seen.add(tuple(v.tolist()))
+      rows.append(v)
+  vars_ = np.stack(rows)
   if polarity == "positive":
     pols = np.ones((m, k), np.float32)
   else:

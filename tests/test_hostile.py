@@ -92,6 +92,54 @@ def test_resume_recomputes_damaged_or_deleted_chunk_files(finished, tmp_path):
   assert not glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True)
 
 
+def test_rechunking_in_both_directions_reuses_only_matching_chunks(finished, tmp_path):
+  """Issue 29: chunks are named by their dense runs, so changing only the chunking reuses
+  exactly the chunks planned again; rows and arrays always equal the original run's (no
+  run dropped or counted twice; stale chunks are not read)."""
+  import shutil
+  from conftest import tiny_config
+  c, _, src, rows, dense = finished
+  wd = str(tmp_path)
+  run_dir = os.path.join(wd, c.name, os.path.basename(src))
+  shutil.copytree(src, run_dir)
+  for cells, computed in ((4096, 1), (16, 2), (8, 0), (4096, 0)):   # 1, 2, 4, 1 chunks
+    log = []
+    sw = sweep.run_sweep(tiny_config(max_cells_per_chunk=cells), wd, log=log.append)
+    assert sw.run_dir == run_dir
+    assert sum(" chunk " in line and "runs in" in line for line in log) == computed, log
+    assert sw.rows == rows and sw.dense_rows == dense, cells
+    assert rundir.load_arrays(run_dir)["masks"].shape[0] == len(rows)
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+      assert len(json.load(f)["runs"]) == len(rows)
+
+
+def test_edited_rows_or_flipped_checkpoint_bytes_are_recomputed(finished, tmp_path):
+  """Issue 29: every file a resume reuses is checksum-verified, rows included."""
+  import shutil
+  c, _, src, rows, dense = finished
+  wd = str(tmp_path)
+  run_dir = os.path.join(wd, c.name, os.path.basename(src))
+  shutil.copytree(src, run_dir)
+  names = [n[:-5] for n in sorted(os.listdir(os.path.join(run_dir, "chunks")))]
+  path = os.path.join(run_dir, "chunks", names[0] + ".json")
+  meta = json.loads(open(path).read())
+  meta["cells"][0]["sparse_acc"] = round(meta["cells"][0]["sparse_acc"] + 0.2, 6)
+  with open(path, "w") as f:
+    json.dump(meta, f)                                    # valid JSON, one digit changed
+  state = os.path.join(run_dir, "checkpoints", names[1], "state")
+  big = max((os.path.join(d, n) for d, _, fs in os.walk(state) for n in fs),
+            key=os.path.getsize)
+  data = bytearray(open(big, "rb").read())
+  data[len(data) // 2] ^= 0x5A
+  with open(big, "wb") as f:
+    f.write(bytes(data))                                  # one flipped byte
+  log = []
+  sw = sweep.run_sweep(c, wd, log=log.append)
+  assert sum("recomputing" in line for line in log) == 2, log
+  assert sw.rows == rows and sw.dense_rows == dense
+  restore.load(run_dir, c)                                # the checkpoint reads again
+
+
 @pytest.mark.parametrize("content", ['{"data_seed": 0, "ta', "{}", "[1, 2]"],
                          ids=["truncated", "empty_dict", "list"])
 def test_restore_from_damaged_config_json_fails_in_one_line(finished, tmp_path, content):

@@ -15,6 +15,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from toyticket import rundir
 from toyticket.errors import CheckpointError  # noqa: F401  (raised here; one-line message)
 
 
@@ -36,15 +37,7 @@ def checksum(tree) -> str:
   return h.hexdigest()
 
 
-def file_digests(root: str) -> dict:
-  """{path relative to root: sha256 of its bytes} for every file under root."""
-  out = {}
-  for dirpath, _, files in os.walk(root):
-    for name in files:
-      path = os.path.join(dirpath, name)
-      with open(path, "rb") as f:
-        out[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()
-  return out
+file_digests = rundir.file_digests   # {path relative to root: sha256} of every file
 
 
 def save(path: str, tree) -> None:

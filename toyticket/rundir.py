@@ -12,9 +12,14 @@ result-changing fields (`run_id`), holding
   summary.txt
   figures/*.png
 
-with <chunk> = f"{plan position:04d}-{group id}", so sorted files follow the rows. Every
-file is written to a temporary name and renamed, so an interrupted sweep leaves only whole
-files, and a re-run skips the chunks that are done.
+with <chunk> = f"{group id}-{hash of its dense runs}" (`chunk_id`): a chunk is named by its
+content, so a re-run with other chunking reuses exactly the chunks whose dense runs it
+plans again and recomputes the rest. `plan.json` lists the current plan's chunks in row
+order; readers (`load_arrays`) follow it, so chunks of an earlier chunking left in the
+directory are never read twice. Every file is written to a temporary name and renamed, so
+an interrupted sweep leaves only whole files, and a re-run skips the chunks that are done;
+a chunk's rows carry the sha256 of themselves and of its arrays, and its checkpoint the
+sha256 of every file, all verified before a chunk is reused.
 """
 from __future__ import annotations
 
@@ -202,17 +207,22 @@ class RunDir:
     return os.path.join(self.path, *parts)
 
   @staticmethod
-  def chunk_id(position: int, gid: str) -> str:
-    return f"{position:04d}-{gid}"
+  def chunk_id(gid: str, dense_runs: list) -> str:
+    """The chunk's name from its content: the group and its dense runs (everything else
+    that changes a result is in the run id)."""
+    key = json.dumps([gid, [list(r) for r in dense_runs]])
+    return f"{gid}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
   def chunk_files(self, cid: str) -> dict:
     return {"rows": self.file("chunks", cid + ".json"),
             "arrays": self.file("trajectories", cid + ".npz"),
             "checkpoint": self.file("checkpoints", cid)}
 
-  def chunk_done(self, cid: str) -> dict | None:
-    """The chunk's metadata if it finished and every file of it is intact (rows JSON,
-    arrays zip, checkpoint state and checksum); None if it must be (re)computed."""
+  def chunk_done(self, cid: str, gid: str, dense_runs: list) -> dict | None:
+    """The chunk's metadata if it finished, holds exactly the planned group and dense runs,
+    and every file of it is intact: the rows match their sha256, the arrays file its
+    sha256 (and zip check), the checkpoint every file digest in its checksum.json; None if
+    it must be (re)computed."""
     f = self.chunk_files(cid)
     paths = [f["rows"], f["arrays"], os.path.join(f["checkpoint"], "state"),
              os.path.join(f["checkpoint"], "checksum.json")]
@@ -221,13 +231,24 @@ class RunDir:
     try:
       with open(f["rows"]) as fh:
         meta = json.load(fh)
+      with open(os.path.join(f["checkpoint"], "checksum.json")) as fh:
+        files = json.load(fh)["files"]
       with zipfile.ZipFile(f["arrays"]) as z:
         if z.testzip() is not None:
           return None
-    except (OSError, ValueError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
       return None
-    keys = {"group", "dense_runs", "cells", "dense", "oracle"}
-    return meta if isinstance(meta, dict) and keys <= set(meta) else None
+    keys = {"group", "dense_runs", "cells", "dense", "oracle", "sha256"}
+    if not isinstance(meta, dict) or not keys <= set(meta):
+      return None
+    sums = meta.pop("sha256")
+    if (not isinstance(sums, dict) or sums.get("rows") != _json_digest(meta)
+        or sums.get("arrays") != _file_digest(f["arrays"])
+        or meta["group"] != gid or meta["dense_runs"] != [list(r) for r in dense_runs]):
+      return None
+    if file_digests(os.path.join(f["checkpoint"], "state")) != files:
+      return None
+    return meta
 
   def discard_chunk(self, cid: str) -> bool:
     """Removes a damaged chunk's rows file (its other files are overwritten); True if
@@ -244,7 +265,13 @@ class RunDir:
     f = self.chunk_files(cid)
     save_npz(f["arrays"], arrays)
     save_checkpoint(f["checkpoint"])
-    atomic_write(f["rows"], json.dumps(meta))
+    meta = json.loads(json.dumps(meta))           # as it will read back (tuples → lists)
+    sums = {"rows": _json_digest(meta), "arrays": _file_digest(f["arrays"])}
+    atomic_write(f["rows"], json.dumps({**meta, "sha256": sums}))
+
+  def write_plan(self, chunk_ids: list) -> None:
+    """plan.json: the current plan's chunks in row order (what readers read)."""
+    atomic_write(self.file("plan.json"), json.dumps({"chunks": list(chunk_ids)}))
 
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
                    agg: list, paired: list, sae_rows: list = ()) -> None:
@@ -258,20 +285,52 @@ class RunDir:
         atomic_write(self.file(name), to_csv(table))
 
 
+def file_digests(root: str) -> dict:
+  """{path relative to root: sha256 of its bytes} for every file under root (what a
+  checkpoint's checksum.json records)."""
+  out = {}
+  for dirpath, _, files in os.walk(root):
+    for name in files:
+      out[os.path.relpath(os.path.join(dirpath, name), root)] = _file_digest(
+          os.path.join(dirpath, name))
+  return out
+
+
+def _json_digest(obj) -> str:
+  return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _file_digest(path: str) -> str:
+  with open(path, "rb") as f:
+    return hashlib.sha256(f.read()).hexdigest()
+
+
+def plan_chunks(run_dir: str) -> list:
+  """The chunk names of the run's current plan in row order (`plan.json`; a run directory
+  written before it existed: every chunk, sorted)."""
+  path = os.path.join(run_dir, "plan.json")
+  if os.path.exists(path):
+    plan = read_json(path)
+    if not isinstance(plan, dict) or not isinstance(plan.get("chunks"), list):
+      raise RunFileError(f"run file error: {path} is damaged (no chunk list)")
+    return plan["chunks"]
+  return [n[:-5] for n in sorted(os.listdir(os.path.join(run_dir, "chunks")))
+          if n.endswith(".json")]
+
+
 def load_arrays(run_dir: str) -> dict:
-  """Per-run arrays of every chunk ({"cells/<key>", "dense/<key>", "masks"}), concatenated
-  in the order of the rows (chunks in sorted order). Groups of different shapes (e.g. two
-  H) give object arrays with one entry per run."""
+  """Per-run arrays of every chunk of the current plan ({"cells/<key>", "dense/<key>",
+  "masks"}), concatenated in the order of the rows (`plan_chunks`). Groups of different
+  shapes (e.g. two H) give object arrays with one entry per run."""
   parts: dict = {}
-  for name in sorted(os.listdir(os.path.join(run_dir, "chunks"))):
-    if name.endswith(".json"):
-      path = os.path.join(run_dir, "trajectories", name[:-5] + ".npz")
-      try:
-        with np.load(path) as z:
-          for k in z.files:
-            parts.setdefault(k, []).append(z[k])
-      except (OSError, ValueError, zipfile.BadZipFile) as e:
-        raise RunFileError(f"run file error: cannot read {path}: {e}") from None
+  for name in plan_chunks(run_dir):
+    path = os.path.join(run_dir, "trajectories", name + ".npz")
+    try:
+      with np.load(path) as z:
+        for k in z.files:
+          parts.setdefault(k, []).append(z[k])
+    except (OSError, ValueError, zipfile.BadZipFile) as e:
+      raise RunFileError(f"run file error: cannot read {path}: {e}") from None
   out = {}
   for k, v in parts.items():
     if len({a.shape[1:] for a in v}) == 1:

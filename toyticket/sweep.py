@@ -88,9 +88,12 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
   log(plan_text(plan, cfg, rd.path))
   rows, dense_rows, oracle_rows, sae_rows = [], [], [], []
   t_start, times = time.time(), []
+  cids = []
   for n, (g, block) in enumerate(plan):
-    cid = rd.chunk_id(n, g.gid)
-    meta = rd.chunk_done(cid) if main else None
+    runs = [g.dense[r] for r in block]
+    cid = rd.chunk_id(g.gid, runs)
+    cids.append(cid)
+    meta = rd.chunk_done(cid, g.gid, runs) if main else None
     if distributed.share("" if meta is None else "done") != "done":   # process 0 decides
       if main and rd.discard_chunk(cid):
         log(f"chunk {cid}: files damaged or missing; recomputing it")
@@ -119,6 +122,7 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
     oracle_rows += meta["oracle"]
     sae_rows += meta.get("sae", [])
   if main:
+    rd.write_plan(cids)
     rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
                     results.paired_rows(rows, results.PAIRED[cfg.task.family]), sae_rows)
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)

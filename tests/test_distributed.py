@@ -72,3 +72,15 @@ def test_bad_setups_stop_every_process_in_one_line(tmp_path):
     lines = stderr.splitlines()
     assert len(lines) == 1 and want in lines[0], stderr[-2000:]
   assert not os.path.exists(tmp_path / "ticket_cycle")
+
+
+def test_processes_with_different_configs_stop_in_one_line(tmp_path):
+  """Issue 29: process 1 given another learning rate used to train at it under process 0's
+  label; now every process proves its resolved config and code version first."""
+  port = free_port()
+  results = finish([launch(tmp_path, *dist(port, 2, 0)),
+                    launch(tmp_path, *dist(port, 2, 1), "--config.train.lr=0.5")], timeout=200)
+  for rc, _, stderr in results:
+    lines = [l for l in stderr.splitlines() if not l.startswith("[Gloo]")]
+    assert rc == 2 and len(lines) == 1 and "different resolved config" in lines[0], stderr[-2000:]
+  assert not glob.glob(str(tmp_path / "ticket_cycle" / "*" / "metrics.csv"))

@@ -140,6 +140,48 @@ def test_edited_rows_or_flipped_checkpoint_bytes_are_recomputed(finished, tmp_pa
   restore.load(run_dir, c)                                # the checkpoint reads again
 
 
+def test_code_version_is_part_of_run_identity(monkeypatch):
+  cfg = config.base_config().to_dict()
+  v = rundir.code_version()
+  assert len(v) == 12 and v == rundir.code_version()
+  a = rundir.run_id(cfg)
+  monkeypatch.setattr(rundir, "code_version", lambda: "0" * 12)
+  assert rundir.run_id(cfg) != a                       # other code: another run directory
+  assert rundir.fingerprint(cfg) != rundir.fingerprint({**cfg, "max_cells_per_chunk": 7})
+
+
+def test_restore_across_code_versions_is_refused_unless_allowed(finished, tmp_path):
+  import shutil
+  c, _, src, _, _ = finished
+  dst = str(tmp_path / "src")
+  shutil.copytree(src, dst)
+  cfg_path = os.path.join(dst, "config.json")
+  meta = json.loads(open(cfg_path).read())
+  assert meta["provenance"]["code_version"] == rundir.code_version()
+  meta["provenance"]["code_version"] = "0123456789ab"
+  with open(cfg_path, "w") as f:
+    json.dump(meta, f)
+  with pytest.raises(config.ConfigError, match="restore_any_version") as e:
+    restore.load(dst, c)
+  assert "\n" not in str(e.value) and "0123456789ab" in str(e.value)
+  import ml_collections
+  allowed = ml_collections.ConfigDict(c.to_dict())
+  allowed.restore_any_version = True
+  assert restore.load(dst, allowed)
+
+
+def test_resume_keeps_the_provenance_of_who_made_the_run(finished, tmp_path):
+  import shutil
+  c, _, src, _, _ = finished
+  wd = str(tmp_path)
+  run_dir = os.path.join(wd, c.name, os.path.basename(src))
+  shutil.copytree(src, run_dir)
+  first = json.loads(open(os.path.join(run_dir, "config.json")).read())["provenance"]
+  sweep.run_sweep(c, wd, log=lambda s: None)
+  after = json.loads(open(os.path.join(run_dir, "config.json")).read())["provenance"]
+  assert after["utc"] == first["utc"] and len(after["resumed"]) == len(first.get("resumed", [])) + 1
+
+
 @pytest.mark.parametrize("content", ['{"data_seed": 0, "ta', "{}", "[1, 2]"],
                          ids=["truncated", "empty_dict", "list"])
 def test_restore_from_damaged_config_json_fails_in_one_line(finished, tmp_path, content):

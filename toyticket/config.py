@@ -59,6 +59,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.quick = False
   c.max_cells_per_chunk = 2048   # sparse runs per jit call; more are split into chunks
   c.restore_from = ""            # a run dir: restore its dense checkpoints, skip dense
+  c.restore_any_version = False  # allow restore_from a run made by another code version
   c.figures = ("methods",)
   c.distributed = False          # call jax.distributed.initialize() (multi-host run axis)
   return c
@@ -281,7 +282,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("task.polarity", t.polarity, task.POLARITIES)
   _choice("train.optimizer", tr.optimizer, names.OPTIMIZERS)
   _choice("train.grad_impl", tr.grad_impl, names.GRAD_IMPLS)
-  for flag in ("quick", "codes.readout_check", "distributed"):
+  for flag in ("quick", "codes.readout_check", "distributed", "restore_any_version"):
     if not isinstance(_get(c, flag), bool):
       raise ConfigError(flag, _get(c, flag), "True or False")
   _ints("seeds", c.seeds, 0, 2**32 - 1)

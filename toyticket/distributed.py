@@ -196,3 +196,22 @@ def share(value: str) -> str:
   buf[:len(data)] = np.frombuffer(data, np.uint8)
   out = np.asarray(multihost_utils.broadcast_one_to_all(buf))
   return bytes(out[out > 0]).decode(errors="replace")
+
+
+def agree(fingerprint: str) -> None:
+  """Every process proves it holds the same resolved config and code version
+  (`rundir.fingerprint`): the fingerprints are all-gathered, and if any differs from
+  process 0's, every process raises the same DistributedError (one line) before anything
+  is written. A collective; a no-op with one process."""
+  if jax.process_count() == 1:
+    return
+  from jax.experimental import multihost_utils
+  buf = np.frombuffer(fingerprint.encode()[:64].ljust(64, b"\0"), np.uint8)
+  rows = np.asarray(multihost_utils.process_allgather(buf)).reshape(jax.process_count(), -1)
+  prints = [bytes(r).rstrip(b"\0").decode(errors="replace") for r in rows]
+  bad = [i for i, f in enumerate(prints) if f != prints[0]]
+  if bad:
+    raise DistributedError(
+        f"distributed: process(es) {', '.join(map(str, bad))} hold a different resolved "
+        f"config or code version than process 0 (fingerprint {prints[bad[0]]} vs "
+        f"{prints[0]}); allowed: the same command and toyticket source on every process")

@@ -8,7 +8,7 @@ import os
 import ml_collections
 import numpy as np
 
-from toyticket import checkpoints
+from toyticket import checkpoints, rundir
 from toyticket.config import ConfigError
 from toyticket.grid import ModelGroup
 from toyticket.rundir import read_json
@@ -34,6 +34,12 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
     if plain(src_cfg[field]) != plain(cfg[field]):
       raise ConfigError(field, plain(cfg[field]),
                         f"the restored run's value {src_cfg[field]!r}")
+  prov = src_cfg.get("provenance")
+  src_version = prov.get("code_version", "unknown") if isinstance(prov, dict) else "unknown"
+  if src_version != rundir.code_version() and not cfg.get("restore_any_version", False):
+    raise ConfigError("restore_from", src, f"a run made by this code version "
+                      f"{rundir.code_version()} (it was made by {src_version}; set "
+                      "--config.restore_any_version=True to restore it anyway)")
   table = {}
   chunk_dir = os.path.join(src, "chunks")
   for name in sorted(os.listdir(chunk_dir)) if os.path.isdir(chunk_dir) else []:

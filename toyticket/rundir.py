@@ -85,15 +85,48 @@ def locked(path: str):
 # labelled, and where dense runs were restored from (restore-then-rewind is bit-identical;
 # chunking is bit-identical, tested). `quick` only rewrites other fields, which count.
 NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_from",
-              "quick")
+              "quick", "restore_any_version")
+
+# toyticket's modules that cannot change a result: the reading side (figures, report
+# pages, the replication report), the one-line error types, this machine's facts.
+READING_MODULES = ("plots.py", "report.py", "replication.py", "replicate.py", "errors.py",
+                   "host.py")
+
+
+def code_version() -> str:
+  """12 hex digits of sha256 over the source of every toyticket module that can change a
+  result (all but READING_MODULES), by file name and bytes. Any edit of them — a
+  docstring included — is a new code version: a run directory never mixes chunks of two
+  versions, and resuming or restoring across versions is refused (`restore`)."""
+  root = os.path.dirname(os.path.abspath(__file__))
+  h = hashlib.sha256()
+  for name in sorted(os.listdir(root)):
+    if name.endswith(".py") and name not in READING_MODULES:
+      h.update(name.encode() + b"\0")
+      h.update(_file_bytes(os.path.join(root, name)))
+  return h.hexdigest()[:12]
+
+
+def _file_bytes(path: str) -> bytes:
+  with open(path, "rb") as f:
+    return f.read()
 
 
 def run_id(cfg_dict: dict) -> str:
   """12 hex digits of sha256 over the result-changing config fields (all but NOT_HASHED)
-  as sorted JSON: changing only figures, chunk size or the workdir reuses the run."""
+  as sorted JSON and the code version (`code_version`): changing only figures, chunk size
+  or the workdir reuses the run; changing result-changing code makes a new one."""
   hashed = {k: v for k, v in cfg_dict.items() if k not in NOT_HASHED}
+  hashed["code_version"] = code_version()
   return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()
                         ).hexdigest()[:12]
+
+
+def fingerprint(cfg_dict: dict) -> str:
+  """sha256 of the whole resolved config (chunking included) and the code version: what
+  every process of a multi-process run must hold alike (`distributed.agree`)."""
+  return hashlib.sha256((json.dumps(cfg_dict, sort_keys=True, default=str) +
+                         code_version()).encode()).hexdigest()[:16]
 
 
 def provenance(argv: list | None = None) -> dict:
@@ -124,7 +157,8 @@ def provenance(argv: list | None = None) -> dict:
     jax = sys.modules["jax"]
     dev = jax.devices()[0]
     device = {"kind": dev.device_kind, "platform": dev.platform, "count": jax.device_count()}
-  return {"git_commit": commit, "git_dirty": dirty, "versions": versions, "device": device,
+  return {"git_commit": commit, "git_dirty": dirty, "code_version": code_version(),
+          "versions": versions, "device": device,
           "command": " ".join(argv if argv is not None else sys.argv),
           "python": sys.version.split()[0],
           "utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
@@ -199,8 +233,16 @@ class RunDir:
     rd = cls(cls.path_for(workdir, cfg_dict))
     for sub in SUBDIRS:
       os.makedirs(os.path.join(rd.path, sub), exist_ok=True)
+    prov, old = provenance(), None
+    if os.path.exists(rd.file("config.json")):     # a resume: keep who made it
+      with contextlib.suppress(OSError, ValueError):
+        old = json.loads(_file_bytes(rd.file("config.json"))).get("provenance")
+    if isinstance(old, dict):
+      resumed = list(old.get("resumed", [])) + [{k: prov[k] for k in (
+          "git_commit", "git_dirty", "code_version", "command", "utc")}]
+      prov = {**old, "resumed": resumed}
     atomic_write(rd.file("config.json"),
-                 json.dumps({**cfg_dict, "provenance": provenance()}, indent=1))
+                 json.dumps({**cfg_dict, "provenance": prov}, indent=1))
     return rd
 
   def file(self, *parts: str) -> str:

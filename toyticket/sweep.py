@@ -68,6 +68,7 @@ def _locked(path: str):
 def _prepare(cfg: ml_collections.ConfigDict, log) -> tuple[list, dict | None]:
   """The plan and the restored dense runs; every check that can fail runs here, before
   anything is written."""
+  distributed.agree(rundir.fingerprint(cfg.to_dict()))   # every process: same config, code
   plan = grid.plan(cfg)
   restored = restore.load(cfg.restore_from, cfg) if cfg.restore_from else None
   if restored is not None:           # every dense run must be there before any write

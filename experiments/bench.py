@@ -84,8 +84,16 @@ def main(argv):
   del argv
   if _CPU_DEVICES.value < 0:
     raise app.UsageError(f"--cpu_devices={_CPU_DEVICES.value}: allowed values are >= 0")
-  if _REPEATS.value < 1:
-    raise app.UsageError(f"--repeats={_REPEATS.value}: allowed values are >= 1")
+  for flag, value, lo, hi in (("--repeats", _REPEATS.value, 1, None),
+                              ("--runs", _RUNS.value, 1, None),
+                              ("--epochs", _EPOCHS.value, 1, None),
+                              ("--loop_runs", _LOOP_RUNS.value, 1, _RUNS.value),
+                              ("--hidden", _HIDDEN.value, 1, None),
+                              ("--batch_size", _BATCH.value, 1, 8192),   # the task's n_train
+                              ("--share", _SHARE.value, 1, _RUNS.value)):
+    if value < lo or (hi is not None and value > hi):
+      raise app.UsageError(f"{flag}={value}: allowed values are >= {lo}" +
+                           ("" if hi is None else f" and <= {hi}"))
   sharding.use_cpu_cores(_CPU_DEVICES.value)
   r, e, hdim, b, share = _RUNS.value, _EPOCHS.value, _HIDDEN.value, _BATCH.value, _SHARE.value
   nd = jax.device_count()

@@ -16,6 +16,7 @@ exit code 2 (130 for Ctrl-C), with nothing half-written.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from absl import app, flags, logging
@@ -42,6 +43,15 @@ _TIMEOUT = flags.DEFINE_float("distributed_timeout", 60.0, "Multi-process: secon
 INTERRUPTED = "interrupted: finished chunks are kept; re-run the same command to resume"
 
 
+class Terminated(BaseException):
+  """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT, so a file being
+  written is removed (atomic writes) before the one-line exit 143."""
+
+
+def _on_sigterm(signum, frame):
+  raise Terminated()
+
+
 def fail(message: str, code: int = 2):
   """Prints one line and exits now (skipping teardown, where orbax threads print)."""
   print(message.splitlines()[0] if message else "error", file=sys.stderr, flush=True)
@@ -52,6 +62,7 @@ def fail(message: str, code: int = 2):
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
+  signal.signal(signal.SIGTERM, _on_sigterm)
   try:
     if _CPU_DEVICES.value < 0:
       raise config.ConfigError("--cpu_devices", _CPU_DEVICES.value,
@@ -72,8 +83,15 @@ def main(argv):
     fail(str(e))
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
+  except RuntimeError as e:   # JAX cannot start the backend asked for (JAX_PLATFORMS)
+    if "initialize backend" not in str(e):
+      raise
+    fail(f"device error: {str(e).splitlines()[0]} (JAX_PLATFORMS="
+         f"{os.environ.get('JAX_PLATFORMS', '')!r})")
   except KeyboardInterrupt:
     fail(INTERRUPTED, 130)
+  except Terminated:
+    fail("terminated (SIGTERM): " + INTERRUPTED.split(": ", 1)[1], 128 + signal.SIGTERM)
   if not distributed.is_main():
     return
   print(table)
@@ -114,5 +132,12 @@ if __name__ == "__main__":
     fail(str(e))
   try:
     app.run(main, flags_parser=parse_flags)
+  except RuntimeError as e:   # JAX cannot start the backend asked for (JAX_PLATFORMS)
+    if "initialize backend" not in str(e):
+      raise
+    fail(f"device error: {str(e).splitlines()[0]} (JAX_PLATFORMS="
+         f"{os.environ.get('JAX_PLATFORMS', '')!r})")
   except KeyboardInterrupt:
     fail(INTERRUPTED, 130)
+  except Terminated:
+    fail("terminated (SIGTERM): " + INTERRUPTED.split(": ", 1)[1], 128 + signal.SIGTERM)

@@ -170,6 +170,16 @@ def test_bad_config_argument_or_missing_config(args, field, tmp_path):
   assert not os.path.exists(tmp_path / "w")
 
 
+def test_a_platform_without_its_device_fails_in_one_line(tmp_path):
+  env = {**os.environ, "JAX_PLATFORMS": "gpu", "PYTHONPATH": ROOT, **CACHE}
+  p = subprocess.run([sys.executable, "-m", "experiments.sweep", "--config=configs/ticket_cycle.py",
+                      "--config.quick=True", f"--workdir={tmp_path / 'w'}"], cwd=ROOT, env=env,
+                     capture_output=True, text=True, timeout=300)
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1 and "device error" in lines[0], p.stderr[-2000:]
+  assert not os.path.exists(tmp_path / "w")
+
+
 def test_workdir_that_is_a_file_fails_in_one_line(tmp_path):
   (tmp_path / "f").write_text("")
   p = sweep("--config=configs/ticket_cycle.py", "--config.quick=True", workdir=tmp_path / "f")
@@ -203,7 +213,10 @@ def test_bench_quick(embedding, grad_impl, shared_path, tmp_path):
 
 
 @pytest.mark.parametrize("arg,flag", [("--repeats=0", "--repeats"), ("--share=3", "--share"),
-                                      ("--embedding=fourier", "embedding")])
+                                      ("--embedding=fourier", "embedding"),
+                                      ("--runs=0", "--runs"), ("--batch_size=0", "--batch_size"),
+                                      ("--hidden=-1", "--hidden"), ("--share=0", "--share"),
+                                      ("--epochs=0", "--epochs")])
 def test_bench_bad_input_one_line_nonzero_nothing_written(arg, flag, tmp_path):
   out = tmp_path / "bench.json"
   p = bench(arg, out=out)

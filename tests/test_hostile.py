@@ -182,6 +182,60 @@ def test_resume_keeps_the_provenance_of_who_made_the_run(finished, tmp_path):
   assert after["utc"] == first["utc"] and len(after["resumed"]) == len(first.get("resumed", [])) + 1
 
 
+def test_restore_mismatch_names_the_differing_leaf(finished):
+  import ml_collections
+  c, _, src, _, _ = finished
+  other = ml_collections.ConfigDict(c.to_dict())
+  other.train.lr = 0.5
+  with pytest.raises(config.ConfigError) as e:
+    restore.load(src, other)
+  msg = str(e.value)
+  assert "train.lr=0.5" in msg and "batch_size" not in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize("name,content", [("metrics.json", "[]"), ("metrics.json", "{}"),
+                                          ("config.json", "[1, 2]")])
+def test_report_on_structurally_wrong_json_names_the_file(finished, tmp_path, name, content):
+  import shutil
+  from toyticket import report
+  _, _, src, _, _ = finished
+  dst = str(tmp_path / "run")
+  shutil.copytree(src, dst)
+  with open(os.path.join(dst, name), "w") as f:
+    f.write(content)
+  with pytest.raises(rundir.RunFileError, match=name) as e:
+    report.build(dst)
+  assert "\n" not in str(e.value)
+
+
+def test_best_table_when_every_run_diverged():
+  from toyticket import report
+  rows = [{"group": "g", "embedding": "h", "method": m, "density": 0.25, "rewind": "probe",
+           "probe_epoch": 2, "level": 0, "seed": s, "sparse_acc": None, "masked_acc": None,
+           "sparse_4P": 0, "chance_4P": 0, "diverged": True}
+          for m in ("oracle", "random") for s in range(2)]
+  dense = [{"group": "g", "embedding": "h", "seed": s, "dense_acc": None, "floor_acc": 0.6,
+            "diverged_epoch": 1} for s in range(2)]
+  html = report._best_table(rows, dense)
+  assert "<table>" in html and "—" in html
+
+
+def test_a_failed_write_names_its_file(tmp_path, monkeypatch):
+  import builtins
+  real = builtins.open
+
+  def full(path, mode="r", *a, **k):
+    if "w" in mode and str(path).endswith(".tmp"):
+      raise OSError(28, "No space left on device")
+    return real(path, mode, *a, **k)
+  monkeypatch.setattr(builtins, "open", full)
+  target = str(tmp_path / "metrics.json")
+  with pytest.raises(OSError) as e:
+    rundir.atomic_write(target, "{}")
+  assert e.value.filename == target and "No space" in e.value.strerror
+  assert not os.listdir(tmp_path)
+
+
 @pytest.mark.parametrize("content", ['{"data_seed": 0, "ta', "{}", "[1, 2]"],
                          ids=["truncated", "empty_dict", "list"])
 def test_restore_from_damaged_config_json_fails_in_one_line(finished, tmp_path, content):

@@ -135,6 +135,23 @@ def test_interrupted_sweep_resumes_to_identical_results(sig, reference, tmp_path
   assert not glob.glob(os.path.join(wd, "**", "*.tmp"), recursive=True)
 
 
+def test_sigterm_stops_in_one_line_with_exit_143(tmp_path):
+  """Issue 29: SIGTERM (a scheduler's stop) printed nothing; now one line, 128 + 15, and no
+  temporary file left."""
+  wd = str(tmp_path)
+  proc = subprocess.Popen([sys.executable, "-m", "experiments.sweep", *ARGS,
+                           f"--workdir={wd}"], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 300
+  while time.time() < deadline and not glob.glob(os.path.join(wd, "*", "*", ".lock")):
+    time.sleep(0.02)
+  proc.send_signal(signal.SIGTERM)
+  _, stderr = proc.communicate(timeout=120)
+  lines = stderr.strip().splitlines()
+  assert proc.returncode == 143 and len(lines) == 1 and "SIGTERM" in lines[0], stderr[-2000:]
+  assert not glob.glob(os.path.join(wd, "**", "*.tmp"), recursive=True)
+
+
 def test_second_sweep_on_a_busy_run_dir_stops_in_one_line(tmp_path):
   """Two sweeps of one config and workdir: the second stops at once (exit 2, one line),
   the first finishes."""

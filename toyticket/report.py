@@ -25,10 +25,20 @@ CSVS = (("metrics.csv", "one row per sparse run"),
 
 def load(run_dir: str) -> tuple[dict, plots.Results]:
   """(config.json as a dict, plots.Results) of a finished run directory."""
-  cfg = rundir.read_json(os.path.join(run_dir, "config.json"))
-  m = rundir.read_json(os.path.join(run_dir, "metrics.json"))
+  cfg_path, m_path = (os.path.join(run_dir, f) for f in ("config.json", "metrics.json"))
+  cfg, m = rundir.read_json(cfg_path), rundir.read_json(m_path)
+  if not isinstance(cfg, dict):
+    raise rundir.RunFileError(f"run file error: {cfg_path} is damaged (not a config object)")
+  if not isinstance(m, dict) or not all(isinstance(m.get(k), list) for k in ("runs", "dense")):
+    raise rundir.RunFileError(f"run file error: {m_path} is damaged (no lists of runs and "
+                              "dense runs)")
   return cfg, plots.Results(m["runs"], m["dense"], rundir.load_arrays(run_dir), run_dir, cfg,
                             m.get("oracle", []), m.get("sae", []))
+
+
+def _num3(v) -> str:
+  """v to 3 decimals, "—" when missing (e.g. every dense run diverged)."""
+  return "—" if v is None else f"{v:.3f}"
 
 
 def _best_table(rows: list, dense_rows: list, top: int = 3) -> str:
@@ -40,7 +50,7 @@ def _best_table(rows: list, dense_rows: list, top: int = 3) -> str:
          "<th>floor</th><th>n</th></tr>"]
   for d in results.aggregate(dense_rows, ("group", "embedding")):
     out.append(f"<tr><td>{d['group']}</td><td>{d['embedding']}</td>"
-               f"<td>{fmt(d, 'dense_acc')}</td><td>{d['floor_acc_mean']:.3f}</td>"
+               f"<td>{fmt(d, 'dense_acc')}</td><td>{_num3(d['floor_acc_mean'])}</td>"
                f"<td>{d['n']}</td></tr>")
   out.append("</table><table><tr><th>group</th><th>embedding</th><th>density</th>"
              "<th>rewind</th><th>probe epoch</th><th>method</th><th>sparse accuracy</th>"

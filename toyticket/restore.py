@@ -32,8 +32,8 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
       raise checkpoints.CheckpointError(f"checkpoint error: {cfg_path} is damaged (no "
                                         f"field {field!r})")
     if plain(src_cfg[field]) != plain(cfg[field]):
-      raise ConfigError(field, plain(cfg[field]),
-                        f"the restored run's value {src_cfg[field]!r}")
+      name, ours, theirs = _first_difference(field, plain(cfg[field]), plain(src_cfg[field]))
+      raise ConfigError(name, ours, f"the restored run's value {theirs!r}")
   prov = src_cfg.get("provenance")
   src_version = prov.get("code_version", "unknown") if isinstance(prov, dict) else "unknown"
   if src_version != rundir.code_version() and not cfg.get("restore_any_version", False):
@@ -55,6 +55,17 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
           "dense_traj": {k: v[i] for k, v in ck["dense_traj"].items()},
           "dense_losses": ck["dense_losses"][i]}
   return table
+
+
+def _first_difference(name: str, ours, theirs) -> tuple:
+  """(dotted field, our value, their value) of the first leaf where two config values
+  differ, so the error names `train.lr`, not two whole `train` dicts."""
+  if isinstance(ours, dict) and isinstance(theirs, dict):
+    for k in sorted(set(ours) | set(theirs)):
+      if ours.get(k, "(missing)") != theirs.get(k, "(missing)"):
+        return _first_difference(f"{name}.{k}", ours.get(k, "(missing)"),
+                                 theirs.get(k, "(missing)"))
+  return name, ours, theirs
 
 
 def check_complete(table: dict, plan: list) -> None:

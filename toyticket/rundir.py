@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -93,11 +94,14 @@ READING_MODULES = ("plots.py", "report.py", "replication.py", "replicate.py", "e
                    "host.py")
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
   """12 hex digits of sha256 over the source of every toyticket module that can change a
   result (all but READING_MODULES), by file name and bytes. Any edit of them — a
   docstring included — is a new code version: a run directory never mixes chunks of two
-  versions, and resuming or restoring across versions is refused (`restore`)."""
+  versions, and resuming or restoring across versions is refused (`restore`). Read once
+  per process (the first call, when the modules are loaded), so editing files while a
+  sweep runs cannot relabel what the loaded code computes."""
   root = os.path.dirname(os.path.abspath(__file__))
   h = hashlib.sha256()
   for name in sorted(os.listdir(root)):
@@ -172,6 +176,10 @@ def atomic_write(path: str, data: bytes | str) -> None:
     with open(tmp, "wb") as f:
       f.write(data.encode() if isinstance(data, str) else data)
     os.replace(tmp, path)
+  except OSError as e:          # disk full, permissions: name the file being written
+    with contextlib.suppress(OSError):
+      os.remove(tmp)
+    raise OSError(e.errno, e.strerror or str(e), path) from None
   except BaseException:
     with contextlib.suppress(OSError):
       os.remove(tmp)

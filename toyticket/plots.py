@@ -166,8 +166,9 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
           lab.set_color(GROUP_COLORS[method_group(m)][0])
       ax.set_xlabel(y.replace("_", " "))
       if y.endswith("acc") and not y.startswith("d_"):
-        lo = np.nanmin([r[y] if r[y] is not None else np.nan for r in rows])
-        ax.set_xlim(max(0.0, lo - 0.05), 1.0)
+        vals = [r[y] for r in rows if r[y] is not None and np.isfinite(r[y])]
+        if vals:                # none when every run diverged: keep the default limits
+          ax.set_xlim(max(0.0, min(vals) - 0.05), 1.0)
       if i == 0:
         ax.set_title(f"{panel} {col}")
       if i == 0 and j == 0:

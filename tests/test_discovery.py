@@ -294,3 +294,23 @@ def test_synflow_under_w1_budget_equals_one_shot_and_joint_variant_differs():
   joint, _, _ = D.IMPLS["synflow_joint"].select(None, ctx, rho)
   assert float(joint.sum()) == 6.0                          # the W1 budget, exactly
   assert not np.array_equal(joint, iterative)
+
+
+def test_synflow_joint_fills_its_w1_budget_by_restored_score_not_flat_index():
+  """When the joint W1 ∪ W2 ranking keeps fewer W1 entries than the W1 budget, the pruned
+  W1 entries that fill it are those with the highest SynFlow score if restored
+  (|W1[h,j]| · (1ᵀ|W2 ⊙ m2|)_h (|C0|1)_j), not the lowest flat indices."""
+  k = jax.random.split(jax.random.PRNGKey(3), 2)
+  w1 = jnp.abs(jax.random.normal(k[0], (4, 6))) * 0.01 + 0.001
+  w1 = w1.at[3, 5].set(0.05)                # a late flat index with the largest restored score
+  p = {"C0": jnp.eye(6), "W1": w1, "W2": jnp.full((1, 4), 50.0), "b1": jnp.zeros(4),
+       "b2": jnp.zeros(1)}
+  ctx = D.Context(jax.tree.map(lambda a: a[None], p), 0, None, None, None, None, None,
+                  D.DiscoveryConfig(synflow_iters=1))
+  rho = jnp.float32(0.25)                   # 6 of 24 W1 entries; the joint top-7 of 28
+  mask, _, _ = D.IMPLS["synflow_joint"].select(None, ctx, rho)
+  assert float(mask.sum()) == 6.0
+  restored = w1 * 200.0                     # (1ᵀ|W2|)_h = 50 for every h, (|C0|1)_j = 1
+  expected = D.topk_mask(restored, rho)
+  np.testing.assert_array_equal(mask, expected)
+  assert float(mask[3, 5]) == 1.0 and float(mask[0, 0]) == float(expected[0, 0])

@@ -45,7 +45,8 @@ INTERRUPTED = "interrupted: finished chunks are kept; re-run the same command to
 
 class Terminated(BaseException):
   """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT, so a file being
-  written is removed (atomic writes) before the one-line exit 143."""
+  written is removed (atomic writes) before the one-line exit 143 (caught, with a backend
+  that cannot start, around `app.run` below)."""
 
 
 def _on_sigterm(signum, frame):
@@ -62,7 +63,6 @@ def fail(message: str, code: int = 2):
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)
-  signal.signal(signal.SIGTERM, _on_sigterm)
   try:
     if _CPU_DEVICES.value < 0:
       raise config.ConfigError("--cpu_devices", _CPU_DEVICES.value,
@@ -83,15 +83,8 @@ def main(argv):
     fail(str(e))
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
-  except RuntimeError as e:   # JAX cannot start the backend asked for (JAX_PLATFORMS)
-    if "initialize backend" not in str(e):
-      raise
-    fail(f"device error: {str(e).splitlines()[0]} (JAX_PLATFORMS="
-         f"{os.environ.get('JAX_PLATFORMS', '')!r})")
   except KeyboardInterrupt:
     fail(INTERRUPTED, 130)
-  except Terminated:
-    fail("terminated (SIGTERM): " + INTERRUPTED.split(": ", 1)[1], 128 + signal.SIGTERM)
   if not distributed.is_main():
     return
   print(table)
@@ -125,6 +118,7 @@ def parse_flags(argv):
 
 
 if __name__ == "__main__":
+  signal.signal(signal.SIGTERM, _on_sigterm)
   flags.mark_flag_as_required("config")
   try:
     config.check_overrides(sys.argv[1:])

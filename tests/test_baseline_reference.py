@@ -325,8 +325,8 @@ def test_toyticket_earlybird_consecutive_matches_loop(window):
 
 @pytest.mark.parametrize("n,f,levels", [(256, 0.2, 6), (100, 0.5, 5), (7, 0.3, 4)])
 def test_toyticket_imp_counts_match_open_lth(n, f, levels):
-  from toyticket import cycle
+  from toyticket import methods
   # open_lth's rule, except that toyticket keeps at least one weight (as every top-k of
   # discovery does); open_lth would prune the last one: (7, 0.3) → 4, 2, 1, 0.
   ref = tuple(max(1, k) for k in R.open_lth_imp_counts(n, f, levels))
-  assert tuple(cycle.imp_keep_counts(n, f, levels)) == ref
+  assert tuple(methods.imp_keep_counts(n, f, levels)) == ref

@@ -179,15 +179,13 @@ def rewind_epoch(spec: CycleSpec, tr, rewind, probe_index):
 CELL_OUTPUTS = ("cells", "sparse_final", "masks")   # outputs with a cell axis (R, C, ...)
 
 
-imp_keep_counts = methods_lib.imp_keep_counts   # open_lth's per-level count rule
-
-
 def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
   """Iterative magnitude pruning (Frankle & Carbin), all runs batched, levels in one
   `lax.scan`. imp: {"rewind", "probe_index"} (R, K): the K IMP runs of each dense run.
 
   Level ℓ = 1..L keeps the top n_ℓ = n_{ℓ−1} − ceil(p · n_{ℓ−1}) entries of W1 (open_lth's
-  count rule, `methods.imp_keep_counts`) by |W1| of the previous level's sparse final (level 1: the dense final, so its mask is the one-shot oracle's), ranked inside
+  count rule, `methods.imp_keep_counts`) by |W1| of the previous level's sparse final
+  (level 1: the dense final, so its mask is the one-shot oracle's), ranked inside
   the previous mask (masks nested, exact density, pruned weights never revived), rewinds
   to the run's rewind point and retrains. Returns per-cell readings, sparse-final params
   and masks with leading (R, K·L), the L levels of IMP run k consecutive."""
@@ -211,8 +209,8 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
     return (mask, final["W1"]), (cells, final, mask)
 
   n_w1 = traj["W1"].shape[-2] * traj["W1"].shape[-1]
-  rhos = jnp.asarray([k / n_w1 for k in imp_keep_counts(n_w1, spec.imp_prune,
-                                                        spec.imp_levels)], jnp.float32)
+  rhos = jnp.asarray([k / n_w1 for k in methods_lib.imp_keep_counts(
+      n_w1, spec.imp_prune, spec.imp_levels)], jnp.float32)
   _, out = jax.lax.scan(level, (jnp.ones_like(w1_end), w1_end), rhos)
   # (L, R, K, ...) → (R, K·L, ...): level fastest
   return jax.tree.map(lambda v: jnp.moveaxis(v, 0, 2).reshape(r, k * len(rhos),

@@ -412,8 +412,8 @@ def _synflow_joint_select(_, ctx, rho):
   budget is then met exactly: the W1 mask keeps keep_count(ρ) entries of W1, those of the
   joint mask first (by score), nested; if the joint mask holds fewer, the pruned W1 entries
   fill the rest by the SynFlow score they would have if restored (W1 unmasked, W2 at its
-  joint mask), lower flat index on exact ties — not by flat index alone. Only the W1 mask is returned: sparse training keeps
-  the W1-only budget (W2 trains dense)."""
+  joint mask), lower flat index on exact ties — not by flat index alone. Only the W1 mask
+  is returned: sparse training keeps the W1-only budget (W2 trains dense)."""
   p = at(ctx.traj, 0)
   t_max = ctx.hp.synflow_iters
   n1 = p["W1"].size

@@ -134,6 +134,22 @@ def values(rows: list, field: str) -> dict:
   return {_key(r): r[field] for r in rows if _ok(r) and r.get(field) is not None}
 
 
+def all_settings(verdicts: list) -> str:
+  """One verdict of several settings' verdicts: not reproduced if any setting is, reproduced
+  if every setting is (and there is one), else inconclusive."""
+  if "not reproduced" in verdicts:
+    return "not reproduced"
+  if verdicts and all(v == "reproduced" for v in verdicts):
+    return "reproduced"
+  return "inconclusive"
+
+
+def _diff_ci(res: dict, p: int = 3) -> str:
+  """"mean [lo, hi]" of a `stats.paired` result's mean difference."""
+  return _ci({"mean": res["mean_diff"], "ci95_lo": res["ci95_lo"], "ci95_hi": res["ci95_hi"],
+              "n": res["n"]}, p)
+
+
 def _ci(d: dict, p: int = 3) -> str:
   """"mean [lo, hi]" (95 % CI), or the mean alone when there is no CI."""
   if d["mean"] is None:
@@ -167,13 +183,11 @@ def direction(a: dict, b: dict, higher: bool = True, label: str = "",
     verdict = "reproduced"
   else:
     verdict = "not reproduced"
-  d = {"mean": res["mean_diff"], "ci95_lo": res["ci95_lo"], "ci95_hi": res["ci95_hi"],
-       "n": res["n"]}
   p = "" if res["p"] is None else f", p = {res['p']:.2g}"
   if not res["n"]:
     return Finding(f"{label}no run has a value (e.g. no exact codes to follow)", 0, verdict,
                    "DIRECTION", None, unit)
-  return Finding(f"{label}Δ = {_ci(d)}{p}", res["n"], verdict, "DIRECTION",
+  return Finding(f"{label}Δ = {_diff_ci(res)}{p}", res["n"], verdict, "DIRECTION",
                  stats.detectable(res["sd_diff"], res["n"]), unit, note)
 
 
@@ -229,14 +243,10 @@ def noninferior(settings: dict, label: str = "", margin: float = MARGIN,
       continue
     verdicts.append("reproduced" if res["ci95_lo"] > -margin else
                     "not reproduced" if res["ci95_hi"] < -margin else "inconclusive")
-    d = {"mean": res["mean_diff"], "ci95_lo": res["ci95_lo"], "ci95_hi": res["ci95_hi"],
-         "n": res["n"]}
-    parts.append(f"{name} Δ = {_ci(d)}")
+    parts.append(f"{name} Δ = {_diff_ci(res)}")
     ns.append(res["n"])
     dets.append(stats.detectable(res["sd_diff"], res["n"]))
-  verdict = ("not reproduced" if "not reproduced" in verdicts else
-             "reproduced" if verdicts and all(v == "reproduced" for v in verdicts) else
-             "inconclusive")
+  verdict = all_settings(verdicts)
   det = max((x for x in dets if x is not None), default=None)
   return Finding(f"{label}{'; '.join(parts)} (margin −{margin})", min(ns, default=0),
                  verdict, "NONINFERIOR", det, unit)
@@ -478,9 +488,7 @@ def every(findings: dict, label: str = "") -> Finding:
   """One finding of several settings' (e.g. embeddings') DIRECTION findings: reproduced if
   every setting reproduces, not reproduced if any does not, else inconclusive."""
   verdicts = [f.verdict for f in findings.values()]
-  verdict = ("not reproduced" if "not reproduced" in verdicts else
-             "reproduced" if verdicts and all(v == "reproduced" for v in verdicts) else
-             "inconclusive")
+  verdict = all_settings(verdicts)
   det = max((f.detectable for f in findings.values() if f.detectable is not None),
             default=None)
   return Finding(label + "; ".join(f"{k}: {f.ours} ({f.verdict})" for k, f in findings.items()),
@@ -607,6 +615,13 @@ def render(findings: list, header: str, extra: str = "", readings: dict | None =
   return "\n".join(lines + ["", extra]).rstrip() + "\n"
 
 
+def _mean_boot(d: dict, ci: tuple) -> str:
+  """"mean [lo, hi]" of a `stats.describe` result with its bootstrap CI (2 decimals)."""
+  if d["mean"] is None:
+    return "no data"
+  return f"{d['mean']:.2f}" + ("" if ci[0] is None else f" [{ci[0]:.2f}, {ci[1]:.2f}]")
+
+
 def code_count_table(tables_by_reading: dict, sweep: str = "precursors") -> str:
   """Markdown: per reading and template, exact codes per dense-final network beside its θ0
   chance level and decoy count (means with percentile-bootstrap CIs), and the
@@ -620,15 +635,8 @@ def code_count_table(tables_by_reading: dict, sweep: str = "precursors") -> str:
       continue
     for tp in ("4P", "3N1P"):
       e = template_excess(t, tp)
-      lo, hi = e["count_boot"]
-      cnt = "no data" if e["count"]["mean"] is None else (
-          f"{e['count']['mean']:.2f}" + ("" if lo is None else f" [{lo:.2f}, {hi:.2f}]"))
-      ex = lambda r: _ci({"mean": r["mean_diff"], "ci95_lo": r["ci95_lo"],
-                          "ci95_hi": r["ci95_hi"], "n": r["n"]}, 2)
+      boot = lambda k: _mean_boot(e[k], e[k + "_boot"])
       flag = "above chance" if e["above"] else "**at or below chance: not a verdict**"
-      boot = lambda d, v: "no data" if d["mean"] is None else (
-          f"{d['mean']:.2f}" + ("" if v[0] is None else f" [{v[0]:.2f}, {v[1]:.2f}]"))
-      out.append(f"| {label} | {tp} | {cnt} | {boot(e['chance'], e['chance_boot'])} | "
-                 f"{boot(e['decoy'], e['decoy_boot'])} | "
-                 f"{ex(e['excess'])} | {ex(e['over_chance'])} | {flag} |")
+      out.append(f"| {label} | {tp} | {boot('count')} | {boot('chance')} | {boot('decoy')} | "
+                 f"{_diff_ci(e['excess'], 2)} | {_diff_ci(e['over_chance'], 2)} | {flag} |")
   return "\n".join(out)

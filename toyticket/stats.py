@@ -100,11 +100,8 @@ def bootstrap_ci(values, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):
   v = v[np.isfinite(v)]
   if v.size < 2:
     return None, None
-  if np.all(v == v[0]):
-    return float(v[0]), float(v[0])
-  res = sps.bootstrap((v,), np.mean, n_resamples=resamples, confidence_level=0.95,
-                      method="percentile", rng=np.random.default_rng(seed))
-  return float(res.confidence_interval.low), float(res.confidence_interval.high)
+  lo, hi = bootstrap_cis(v[None], seed, resamples)
+  return float(lo[0]), float(hi[0])
 
 
 def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):

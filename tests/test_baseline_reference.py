@@ -301,26 +301,18 @@ def test_random_sequences_discriminate_the_two_rules():
   assert diffs >= 5
 
 
+@pytest.mark.parametrize("rule", ["earlybird_epoch", "earlybird_epoch_consecutive"],
+                         ids=["authors_queue_rule", "consecutive_matches_loop"])
 @pytest.mark.parametrize("window", [3, 4, 5])
-def test_toyticket_earlybird_matches_authors_queue_rule(window):
+def test_toyticket_earlybird_rules_match_the_reference(rule, window):
+  """Each Early-Bird rule of toyticket against the reference's function of the same name
+  (the port of the authors' class; the loop of the consecutive-pairs variant)."""
   from toyticket import discovery as D
-  cases = [(m, e) for m, e in _hand_sequences()] + \
-      [(m, e) for m in _drifting_sequences() for e in (0.1, 0.2)]
+  cases = list(_hand_sequences()) + [(m, e) for m in _drifting_sequences() for e in (0.1, 0.2)]
   for i, (masks, eps) in enumerate(cases):
-    want = R.earlybird_epoch(masks, eps, window)
-    got = int(D.earlybird_epoch(jnp.asarray(masks), eps, window))
-    assert got == want, (i, eps, window)
-
-
-@pytest.mark.parametrize("window", [3, 4, 5])
-def test_toyticket_earlybird_consecutive_matches_loop(window):
-  from toyticket import discovery as D
-  cases = [(m, e) for m, e in _hand_sequences()] + \
-      [(m, e) for m in _drifting_sequences() for e in (0.1, 0.2)]
-  for i, (masks, eps) in enumerate(cases):
-    want = R.earlybird_epoch_consecutive(masks, eps, window)
-    got = int(D.earlybird_epoch_consecutive(jnp.asarray(masks), eps, window))
-    assert got == want, (i, eps, window)
+    want = getattr(R, rule)(masks, eps, window)
+    got = int(getattr(D, rule)(jnp.asarray(masks), eps, window))
+    assert got == want, (rule, i, eps, window)
 
 
 @pytest.mark.parametrize("n,f,levels", [(256, 0.2, 6), (100, 0.5, 5), (7, 0.3, 4)])

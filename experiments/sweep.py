@@ -71,6 +71,8 @@ def main(argv):
     cfg = config.apply_quick(_CONFIG.value)
     config.validate(cfg)
     setup = distributed_setup()
+    if problem := host.xla_flags_problem():
+      fail(problem)
     from toyticket import distributed, sharding  # JAX from here on
     from toyticket import sweep as sweep_lib
     sharding.use_cpu_cores(_CPU_DEVICES.value)
@@ -78,18 +80,34 @@ def main(argv):
     if setup is not None or cfg.distributed:
       distributed.initialize(setup)      # None: the cluster's own auto-detection
     sw, table, figs = sweep_lib.run(cfg, _WORKDIR.value)   # logs on process 0 only
+    distributed.finish()                 # the others may stop watching this process
   except (config.ConfigError, errors.CheckpointError, rundir.RunFileError,
-          rundir.RunDirBusy, errors.DistributedError) as e:
+          rundir.RunDirBusy, errors.DistributedError,
+          errors.ResourceError) as e:
     fail(str(e))
   except OSError as e:
     fail(f"file error: {e.filename or ''}: {e.strerror or e}".replace(": : ", ": "))
   except KeyboardInterrupt:
     fail(INTERRUPTED, 130)
+  except Exception as e:          # noqa: BLE001  (re-raised unless a peer was lost)
+    if not _peer_lost(e):
+      raise
+    fail(f"distributed: a collective failed because another process stopped (killed or "
+         f"failed; see its own output): {str(e).splitlines()[0][:120]}")
   if not distributed.is_main():
     return
   print(table)
   print(f"results: {sw.run_dir}  ({len(sw.rows)} sparse runs, {len(figs)} figures; full "
         "table in summary.txt; open index.html in a browser)")
+
+
+def _peer_lost(e: Exception) -> bool:
+  """True for the runtime error a multi-process collective raises when a peer is gone
+  (gloo: "Connection closed by peer"; the coordination service: "unavailable")."""
+  import jax
+  text = str(e)
+  return (jax.process_count() > 1 and type(e).__name__ in ("JaxRuntimeError", "XlaRuntimeError")
+          and any(w in text for w in ("Gloo", "closed by peer", "UNAVAILABLE", "heartbeat")))
 
 
 def distributed_setup():

@@ -180,6 +180,32 @@ def test_a_platform_without_its_device_fails_in_one_line(tmp_path):
   assert not os.path.exists(tmp_path / "w")
 
 
+def test_a_chunk_that_cannot_fit_in_memory_is_refused_before_anything_is_written(tmp_path):
+  """Issue 29: sae.latents=20,000,000 used to end in an XLA traceback after config.json was
+  written; the compiled program's buffer sizes are now checked before it runs."""
+  p = sweep("--config=configs/sae.py", "--config.quick=True", "--config.methods=('random',)",
+            "--config.densities=(0.5,)", "--config.sae.latents=20000000",
+            workdir=tmp_path / "w")
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1, p.stderr[-2000:]
+  assert lines[0].startswith("memory:") and "sae.latents" in lines[0], lines[0]
+  assert not os.path.exists(tmp_path / "w")
+
+
+def test_garbage_xla_flags_fail_in_one_line(tmp_path):
+  """Issue 29: an unknown flag in XLA_FLAGS aborted inside XLA (exit 1)."""
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE,
+         "XLA_FLAGS": "--xla_no_such_flag=1 garbage"}
+  p = subprocess.run([sys.executable, "-m", "experiments.sweep",
+                      "--config=configs/ticket_cycle.py", "--config.quick=True",
+                      f"--workdir={tmp_path / 'w'}"], cwd=ROOT, env=env, capture_output=True,
+                     text=True, timeout=300)
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1, p.stderr[-2000:]
+  assert "XLA_FLAGS" in lines[0] and "xla_no_such_flag" in lines[0], lines[0]
+  assert not os.path.exists(tmp_path / "w")
+
+
 def test_workdir_that_is_a_file_fails_in_one_line(tmp_path):
   (tmp_path / "f").write_text("")
   p = sweep("--config=configs/ticket_cycle.py", "--config.quick=True", workdir=tmp_path / "f")

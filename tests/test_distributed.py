@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 from test_cli import CACHE, ROOT
 
@@ -84,3 +85,27 @@ def test_processes_with_different_configs_stop_in_one_line(tmp_path):
     lines = [l for l in stderr.splitlines() if not l.startswith("[Gloo]")]
     assert rc == 2 and len(lines) == 1 and "different resolved config" in lines[0], stderr[-2000:]
   assert not glob.glob(str(tmp_path / "ticket_cycle" / "*" / "metrics.csv"))
+
+
+def test_a_killed_process_stops_the_other_in_one_line(tmp_path):
+  """Issue 29: with one process killed mid-run, the survivor used to wait in a collective
+  for jax.distributed's heartbeat (94 s) and abort with a C++ stack; the peer watch stops
+  it within seconds, in one line, exit 2, with no chunk written."""
+  port = free_port()
+  long_run = ("--config.quick=False", "--config.seeds=(0,1)", "--config.train.epochs=400",
+              "--config.task.n_train=2048")
+  procs = [launch(tmp_path, *dist(port, 2, i), *long_run) for i in (0, 1)]
+  for line in procs[0].stdout:              # process 0 prints the plan once it computes
+    if line.startswith("plan:"):
+      break
+  time.sleep(0.5)
+  procs[1].kill()
+  t0 = time.monotonic()
+  rc, _, stderr = finish(procs[:1], timeout=120)[0]
+  waited = time.monotonic() - t0
+  procs[1].wait()
+  lines = [l for l in stderr.splitlines() if not l.startswith("[Gloo]")]
+  assert rc == 2 and len(lines) == 1, stderr[-2000:]
+  assert lines[0].startswith("distributed:") and "stopped" in lines[0], lines[0]
+  assert waited < 30, waited
+  assert not glob.glob(str(tmp_path / "ticket_cycle" / "*" / "chunks" / "*.json"))

@@ -287,3 +287,42 @@ def test_atomic_write_leaves_no_tmp_on_failure(tmp_path):
   with pytest.raises(TypeError):
     rundir.atomic_write(str(tmp_path / "x"), 12345)          # not bytes: write fails
   assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("error", [ValueError("RESOURCE_EXHAUSTED: No space left on device"),
+                                   OSError(28, "No space left on device")],
+                         ids=["orbax_error", "os_error"])
+def test_a_failed_checkpoint_write_names_its_path_and_leaves_nothing(tmp_path, monkeypatch,
+                                                                      error):
+  """Issue 29: a full disk during the orbax write ended in orbax's own error, naming no
+  file; now one CheckpointError / OSError naming the checkpoint, and no .tmp sibling."""
+  import orbax.checkpoint as ocp
+
+  def full(self, *a, **k):
+    raise error
+  monkeypatch.setattr(ocp.StandardCheckpointer, "save", full)
+  target = str(tmp_path / "ck")
+  with pytest.raises((checkpoints.CheckpointError, OSError)) as e:
+    checkpoints.save(target, {"w": np.zeros(3)})
+  assert target in str(e.value) or getattr(e.value, "filename", None) == target
+  assert "No space" in str(e.value) and not os.listdir(tmp_path)
+
+
+def test_memory_need_and_check_fits_on_hand_made_buffer_sizes(monkeypatch):
+  """sharding.memory_need on XLA:CPU: per device arguments + outputs + temporaries −
+  aliases; on the host every device's share plus the outputs' numpy copy."""
+  import types
+  from toyticket import host, sharding
+  gib = 2 ** 30
+  stats = types.SimpleNamespace(argument_size_in_bytes=1 * gib, output_size_in_bytes=2 * gib,
+                                temp_size_in_bytes=3 * gib, alias_size_in_bytes=gib // 2)
+  need = sharding.memory_need(stats, 2)
+  assert need["device"] == 5.5 * gib and need["host"] == 2 * 5.5 * gib + 2 * 2 * gib
+  monkeypatch.setattr(sharding.jax, "local_device_count", lambda: 2)
+  monkeypatch.setattr(host, "available_memory", lambda: 15 * gib - 1)
+  with pytest.raises(sharding.ResourceError, match=r"memory: one chunk needs about 15\.00 GiB"):
+    sharding.check_fits(stats)
+  monkeypatch.setattr(host, "available_memory", lambda: 15 * gib)
+  sharding.check_fits(stats)                        # just fits
+  monkeypatch.setattr(host, "available_memory", lambda: None)
+  sharding.check_fits(stats)                        # unknown: no refusal

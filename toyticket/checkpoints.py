@@ -44,7 +44,8 @@ def save(path: str, tree) -> None:
   """Writes `tree` to `path` via a temporary sibling directory and one rename, with
   checksum.json: the sha256 of every file orbax wrote ("files", checked BEFORE orbax reads
   them, so a damaged file never reaches orbax's reader threads) and of the content
-  ("sha256", checked after reading)."""
+  ("sha256", checked after reading). A failed write (a full disk: orbax raises its own
+  error types) leaves nothing and raises OSError or CheckpointError naming `path`."""
   path = os.path.abspath(path)
   tmp = path + ".tmp"
   shutil.rmtree(tmp, ignore_errors=True)
@@ -57,8 +58,13 @@ def save(path: str, tree) -> None:
     with open(os.path.join(tmp, "checksum.json"), "w") as f:
       json.dump({"sha256": checksum(tree),
                  "files": file_digests(os.path.join(tmp, "state"))}, f)
-  except BaseException:       # disk full, interrupt: leave no half-written sibling
+  except BaseException as e:    # disk full, interrupt: leave no half-written sibling
     shutil.rmtree(tmp, ignore_errors=True)
+    if isinstance(e, OSError) and not e.filename:
+      raise OSError(e.errno, e.strerror or str(e), path) from None
+    if isinstance(e, Exception) and not isinstance(e, OSError):   # orbax / tensorstore
+      raise CheckpointError(f"checkpoint error: cannot write {path}: "
+                            f"{(str(e).splitlines() or [type(e).__name__])[0][:160]}") from None
     raise
   shutil.rmtree(path, ignore_errors=True)
   os.replace(tmp, path)

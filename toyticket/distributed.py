@@ -18,8 +18,12 @@ different process count) into one DistributedError line on every process that is
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import socket
+import sys
+import threading
 import time
 
 import jax
@@ -111,9 +115,17 @@ def rendezvous(setup: Setup) -> None:
       reply = _recv_line(sock, deadline + 5.0)
     except OSError:
       reply = ""
-  if reply != "ok":
+  word, _, watch_port = reply.partition(" ")
+  if word != "ok":
     raise DistributedError(reply or f"distributed: no answer from coordinator "
                            f"{setup.coordinator} within {setup.timeout_s:g} s")
+  try:
+    sock = socket.create_connection((host, int(watch_port)), timeout=setup.timeout_s)
+    _send(sock, str(pid))
+    _watch([sock], ["0"])
+  except (OSError, ValueError):
+    raise DistributedError(f"distributed: cannot reach process 0's watch port "
+                           f"{host}:{watch_port}") from None
 
 
 def _coordinate(host: str, port: int, n: int, deadline: float, timeout_s: float) -> None:
@@ -124,6 +136,8 @@ def _coordinate(host: str, port: int, n: int, deadline: float, timeout_s: float)
     raise DistributedError(f"distributed: process 0 cannot listen on {host}:{port} "
                            f"({e.strerror or e})") from None
   conns, ids, error = [], set(), ""
+  watch = socket.create_server((host, 0))       # the peer watch (`_watch`), any free port
+  watch.settimeout(max(deadline - time.monotonic(), 1.0))
   with server:
     while len(ids) < n - 1 and not error:
       server.settimeout(max(deadline - time.monotonic(), 0.01))
@@ -152,14 +166,67 @@ def _coordinate(host: str, port: int, n: int, deadline: float, timeout_s: float)
         ids.add(int(pid))
     for conn in conns:
       try:
-        _send(conn, error or "ok")
+        _send(conn, error or f"ok {watch.getsockname()[1]}")
         if not error:
           _recv_line(conn, time.monotonic() + 5.0)    # peer closes first
       except OSError:
         pass
       conn.close()
+  peers, names = [], []
+  with watch:
+    try:
+      while not error and len(peers) < n - 1:
+        peers.append(watch.accept()[0])
+        names.append(_recv_line(peers[-1], time.monotonic() + timeout_s))
+    except OSError:
+      error = "distributed: a process did not connect to process 0's watch port"
   if error:
+    for peer in peers:
+      peer.close()
     raise DistributedError(error)
+  _watch(peers, names)
+
+
+# The peer watch: each other process holds one plain TCP connection to process 0 for the
+# whole run. A process that ends without `finish` (killed, crashed, stopped by its own
+# error) closes it, so the others learn within a moment, print ONE line and exit 2 —
+# instead of waiting in a collective until jax.distributed's heartbeat times out and
+# aborts with a C++ stack.
+_WATCHED: list = []
+_FINISHED = threading.Event()
+GRACE_S = 2.0      # a peer that stops: wait this long, in case this process stops too
+BYE = b"bye\n"
+
+
+def _watch(socks: list, names: list) -> None:
+  """One daemon thread per socket: on EOF or error without a "bye" first, one line on
+  stderr and os._exit(2) after GRACE_S (unless this process is finishing)."""
+  for sock, name in zip(socks, names):
+    sock.settimeout(None)
+    _WATCHED.append(sock)
+    threading.Thread(target=_wait_for_bye, args=(sock, name), daemon=True).start()
+
+
+def _wait_for_bye(sock: socket.socket, name: str) -> None:
+  try:
+    got = sock.recv(len(BYE))
+  except OSError:
+    got = b""
+  if got == BYE or _FINISHED.wait(GRACE_S):
+    return
+  sys.stderr.write(f"distributed: process {name} stopped before the run finished (killed "
+                   "or failed; see its own output); stopping this process too\n")
+  sys.stderr.flush()
+  os._exit(2)
+
+
+def finish() -> None:
+  """Tells every watched peer that this process ends normally (call once its work is
+  done): they stop watching it instead of stopping themselves."""
+  _FINISHED.set()
+  for sock in _WATCHED:
+    with contextlib.suppress(OSError):
+      sock.sendall(BYE)
 
 
 def initialize(setup: Setup | None) -> None:

@@ -10,3 +10,7 @@ class CheckpointError(RuntimeError):
 
 class DistributedError(RuntimeError):
   """A multi-process setup that cannot work (`distributed`)."""
+
+
+class ResourceError(RuntimeError):
+  """A chunk whose compiled program would not fit in the memory there is (`sharding`)."""

@@ -41,21 +41,41 @@ def inputs(g: ModelGroup, block: list[int]) -> tuple[dict, tuple, dict]:
           g.grid.inputs(len(block)), task_arrays(g.task))
 
 
+def _call(g: ModelGroup, block: list[int], restored: dict | None):
+  """(fn, jitted, args) of the chunk's program: the full cycle, or with `restored` dense
+  trajectories the sparse cycle."""
+  dense_in, cells, data = inputs(g, block)
+  if restored is None:
+    return cycle.full_cycle, cycle.full_cycle_jit, (dense_in, cells, data)
+  args = (restored["dense_traj"], restored["dense_losses"], dense_in, cells, data)
+  return cycle.sparse_cycle, cycle.sparse_cycle_jit, args
+
+
 def execute(g: ModelGroup, block: list[int], restored: dict | None = None,
             shard: bool = True) -> dict:
   """Runs one chunk; returns the cycle's outputs as numpy, per-cell outputs flattened to
   (len(block)·C, ...) in `g.cell_labels(block)` order.
 
   restored: {"dense_traj", "dense_losses"} for these dense runs: skip dense training.
-  shard: split the dense-run axis over all devices (no effect with one device)."""
-  dense_in, cells, data = inputs(g, block)
-  if restored is None:
-    fn, jitted, args = cycle.full_cycle, cycle.full_cycle_jit, (dense_in, cells, data)
-  else:
-    fn, jitted = cycle.sparse_cycle, cycle.sparse_cycle_jit
-    args = (restored["dense_traj"], restored["dense_losses"], dense_in, cells, data)
+  shard: split the dense-run axis over all devices (no effect with one device).
+  Raises ResourceError (one line) before running a program that would not fit in memory
+  (`sharding.compiled`)."""
+  fn, jitted, args = _call(g, block, restored)
   if shard and jax.device_count() > 1:   # each device runs its own dense runs
     out = sharding.run_sharded(fn, g.spec, args, n_replicated=1)
   else:
-    out = sharding.to_host(jitted(g.spec, *args))
+    out = sharding.to_host(sharding.compiled(jitted, args, (g.spec,))(*args))
   return {k: g.grid.flatten(v) if k in cycle.CELL_OUTPUTS else v for k, v in out.items()}
+
+
+def memory_need(g: ModelGroup, block: list[int], restored: dict | None = None,
+                shard: bool = True) -> dict:
+  """`sharding.memory_need` of the chunk's program, compiled (or loaded from the cache) and
+  checked to fit (ResourceError) without running it; `execute` then reuses it."""
+  fn, jitted, args = _call(g, block, restored)
+  if shard and jax.device_count() > 1:
+    program = sharding.compiled_sharded(fn, g.spec, args, n_replicated=1)
+    n = jax.local_device_count()
+  else:
+    program, n = sharding.compiled(jitted, args, (g.spec,)), 1
+  return sharding.memory_need(program.memory_analysis(), n)

@@ -20,6 +20,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from toyticket import host
+from toyticket.errors import ResourceError  # noqa: F401  (raised here; one line)
 
 AXIS = "runs"
 FORCE_FLAG = "--xla_force_host_platform_device_count"
@@ -73,6 +74,72 @@ def per_device_static(fn, static, n_args: int, n_replicated: int = 0):
   return per_device(functools.partial(fn, static), n_args, n_replicated)
 
 
+_COMPILED: dict = {}
+
+
+def compiled(jitted, args: tuple, static: tuple = ()):
+  """`jitted.lower(*static, *args).compile()`, once per (jitted, static arguments, argument
+  tree, shapes, dtypes and shardings), checked by `check_fits` BEFORE it first runs; call
+  the result with `args` only. The program is the one `jitted(*static, *args)` would run
+  (same HLO, same persistent-cache entry), so this costs no second compile."""
+  leaves, tree = jax.tree.flatten(args)
+  key = (jitted, static, tree, tuple((np.shape(a), np.result_type(a).str,
+                                      getattr(a, "sharding", None)) for a in leaves))
+  if key not in _COMPILED:
+    program = jitted.lower(*static, *args).compile()
+    check_fits(program.memory_analysis())
+    _COMPILED[key] = program
+  return _COMPILED[key]
+
+
+GIB = 2.0 ** 30
+
+
+def memory_need(stats, n_devices: int) -> dict:
+  """Bytes one run of a compiled program holds at its peak, from XLA's buffer assignment
+  (`Compiled.memory_analysis()`, per device): "device" = arguments + outputs + working
+  buffers − donated aliases on each device; "host" = device × n_devices plus the outputs
+  once more (they are copied to numpy after the run) on an XLA:CPU backend, else the
+  outputs alone."""
+  per = (stats.argument_size_in_bytes + stats.output_size_in_bytes
+         + stats.temp_size_in_bytes - stats.alias_size_in_bytes)
+  cpu = jax.default_backend() == "cpu"
+  host_bytes = (per * n_devices if cpu else 0) + stats.output_size_in_bytes * n_devices
+  return {"device": per, "host": host_bytes, "outputs": stats.output_size_in_bytes,
+          "temp": stats.temp_size_in_bytes}
+
+
+def device_free_bytes() -> int | None:
+  """The least free memory of this process's accelerators (bytes_limit − bytes_in_use);
+  None on XLA:CPU or where the backend does not report it."""
+  free = []
+  for d in jax.local_devices():
+    stats = d.memory_stats() if d.platform != "cpu" else None
+    if not stats or "bytes_limit" not in stats:
+      return None
+    free.append(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+  return min(free) if free else None
+
+
+def check_fits(stats) -> None:
+  """Raises ResourceError (one line) if a program needs more memory than this machine has
+  free: its device share above the accelerator's free memory, or its host share above
+  `host.available_memory()`. No-op when either side is unknown."""
+  if stats is None:
+    return
+  need = memory_need(stats, jax.local_device_count())
+  free_host, free_dev = host.available_memory(), device_free_bytes()
+  where = ("host", need["host"], free_host) if free_dev is None or need["device"] <= free_dev \
+      else (jax.devices()[0].platform, need["device"], free_dev)
+  if where[2] is not None and where[1] > where[2]:
+    raise ResourceError(
+        f"memory: one chunk needs about {where[1] / GIB:.2f} GiB on the {where[0]} "
+        f"(outputs {need['outputs'] / GIB:.2f} GiB per device, working buffers "
+        f"{need['temp'] / GIB:.2f} GiB) but {where[2] / GIB:.2f} GiB is free; lower "
+        "max_cells_per_chunk, train.epochs (every dense epoch is kept), sae.latents or "
+        "the model's size")
+
+
 def to_host(tree):
   """Device arrays → numpy; across processes, gathers every process's shards first."""
   if jax.process_count() > 1:
@@ -88,6 +155,23 @@ def _pad(a, size: int):
   return a if extra == 0 else np.concatenate([a, np.repeat(a[-1:], extra, 0)])
 
 
+def _placed(args: tuple, n_replicated: int) -> tuple[int, tuple]:
+  """(R, args) with the leading (run) axis R of the first len(args) − n_replicated
+  arguments padded to a multiple of the device count and split over every device."""
+  split = args[:len(args) - n_replicated]
+  r = jax.tree.leaves(split)[0].shape[0]
+  size = -(-r // jax.device_count()) * jax.device_count()
+  sh = NamedSharding(mesh(), P(AXIS))
+  split = jax.tree.map(lambda a: jax.device_put(_pad(a, size), sh), split)
+  return r, (*split, *args[len(split):])
+
+
+def compiled_sharded(fn, static, args: tuple, n_replicated: int = 0):
+  """The compiled (`compiled`) program `run_sharded` runs for these arguments."""
+  _, placed = _placed(args, n_replicated)
+  return compiled(per_device_static(fn, static, len(args), n_replicated), placed)
+
+
 def run_sharded(fn, static, args: tuple, n_replicated: int = 0):
   """fn(static, *args) with the leading (run) axis of the first len(args) − n_replicated
   arguments split over every device, the rest replicated; returns numpy outputs.
@@ -95,11 +179,6 @@ def run_sharded(fn, static, args: tuple, n_replicated: int = 0):
   Every argument and output leaf to be split must have the run axis R leading; R is padded
   to a multiple of the device count by repeating the last run, and the copies are dropped
   from every output leaf ([:R])."""
-  split = args[:len(args) - n_replicated]
-  r = jax.tree.leaves(split)[0].shape[0]
-  size = -(-r // jax.device_count()) * jax.device_count()
-  sh = NamedSharding(mesh(), P(AXIS))
-  split = jax.tree.map(lambda a: jax.device_put(_pad(a, size), sh), split)
-  out = per_device_static(fn, static, len(args), n_replicated)(*split,
-                                                                *args[len(split):])
+  r, placed = _placed(args, n_replicated)
+  out = compiled(per_device_static(fn, static, len(args), n_replicated), placed)(*placed)
   return jax.tree.map(lambda a: a[:r], to_host(out))

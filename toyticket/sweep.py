@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from typing import Callable
 
 import ml_collections
 
 from toyticket import (checkpoints, distributed, execute, grid, report, restore, results,
-                       rundir)
+                       rundir, sharding)
 
 
 @dataclasses.dataclass
@@ -38,9 +39,10 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
   share of each chunk; process 0 alone locks, decides what is done, writes and logs, and
   only its Sweep holds rows (the others' are empty)."""
   log = _main_log(log)
-  plan, restored = _prepare(cfg, log)
-  with _locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
-    return _run_chunks(cfg, workdir, plan, restored, log)
+  path = rundir.RunDir.path_for(workdir, cfg.to_dict())
+  prepared = _prepare(cfg, path, log)
+  with _locked(path):
+    return _run_chunks(cfg, workdir, *prepared, log)
 
 
 def _main_log(log: Callable[[str], None]) -> Callable[[str], None]:
@@ -65,9 +67,13 @@ def _locked(path: str):
     yield
 
 
-def _prepare(cfg: ml_collections.ConfigDict, log) -> tuple[list, dict | None]:
-  """The plan and the restored dense runs; every check that can fail runs here, before
-  anything is written."""
+def _prepare(cfg: ml_collections.ConfigDict, path: str,
+             log) -> tuple[list, dict | None, dict]:
+  """The plan, the restored dense runs and the memory the first chunk still to compute
+  needs (`execute.memory_need`, {} if none is left); every check that can fail runs here,
+  before anything is written, the memory check (ResourceError) included: that chunk's
+  program is compiled here (or loaded from the cache), and run later without a second
+  compile."""
   distributed.agree(rundir.fingerprint(cfg.to_dict()))   # every process: same config, code
   plan = grid.plan(cfg)
   restored = restore.load(cfg.restore_from, cfg) if cfg.restore_from else None
@@ -78,15 +84,28 @@ def _prepare(cfg: ml_collections.ConfigDict, log) -> tuple[list, dict | None]:
       log(f"note: one dense run of {g.gid} has {len(g.grid)} sparse cells > "
           f"max_cells_per_chunk={cfg.max_cells_per_chunk}; a dense run's cells are never "
           "split, so its chunks hold one dense run each")
-  return plan, restored
+  return plan, restored, _first_need(plan, path, restored)
 
 
-def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
+def _first_need(plan: list, path: str, restored: dict | None) -> dict:
+  """`execute.memory_need` of the first chunk whose rows are not on disk at `path` (process
+  0 decides which; every process compiles it), {} if every chunk's rows are there."""
+  rd = rundir.RunDir(path)
+  todo = [n for n, (g, block) in enumerate(plan) if not os.path.exists(
+      rd.chunk_files(rd.chunk_id(g.gid, [g.dense[r] for r in block]))["rows"])]
+  first = int(distributed.share(str(todo[0] if todo else -1)))
+  if first < 0:
+    return {}
+  g, block = plan[first]
+  return execute.memory_need(g, block, restore.pick(restored, g, block))
+
+
+def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
   """run_sweep's loop, under the run directory's lock."""
   main = distributed.is_main()
   rd = (rundir.RunDir.create(workdir, cfg.to_dict()) if main else
         rundir.RunDir(rundir.RunDir.path_for(workdir, cfg.to_dict())))
-  log(plan_text(plan, cfg, rd.path))
+  log(plan_text(plan, cfg, rd.path, need))
   rows, dense_rows, oracle_rows, sae_rows = [], [], [], []
   t_start, times = time.time(), []
   cids = []
@@ -129,17 +148,20 @@ def _run_chunks(cfg, workdir, plan, restored, log) -> Sweep:
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
 
 
-def plan_text(plan: list, cfg: ml_collections.ConfigDict, run_dir: str) -> str:
+def plan_text(plan: list, cfg: ml_collections.ConfigDict, run_dir: str,
+              need: dict | None = None) -> str:
   """One line: groups, chunks, dense and sparse runs, run-steps (runs × epochs × steps per
-  epoch), and the run directory."""
+  epoch), the memory a chunk needs (`sharding.memory_need`: host GiB; given `need`), and
+  the run directory."""
   groups = list(dict.fromkeys(g for g, _ in plan))
   steps = cfg.train.epochs * (cfg.task.n_train // cfg.train.batch_size)
   dense = sum(len(b) for _, b in plan)
   sparse = sum(len(b) * len(g.grid) for g, b in plan)
   return (f"plan: {len(groups)} model group(s) ({', '.join(g.gid for g in groups)}), "
           f"{len(plan)} chunk(s), {dense} dense + {sparse} sparse runs, "
-          f"{(dense + sparse) * steps:,} run-steps; the first chunk compiles; results in "
-          f"{run_dir}")
+          f"{(dense + sparse) * steps:,} run-steps"
+          + (f", ≈ {need['host'] / sharding.GIB:.2f} GiB per chunk" if need else "")
+          + f"; results in {run_dir}")
 
 
 def checkpoint_tree(out: dict) -> dict:
@@ -155,8 +177,9 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   table) and index.html (the report page), written by process 0 only. Returns (sweep,
   short summary, figure paths)."""
   log = _main_log(log)
-  plan, restored = _prepare(cfg, log)
-  with _locked(rundir.RunDir.path_for(workdir, cfg.to_dict())):
-    sw = _run_chunks(cfg, workdir, plan, restored, log)
+  path = rundir.RunDir.path_for(workdir, cfg.to_dict())
+  prepared = _prepare(cfg, path, log)
+  with _locked(path):
+    sw = _run_chunks(cfg, workdir, *prepared, log)
     figs = report.build(sw.run_dir) if distributed.is_main() else []
   return sw, results.summary(sw.rows, sw.dense_rows, top=3, family=cfg.task.family), figs

@@ -42,7 +42,8 @@ def available_memory() -> int | None:
 
 
 # XLA_FLAGS this library sets itself (tests, `sharding.use_cpu_cores`): known to parse.
-KNOWN_XLA_FLAGS = ("--xla_force_host_platform_device_count=",)
+KNOWN_XLA_FLAGS = ("--xla_force_host_platform_device_count=",
+                   "--xla_backend_optimization_level=")
 
 
 def xla_flags_problem(timeout_s: float = 120.0) -> str:
@@ -56,7 +57,8 @@ def xla_flags_problem(timeout_s: float = 120.0) -> str:
     return ""
   try:
     child = subprocess.run([sys.executable, "-c", "import jax; jax.devices()"],
-                           capture_output=True, text=True, timeout=timeout_s)
+                           capture_output=True, text=True, timeout=timeout_s,
+                           env={**os.environ, "JAX_PLATFORMS": "cpu"})   # flags only
   except (OSError, subprocess.TimeoutExpired):
     return ""
   if child.returncode == 0:

@@ -56,12 +56,15 @@ _HELD: set = set()
 def locked(path: str):
   """Holds an exclusive lock on <path>/.lock (fcntl.flock: released by the kernel when the
   process ends, even by SIGKILL, so a lock is never stale) for the duration; re-entrant
-  within a process. Raises RunDirBusy at once if another process holds it."""
+  within a process. Raises RunDirBusy at once if another process holds it. If the run
+  ends with nothing written beside the lock, the lock and every directory this call
+  created are removed again (a run refused after locking leaves nothing)."""
   import fcntl
   key = os.path.abspath(path)
   if key in _HELD:
     yield
     return
+  made = _missing_dirs(key)
   os.makedirs(path, exist_ok=True)
   fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
   try:
@@ -80,6 +83,23 @@ def locked(path: str):
       _HELD.discard(key)
   finally:
     os.close(fd)
+    if made and os.listdir(key) == [".lock"]:     # nothing written: leave nothing behind
+      os.remove(os.path.join(key, ".lock"))
+      for d in made:                              # deepest first, only if still empty
+        with contextlib.suppress(OSError):
+          os.rmdir(d)
+
+
+def _missing_dirs(path: str) -> list:
+  """The directories of `path` (itself included) that do not exist yet, deepest first."""
+  out = []
+  while path and not os.path.exists(path):
+    out.append(path)
+    parent = os.path.dirname(path)
+    if parent == path:
+      break
+    path = parent
+  return out
 
 
 # Config fields that cannot change a result: how results are drawn, chunked, placed or

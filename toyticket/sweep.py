@@ -40,9 +40,8 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
   only its Sweep holds rows (the others' are empty)."""
   log = _main_log(log)
   path = rundir.RunDir.path_for(workdir, cfg.to_dict())
-  prepared = _prepare(cfg, path, log)
   with _locked(path):
-    return _run_chunks(cfg, workdir, *prepared, log)
+    return _run_chunks(cfg, workdir, *_prepare(cfg, path, log), log)
 
 
 def _main_log(log: Callable[[str], None]) -> Callable[[str], None]:
@@ -178,8 +177,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   short summary, figure paths)."""
   log = _main_log(log)
   path = rundir.RunDir.path_for(workdir, cfg.to_dict())
-  prepared = _prepare(cfg, path, log)
   with _locked(path):
-    sw = _run_chunks(cfg, workdir, *prepared, log)
+    sw = _run_chunks(cfg, workdir, *_prepare(cfg, path, log), log)
     figs = report.build(sw.run_dir) if distributed.is_main() else []
   return sw, results.summary(sw.rows, sw.dense_rows, top=3, family=cfg.task.family), figs

@@ -8,8 +8,8 @@ feature-space detectors under matched training; Jaccard-with-oracle vs gain scat
 the three feature-space rules, the six weight-space baselines of the claims and the
 consecutive-pairs Early-Bird variant, 48 seeds (× 3 data seeds = 144).
 """
-from toyticket.config import base_config
-from toyticket.methods import for_task
+from toyticket.run.config import base_config
+from toyticket.discovery.methods import for_task
 
 
 def get_config(arg: str = ""):

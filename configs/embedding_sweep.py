@@ -10,8 +10,8 @@ probe and fresh rewinds, the oracle, random, the feature-space rules with the
 state-adaptive one and the six weight-space baselines of the claims, 32 seeds (× 3 data
 seeds = 96 per embedding).
 """
-from toyticket.config import base_config
-from toyticket.methods import for_task
+from toyticket.run.config import base_config
+from toyticket.discovery.methods import for_task
 
 
 def get_config(arg: str = ""):

@@ -8,7 +8,7 @@ with a random mask, an OBS ticket (rewound), the dense 32×16 reference and post
 `:replicate` (`make replicate`, once per data seed): random and OBS masks, probe rewind,
 16 seeds (× 3 data seeds = 48; the differences have sd ≈ 0.012: 0.005 detectable).
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config(arg: str = ""):

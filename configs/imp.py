@@ -5,8 +5,8 @@ random masks at the same densities. Hadamard, m = 8, 4 seeds.
 
   python -m experiments.sweep --config=configs/imp.py
 """
-from toyticket.config import base_config
-from toyticket.methods import imp_densities
+from toyticket.run.config import base_config
+from toyticket.discovery.methods import imp_densities
 
 
 def get_config():

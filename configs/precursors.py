@@ -8,7 +8,7 @@ initial distance to final templates, target-aware trajectories, support growth 7
 `:replicate` (`make replicate`, once per data seed and code reading): the oracle ticket
 at density 0.25 on Hadamard, 48 seeds (× 3 data seeds = 144 dense runs and tickets).
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config(arg: str = ""):

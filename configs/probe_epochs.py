@@ -7,7 +7,7 @@ used for detection, for feature-space detectors and checkpoint magnitude.
 `:replicate` (`make replicate`, once per data seed): checkpoint magnitude detected at
 epochs 0 and 20, rewound to the fixed epoch 2, m = 8, density 0.25, 16 seeds (× 3 = 48).
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config(arg: str = ""):

@@ -9,7 +9,7 @@ static_adaptive at density 0.25, probe and fresh rewinds, 128 seeds (× 3 data s
 384: the difference of the oracle's advantage between rewinds has sd ≈ 0.07, so 0.01 is
 detectable at 80 % power).
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config(arg: str = ""):

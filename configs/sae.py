@@ -10,7 +10,7 @@ oracle / random ticket grid rides along.
 
   python -m experiments.sweep --config=configs/sae.py      # 243 s on 2 CPU cores
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config():

@@ -3,7 +3,7 @@ exact-code counts vs hidden width H, clause count m and density.
 
   python -m experiments.sweep --config=configs/scaling.py
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config():

@@ -11,7 +11,7 @@ sparse; W1 and C1 heat maps with exact 4P/3N1P boxes.
 rewound to θ0 and the probe epoch, 48 seeds (× 3 data seeds = 144 paired runs: the
 oracle − random accuracy difference has sd ≈ 0.04, so 0.01 is detectable at 80 % power).
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config(arg: str = ""):

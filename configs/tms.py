@@ -12,7 +12,7 @@ the dense run's features (same-feature recall) and geometry (Gram similarity).
   python -m experiments.sweep --config=configs/tms.py
   python -m experiments.sweep --config=configs/tms.py --config.quick=True   # smoke test
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config():

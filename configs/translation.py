@@ -3,7 +3,7 @@ a W1 mask; change in accuracy and exact codes relative to site-greedy.
 
   python -m experiments.sweep --config=configs/translation.py
 """
-from toyticket.config import base_config
+from toyticket.run.config import base_config
 
 
 def get_config():

@@ -30,7 +30,10 @@ from absl import app, flags
 
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from toyticket import cycle, execute, kernels, names, prng, sharding, task, train
+from toyticket.ticket import cycle, train
+from toyticket.run import execute, sharding
+from toyticket.families.clause import kernels, task
+from toyticket.core import names, prng
 
 _RUNS = flags.DEFINE_integer("runs", 128, "R: runs in the batch.")
 _EPOCHS = flags.DEFINE_integer("epochs", 2, "Epochs per run (steps = epochs · N/B).")

@@ -12,7 +12,9 @@ import sys
 
 from absl import app, flags, logging
 
-from toyticket import checkpoints, config, replicate, rundir, sharding
+from toyticket.run import checkpoints, config, sharding
+from toyticket.core import rundir
+from toyticket.run import replicate
 
 _WORKDIR = flags.DEFINE_string("workdir", "./runs", "Root of run directories.")
 _OUT = flags.DEFINE_string("out", "docs/replication.md", "Where to write the report.")

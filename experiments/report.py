@@ -8,7 +8,8 @@ import sys
 
 from absl import app
 
-from toyticket import report, rundir
+from toyticket.reading import report
+from toyticket.core import rundir
 
 
 def main(argv):

@@ -24,7 +24,9 @@ from ml_collections import config_flags
 
 # Only plain-Python modules at import: a bad flag or config fails in one line before JAX
 # loads (~2 s); main imports the rest once the config is valid.
-from toyticket import config, errors, host, rundir
+from toyticket.run import config
+from toyticket.core import rundir
+from toyticket.core import errors, host
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
@@ -73,8 +75,8 @@ def main(argv):
     setup = distributed_setup()
     if problem := host.xla_flags_problem():
       fail(problem)
-    from toyticket import distributed, sharding  # JAX from here on
-    from toyticket import sweep as sweep_lib
+    from toyticket.run import distributed, sharding  # JAX from here on
+    from toyticket.run import sweep as sweep_lib
     sharding.use_cpu_cores(_CPU_DEVICES.value)
     sharding.use_compilation_cache(_CACHE.value)
     if setup is not None or cfg.distributed:
@@ -120,7 +122,7 @@ def distributed_setup():
     raise errors.DistributedError(
         "distributed: give all of --coordinator, --num_processes and --process_id (or "
         "none of them)")
-  from toyticket import distributed
+  from toyticket.run import distributed
   distributed.check(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,
                     _TIMEOUT.value)
   return distributed.Setup(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value,

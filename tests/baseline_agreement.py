@@ -22,7 +22,9 @@ from scipy import stats as sps
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import reference_baselines as R  # noqa: E402
 
-from toyticket import config, cycle, discovery as D, execute, grid  # noqa: E402
+from toyticket.run import config, execute, grid
+from toyticket.ticket import cycle
+from toyticket.discovery import impls as D  # noqa: E402
 
 RHO = 0.25
 

@@ -10,7 +10,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import pytest  # noqa: E402
 
-from toyticket import config, grid  # noqa: E402
+from toyticket.run import config, grid  # noqa: E402
 
 
 def tiny_config(**over):

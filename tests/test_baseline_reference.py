@@ -218,7 +218,7 @@ def test_reference_open_lth_counts():
 # ----------------------------------------------------------------------------------------
 
 def _ctx():
-  from toyticket import discovery as D
+  from toyticket.discovery import impls as D
   p, x, y = tiny_net()
   ctx = D.Context({k: jnp.asarray(v)[None] for k, v in p.items()}, 0, jax.random.PRNGKey(0),
                   jnp.asarray(x), jnp.asarray(y), None, None, D.DiscoveryConfig())
@@ -307,7 +307,7 @@ def test_random_sequences_discriminate_the_two_rules():
 def test_toyticket_earlybird_rules_match_the_reference(rule, window):
   """Each Early-Bird rule of toyticket against the reference's function of the same name
   (the port of the authors' class; the loop of the consecutive-pairs variant)."""
-  from toyticket import discovery as D
+  from toyticket.discovery import impls as D
   cases = list(_hand_sequences()) + [(m, e) for m in _drifting_sequences() for e in (0.1, 0.2)]
   for i, (masks, eps) in enumerate(cases):
     want = getattr(R, rule)(masks, eps, window)
@@ -317,7 +317,7 @@ def test_toyticket_earlybird_rules_match_the_reference(rule, window):
 
 @pytest.mark.parametrize("n,f,levels", [(256, 0.2, 6), (100, 0.5, 5), (7, 0.3, 4)])
 def test_toyticket_imp_counts_match_open_lth(n, f, levels):
-  from toyticket import methods
+  from toyticket.discovery import methods
   # open_lth's rule, except that toyticket keeps at least one weight (as every top-k of
   # discovery does); open_lth would prune the last one: (7, 0.3) → 4, 2, 1, 0.
   ref = tuple(max(1, k) for k in R.open_lth_imp_counts(n, f, levels))

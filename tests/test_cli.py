@@ -134,7 +134,7 @@ def test_bad_input_one_line_nonzero_nothing_written(arg, field, tmp_path):
   assert not os.path.exists(tmp_path / "w"), os.listdir(tmp_path / "w")
 
 
-_TYPO = ("from toyticket.config import base_config\n"
+_TYPO = ("from toyticket.run.config import base_config\n"
          "def get_config():\n  c = base_config()\n  {}\n  return c\n")
 CONFIG_FILES = [("def get_config(:\n", "SyntaxError"), ("x = 1\n", "get_config"),
                 ("def get_config():\n  return 3\n", "ConfigDict"),
@@ -253,7 +253,7 @@ def test_bench_bad_input_one_line_nonzero_nothing_written(arg, flag, tmp_path):
 def test_replicate_quick_writes_a_report_row_per_claim(quick_workdir, tmp_path):
   """`make replicate` in quick mode: every sweep runs (or is found done, after the quick
   config runs above), every claim gets a row."""
-  from toyticket import replication
+  from toyticket.reading import replication
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
   out = tmp_path / "replication.md"
   p = subprocess.run([sys.executable, "-m", "experiments.replicate", "--quick",

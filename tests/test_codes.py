@@ -2,7 +2,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import codes, embeddings
+from toyticket.families.clause import codes, embeddings
 
 VARS = jnp.array([[0, 1, 2, 3], [4, 5, 6, 7]], jnp.int32)
 POLS = jnp.ones((2, 4), jnp.float32)
@@ -137,7 +137,7 @@ def test_one_rotation_for_delta_distance_and_margin():
 
 
 def test_decoy_clauses_are_a_null_read_with_the_same_machinery():
-  from toyticket import task
+  from toyticket.families.clause import task
   t = task.make_task(0, n=8, m=3, k=4, n_train=16, n_test=16)
   again = task.make_task(0, n=8, m=3, k=4, n_train=16, n_test=16)
   np.testing.assert_array_equal(t.decoy_vars, again.decoy_vars)

@@ -9,8 +9,11 @@ import numpy as np
 
 import dataclasses
 
-from toyticket import checkpoints, cycle, execute, grid, names, results, sweep, train
-from toyticket.execute import inputs
+from toyticket.run import checkpoints, execute, grid, sweep
+from toyticket.ticket import cycle, train
+from toyticket.core import names
+from toyticket.reading import results
+from toyticket.run.execute import inputs
 
 
 def test_train_vmap_equals_loop(tiny_group):
@@ -175,7 +178,8 @@ def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
   """The cycle's dense-run readings equal codes.py applied to its own outputs: decoy counts
   of the dense final, oracle-supported classes at each density (a partition of the
   dense-final codes into stable + recruited), and the survival table's totals."""
-  from toyticket import codes, discovery
+  from toyticket.families.clause import codes
+  from toyticket.discovery import impls as discovery
   g = tiny_group
   dense_in, cells, data = inputs(g, [0, 1])
   out = jax.tree.map(np.asarray, cycle.full_cycle_jit(g.spec, dense_in, cells, data))
@@ -200,7 +204,7 @@ def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
 def test_fixed_rewind_and_state_adaptive_rule_read_the_right_state(tiny_group):
   """`fixed` starts at dense epoch rewind_epoch whatever the probe epoch; the state-adaptive
   rule scores the cell's own start point (the fresh draw for `fresh`)."""
-  from toyticket import discovery
+  from toyticket.discovery import impls as discovery
   g = tiny_group
   dense_in, _, data = inputs(g, [0])
   traj, _ = jax.jit(cycle.dense_phase, static_argnums=0)(g.spec, dense_in, data)

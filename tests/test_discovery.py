@@ -4,8 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyticket import discovery as D
-from toyticket import embeddings, kernels, methods, model
+from toyticket.discovery import impls as D
+from toyticket.families.clause import embeddings, kernels, model
+from toyticket.discovery import methods
 
 jax.config.update("jax_enable_x64", False)
 
@@ -266,7 +267,7 @@ def test_kappa_by_hand():
 def test_feature_space_target_uses_the_codes_rotation():
   """Discovery's target template is codes.py's rotation (δ tie broken by cos), not an
   independent argmin: u = (0.3, 0.9, −1, −1) ties rotations 0 and 1 on δ; both pick 1."""
-  from toyticket import codes
+  from toyticket.families.clause import codes
   c0 = jnp.eye(4)
   p = {"C0": c0, "W1": jnp.array([[0.3, 0.9, -1.0, -1.0]]), "b1": jnp.zeros(1),
        "W2": -jnp.ones((1, 1)), "b2": jnp.zeros(1)}

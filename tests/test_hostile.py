@@ -7,7 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from toyticket import checkpoints, config, restore, results, rundir, sweep
+from toyticket.run import checkpoints, config, restore, sweep
+from toyticket.core import rundir
+from toyticket.reading import results
 
 
 def test_aggregate_leaves_diverged_runs_out_and_counts_them():
@@ -197,7 +199,7 @@ def test_restore_mismatch_names_the_differing_leaf(finished):
                                           ("config.json", "[1, 2]")])
 def test_report_on_structurally_wrong_json_names_the_file(finished, tmp_path, name, content):
   import shutil
-  from toyticket import report
+  from toyticket.reading import report
   _, _, src, _, _ = finished
   dst = str(tmp_path / "run")
   shutil.copytree(src, dst)
@@ -209,7 +211,7 @@ def test_report_on_structurally_wrong_json_names_the_file(finished, tmp_path, na
 
 
 def test_best_table_when_every_run_diverged():
-  from toyticket import report
+  from toyticket.reading import report
   rows = [{"group": "g", "embedding": "h", "method": m, "density": 0.25, "rewind": "probe",
            "probe_epoch": 2, "level": 0, "seed": s, "sparse_acc": None, "masked_acc": None,
            "sparse_4P": 0, "chance_4P": 0, "diverged": True}
@@ -312,7 +314,8 @@ def test_memory_need_and_check_fits_on_hand_made_buffer_sizes(monkeypatch):
   """sharding.memory_need on XLA:CPU: per device arguments + outputs + temporaries −
   aliases; on the host every device's share plus the outputs' numpy copy."""
   import types
-  from toyticket import host, sharding
+  from toyticket.core import host
+  from toyticket.run import sharding
   gib = 2 ** 30
   stats = types.SimpleNamespace(argument_size_in_bytes=1 * gib, output_size_in_bytes=2 * gib,
                                 temp_size_in_bytes=3 * gib, alias_size_in_bytes=gib // 2)

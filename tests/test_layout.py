@@ -7,29 +7,63 @@ import sys
 
 import numpy as np
 
-from toyticket import discovery, grid, methods, names, plots
+from toyticket.discovery import impls as discovery, methods
+from toyticket.run import grid
+from toyticket.core import names
+from toyticket.reading import plots
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PKG = os.path.join(ROOT, "toyticket")
 
 
+def _modules() -> dict:
+  """{dotted module name: file} of every toyticket module (packages' __init__ included)."""
+  out = {}
+  for base, dirs, files in os.walk(PKG):
+    dirs[:] = [d for d in dirs if d != "__pycache__"]
+    pkg = "toyticket" + "".join("." + p for p in os.path.relpath(base, PKG).split(os.sep)
+                                if p != ".")
+    for f in files:
+      if f.endswith(".py"):
+        out[pkg if f == "__init__.py" else f"{pkg}.{f[:-3]}"] = os.path.join(base, f)
+  return out
+
+
 def _imports() -> dict:
   """{module: set of toyticket modules it imports at top level or inside functions}."""
+  mods = _modules()
   out = {}
-  for f in sorted(os.listdir(PKG)):
-    if not f.endswith(".py") or f == "__init__.py":
-      continue
-    tree = ast.parse(open(os.path.join(PKG, f)).read())
+  for name, path in mods.items():
     deps = set()
-    for node in ast.walk(tree):
-      if isinstance(node, ast.ImportFrom) and node.module == "toyticket":
-        deps |= {a.name for a in node.names}
-      elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("toyticket."):
-        deps.add(node.module.split(".")[1])
+    for node in ast.walk(ast.parse(open(path).read())):
+      if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("toyticket"):
+        for a in node.names:   # `from pkg import module` or `from module import name`
+          full = f"{node.module}.{a.name}"
+          deps.add(full if full in mods else node.module)
       elif isinstance(node, ast.Import):
-        deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("toyticket.")}
-    out[f[:-3]] = deps
+        deps |= {a.name for a in node.names if a.name.startswith("toyticket.")}
+    out[name] = deps - {name}
   return out
+
+
+# The layers, lowest first: a module imports only modules of its own layer or below.
+LAYERS = (("toyticket.core", "toyticket.discovery.methods"),
+          ("toyticket.reading",),
+          ("toyticket.families", "toyticket.discovery", "toyticket.ticket"),
+          ("toyticket.run",))
+
+
+def _layer(module: str) -> int:
+  return next(i for i, prefixes in enumerate(LAYERS)
+              if any(module == p or module.startswith(p + ".") for p in prefixes))
+
+
+def test_packages_show_the_layers():
+  """core (plain Python, files) < reading (saved results only, no JAX) < the computing
+  packages (families, discovery, ticket) < run (orchestration): nothing imports upward."""
+  upward = [f"{m} imports {d}" for m, deps in _imports().items() if m != "toyticket"
+            for d in deps if d != "toyticket" and _layer(d) > _layer(m)]
+  assert not upward, upward
 
 
 def test_no_import_cycles():
@@ -52,8 +86,9 @@ def test_no_import_cycles():
 def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
   code = ("import sys, matplotlib;"
           "raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); before = raw();"
-          "import toyticket.config, toyticket.plots, toyticket.results, toyticket.rundir;"
-          "import toyticket.host, toyticket.errors;"
+          "import toyticket.run.config, toyticket.reading.plots, toyticket.reading.results;"
+          "import toyticket.reading.report, toyticket.reading.replication;"
+          "import toyticket.core.rundir, toyticket.core.host, toyticket.core.errors;"
           "assert 'jax' not in sys.modules, 'jax imported';"
           "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported';"
           "assert raw() == before, 'backend set'; print('ok')")
@@ -63,13 +98,14 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
 
 
 def test_vocabulary_matches_implementations():
-  from toyticket import cycle, embeddings, metrics
+  from toyticket.ticket import cycle
+  from toyticket.families.clause import embeddings, metrics
   assert tuple(plots.FIGURES) == names.FIGURES
   assert tuple(discovery.IMPLS) == methods.NAMES
   assert cycle.REWINDS == names.REWINDS and embeddings.FAMILIES == names.FAMILIES
   assert metrics.LOAD_BINS == names.LOAD_BINS
   assert tuple(cycle.FAMILIES) == names.TASK_FAMILIES
-  from toyticket import tms
+  from toyticket.families.tms import model as tms
   assert tms.REPRESENTED_MIN == names.TMS_REPRESENTED_MIN
   np.testing.assert_array_equal(metrics.DIST_BINS, np.linspace(0, 2, 11, dtype=np.float32))
 

@@ -2,7 +2,7 @@
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import metrics as M
+from toyticket.families.clause import metrics as M
 
 
 def sites(*idx, shape=(3, 2, 2)):

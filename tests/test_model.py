@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyticket import kernels, model
+from toyticket.families.clause import kernels, model
 
 
 def tiny(o=1):

@@ -2,7 +2,7 @@
 inconclusive; and the report's table."""
 import pytest
 
-from toyticket import replication as R
+from toyticket.reading import replication as R
 
 
 def rows(method, accs, rewind="probe", density=0.25, dense=0.98, masked=0.7):
@@ -134,7 +134,7 @@ def test_pool_tags_data_seeds_and_keeps_runs_apart(tmp_path):
   each row with its data seed, so pooled runs keep distinct keys."""
   import json
   import os
-  from toyticket import replicate
+  from toyticket.run import replicate
   for name in ("a", "b"):
     os.makedirs(tmp_path / name / "chunks")
     (tmp_path / name / "metrics.json").write_text(json.dumps(

@@ -11,7 +11,10 @@ import subprocess
 
 import pytest
 
-from toyticket import names, plots, report, results, rundir, sweep
+from toyticket.core import names
+from toyticket.reading import plots, report, results
+from toyticket.core import rundir
+from toyticket.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

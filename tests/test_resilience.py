@@ -22,7 +22,7 @@ def test_sharded_over_4_devices_equals_unsharded():
     assert jax.device_count() == 4, jax.devices()
     import sys; sys.path.insert(0, "tests")
     from conftest import tiny_config
-    from toyticket import execute, grid
+    from toyticket.run import execute, grid
     g = grid.groups(tiny_config(seeds=(0, 1, 2), embeddings=("hadamard",)))[0]
     a = execute.execute(g, [0, 1, 2])              # 3 dense runs, 24 cells over 4 devices
     b = execute.execute(g, [0, 1, 2], shard=False)
@@ -41,7 +41,7 @@ def test_sharded_over_4_devices_equals_unsharded():
 
 @pytest.mark.parametrize("forced", [False, True])
 def test_use_cpu_cores_sets_device_count_unless_forced(forced):
-  code = ("import jax; from toyticket import sharding; sharding.use_cpu_cores(3); "
+  code = ("import jax; from toyticket.run import sharding; sharding.use_cpu_cores(3); "
           "print(jax.device_count())")
   force = " --xla_force_host_platform_device_count=4" if forced else ""
   env = {**ENV, "XLA_FLAGS": ENV.get("XLA_FLAGS", "") + force}

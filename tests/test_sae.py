@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import sae
+from toyticket.families.clause import sae
 
 
 def planted(key, n=2048, d=8, atoms=6, active=0.15):

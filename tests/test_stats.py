@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from toyticket import results, stats
+from toyticket.reading import results
+from toyticket.core import stats
 
 
 def test_describe_hand_computed():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from toyticket import task
+from toyticket.families.clause import task
 
 
 def test_deterministic_and_seeded():
@@ -33,7 +33,7 @@ def test_dnf_is_or_of_clauses():
 def test_clauses_are_distinct_and_unrepeated_draws_unchanged():
   """Data seed 2 drew a repeated variable set at m = 16 before (issue 29); now each set is
   drawn again until new. Seeds without a repeat draw exactly what they drew before."""
-  from toyticket import task
+  from toyticket.families.clause import task
   t = task.make_task(2, n=16, m=16, k=4, n_train=16, n_test=16)
   assert len({tuple(v) for v in t.clause_vars.tolist()}) == 16
   t0 = task.make_task(0, n=16, m=8, k=4, n_train=16, n_test=16)

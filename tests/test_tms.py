@@ -7,7 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from toyticket import checkpoints, config, discovery, execute, grid, tms
+from toyticket.run import checkpoints, config, execute, grid
+from toyticket.discovery import impls as discovery
+from toyticket.families.tms import model as tms
 
 
 def test_model_and_loss_on_a_hand_computed_case():

@@ -10,8 +10,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import cycle, embeddings, names, prng, sharding
-from toyticket.grid import ModelGroup
+from toyticket.ticket import cycle
+from toyticket.families.clause import embeddings
+from toyticket.core import names, prng
+from toyticket.run import sharding
+from toyticket.run.grid import ModelGroup
 
 TASK_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols",
                "decoy_vars", "decoy_pols")

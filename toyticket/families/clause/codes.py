@@ -31,7 +31,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from toyticket import model, names
+from toyticket.families.clause import model
+from toyticket.core import names
 
 TEMPLATE_NAMES = names.TEMPLATE_NAMES  # for k = 4; generally kP and (k-1)N1P
 SPECIFICITY = names.SPECIFICITY

@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 
-from toyticket import stats
-from toyticket.methods import METHODS, ROW_METHODS
-from toyticket.names import CLASSES, TEMPLATE_NAMES as T_NAMES
+from toyticket.core import stats
+from toyticket.discovery.methods import METHODS, ROW_METHODS
+from toyticket.core.names import CLASSES, TEMPLATE_NAMES as T_NAMES
 
 def _f(x):
   x = float(x)
@@ -457,7 +457,7 @@ def _load_table(path: str, key: str):
 
   import pandas as pd
 
-  from toyticket import rundir
+  from toyticket.core import rundir
   frames = []
   for d in run_dirs(path):
     m = rundir.read_json(os.path.join(d, "metrics.json"))   # RunFileError names the file
@@ -484,5 +484,5 @@ def load_dense(path: str):
 
 def load_arrays(path: str) -> dict:
   """Per-run arrays of one run directory (`rundir.load_arrays`), in row order."""
-  from toyticket import rundir
+  from toyticket.core import rundir
   return rundir.load_arrays(path)

@@ -29,7 +29,7 @@ import time
 import jax
 import numpy as np
 
-from toyticket.errors import DistributedError  # noqa: F401  (raised here; one line)
+from toyticket.core.errors import DistributedError  # noqa: F401  (raised here; one line)
 
 HELLO = "toyticket-rendezvous"
 MESSAGE_BYTES = 1024

@@ -19,8 +19,11 @@ from typing import Callable
 
 import numpy as np
 
-from toyticket import config, replication, rundir, stats
-from toyticket import sweep as sweep_lib
+from toyticket.run import config
+from toyticket.core import rundir
+from toyticket.reading import replication
+from toyticket.core import stats
+from toyticket.run import sweep as sweep_lib
 
 SWEEPS = ("ticket_cycle", "precursors", "expansion", "detectors", "rewind_modes",
           "probe_epochs", "embedding_sweep")

@@ -24,10 +24,14 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from toyticket import codes as codes_lib
-from toyticket import discovery, kernels, metrics, model, names, prng, sae, tms, train
-from toyticket import methods as methods_lib
-from toyticket.methods import METHODS
+from toyticket.families.clause import codes as codes_lib
+from toyticket.discovery import impls as discovery
+from toyticket.families.clause import kernels, metrics, model, sae
+from toyticket.core import names, prng
+from toyticket.families.tms import model as tms
+from toyticket.ticket import train
+from toyticket.discovery import methods as methods_lib
+from toyticket.discovery.methods import METHODS
 
 REWINDS = names.REWINDS
 

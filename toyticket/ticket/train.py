@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from toyticket import kernels, model, names
+from toyticket.families.clause import kernels, model
+from toyticket.core import names
 
 OPTIMIZERS = names.OPTIMIZERS
 

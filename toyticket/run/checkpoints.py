@@ -15,8 +15,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from toyticket import rundir
-from toyticket.errors import CheckpointError  # noqa: F401  (raised here; one-line message)
+from toyticket.core import rundir
+from toyticket.core.errors import CheckpointError  # noqa: F401  (raised here; one-line message)
 
 
 def _checkpointer() -> ocp.StandardCheckpointer:

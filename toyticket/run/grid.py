@@ -16,8 +16,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from toyticket import cycle, discovery, methods, names, sae, task, tms, train
-from toyticket.config import as_tuple
+from toyticket.ticket import cycle, train
+from toyticket.discovery import impls as discovery, methods
+from toyticket.core import names
+from toyticket.families.clause import sae, task
+from toyticket.families.tms import model as tms
+from toyticket.run.config import as_tuple
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,9 @@ import html
 import json
 import os
 
-from toyticket import host, plots, results, rundir
+from toyticket.core import host
+from toyticket.reading import plots, results
+from toyticket.core import rundir
 
 # What each figure shows and which paper figure it corresponds to (the figure function's
 # docstring, first paragraph).
@@ -32,8 +34,12 @@ def load(run_dir: str) -> tuple[dict, plots.Results]:
   if not isinstance(m, dict) or not all(isinstance(m.get(k), list) for k in ("runs", "dense")):
     raise rundir.RunFileError(f"run file error: {m_path} is damaged (no lists of runs and "
                               "dense runs)")
+  tasks = rundir.read_json(os.path.join(run_dir, "tasks.json"))
+  if not isinstance(tasks, dict):
+    raise rundir.RunFileError(f"run file error: {run_dir}/tasks.json is damaged (not an "
+                              "object of task tables)")
   return cfg, plots.Results(m["runs"], m["dense"], rundir.load_arrays(run_dir), run_dir, cfg,
-                            m.get("oracle", []), m.get("sae", []))
+                            m.get("oracle", []), m.get("sae", []), tasks)
 
 
 def _num3(v) -> str:
@@ -71,7 +77,7 @@ def _best_table(rows: list, dense_rows: list, top: int = 3) -> str:
   return "\n".join(out + ["</table>"])
 
 
-REPLICATION_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+REPLICATION_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                               "docs", "replication.md")
 
 

@@ -19,8 +19,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from toyticket import host
-from toyticket.errors import ResourceError  # noqa: F401  (raised here; one line)
+from toyticket.core import host
+from toyticket.core.errors import ResourceError  # noqa: F401  (raised here; one line)
 
 AXIS = "runs"
 FORCE_FLAG = "--xla_force_host_platform_device_count"
@@ -83,7 +83,7 @@ def compiled(jitted, args: tuple, static: tuple = ()):
   the result with `args` only. The program is the one `jitted(*static, *args)` would run
   (same HLO, same persistent-cache entry), so this costs no second compile."""
   leaves, tree = jax.tree.flatten(args)
-  key = (jitted, static, tree, tuple((np.shape(a), np.result_type(a).str,
+  key = (jitted, static, tree, tuple((np.shape(a), str(getattr(a, "dtype", type(a))),
                                       getattr(a, "sharding", None)) for a in leaves))
   if key not in _COMPILED:
     program = jitted.lower(*static, *args).compile()

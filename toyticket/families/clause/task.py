@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from toyticket import prng
+from toyticket.core import prng
 
 TARGETS = ("dnf", "clauses")
 POLARITIES = ("positive", "random")
@@ -40,6 +40,12 @@ class Task:
   y_test: np.ndarray
   decoy_vars: np.ndarray
   decoy_pols: np.ndarray
+
+  def tables(self) -> dict:
+    """What a reader needs of this task without regenerating it (saved in tasks.json):
+    the clause and decoy tables as nested lists."""
+    return {k: np.asarray(getattr(self, k)).tolist()
+            for k in ("clause_vars", "clause_pols", "decoy_vars", "decoy_pols")}
 
   @property
   def floor_acc(self) -> float:

@@ -8,10 +8,11 @@ import os
 import ml_collections
 import numpy as np
 
-from toyticket import checkpoints, rundir
-from toyticket.config import ConfigError
-from toyticket.grid import ModelGroup
-from toyticket.rundir import read_json
+from toyticket.run import checkpoints
+from toyticket.core import rundir
+from toyticket.run.config import ConfigError
+from toyticket.run.grid import ModelGroup
+from toyticket.core.rundir import read_json
 
 MUST_MATCH = ("data_seed", "task", "model", "train")   # fields that decide a dense run
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from toyticket import model
-from toyticket.model import Params
+from toyticket.families.clause import model
+from toyticket.families.clause.model import Params
 
 PATHS = ("autodiff", "fused", "fused_embedded")
 

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import names
+from toyticket.core import names
 
 FAMILIES = names.FAMILIES
 TRAINABLE = names.TRAINABLE

@@ -12,8 +12,9 @@ from typing import Callable
 
 import ml_collections
 
-from toyticket import (checkpoints, distributed, execute, grid, report, restore, results,
-                       rundir, sharding)
+from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
+from toyticket.core import rundir
+from toyticket.reading import report, results
 
 
 @dataclasses.dataclass
@@ -143,7 +144,8 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
   if main:
     rd.write_plan(cids)
     rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
-                    results.paired_rows(rows, results.PAIRED[cfg.task.family]), sae_rows)
+                    results.paired_rows(rows, results.PAIRED[cfg.task.family]), sae_rows,
+                    {g.gid: g.task.tables() for g, _ in plan})
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
 
 

@@ -27,7 +27,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import discovery, metrics, model, names, train
+from toyticket.discovery import impls as discovery
+from toyticket.families.clause import metrics, model
+from toyticket.core import names
+from toyticket.ticket import train
 
 # ‖W_i‖ from which feature i counts as represented: its gain ‖W_i‖² (how much of x_i
 # returns along W_i) is at least 1/2
@@ -50,6 +53,10 @@ class TmsTask:
   y_train: np.ndarray
   x_test: np.ndarray
   y_test: np.ndarray
+
+  def tables(self) -> dict:
+    """What a reader needs of this task (tasks.json): nothing beyond the config."""
+    return {}
 
   @property
   def n_out(self) -> int:

@@ -23,9 +23,9 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from toyticket import codes as codes_lib
-from toyticket import kernels, model
-from toyticket.methods import METHODS
+from toyticket.families.clause import codes as codes_lib
+from toyticket.families.clause import kernels, model
+from toyticket.discovery.methods import METHODS
 
 
 

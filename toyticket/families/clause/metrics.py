@@ -9,8 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket import names
-from toyticket.codes import Codes
+from toyticket.core import names
+from toyticket.families.clause.codes import Codes
 
 DIST_BINS = np.asarray(names.DIST_EDGES, np.float32)   # distance 1 − cos ∈ [0, 2], 10 bins
 LOAD_BINS = names.LOAD_BINS                            # row load 0..7 and ≥ 8

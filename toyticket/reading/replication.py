@@ -38,7 +38,8 @@ from typing import Callable
 
 import numpy as np
 
-from toyticket import results, stats
+from toyticket.reading import results
+from toyticket.core import stats
 
 ALPHA = 0.05
 RULES = {

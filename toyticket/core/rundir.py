@@ -110,8 +110,8 @@ NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_
 
 # toyticket's modules that cannot change a result: the reading side (figures, report
 # pages, the replication report), the one-line error types, this machine's facts.
-READING_MODULES = ("plots.py", "report.py", "replication.py", "replicate.py", "errors.py",
-                   "host.py")
+READING_MODULES = ("reading/plots.py", "reading/report.py", "reading/replication.py",
+                   "reading/replicate.py", "core/errors.py", "core/host.py")
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,13 +122,26 @@ def code_version() -> str:
   versions, and resuming or restoring across versions is refused (`restore`). Read once
   per process (the first call, when the modules are loaded), so editing files while a
   sweep runs cannot relabel what the loaded code computes."""
-  root = os.path.dirname(os.path.abspath(__file__))
+  root = PACKAGE_ROOT
   h = hashlib.sha256()
-  for name in sorted(os.listdir(root)):
-    if name.endswith(".py") and name not in READING_MODULES:
+  for name in sorted(_package_files(root)):
+    if not name.startswith(READING_MODULES):
       h.update(name.encode() + b"\0")
       h.update(_file_bytes(os.path.join(root, name)))
   return h.hexdigest()[:12]
+
+
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # toyticket/
+
+
+def _package_files(root: str) -> list:
+  """Every .py file under root, as a '/'-separated path relative to it."""
+  out = []
+  for base, dirs, files in os.walk(root):
+    dirs[:] = [d for d in dirs if d != "__pycache__"]
+    rel = os.path.relpath(base, root).replace(os.sep, "/")
+    out += [(f if rel == "." else f"{rel}/{f}") for f in files if f.endswith(".py")]
+  return out
 
 
 def _file_bytes(path: str) -> bytes:
@@ -161,7 +174,7 @@ def provenance(argv: list | None = None) -> dict:
   import subprocess
   import sys
   from importlib import metadata
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  root = os.path.dirname(PACKAGE_ROOT)
   git = lambda *a: subprocess.run(["git", "-C", root, *a], capture_output=True, text=True,
                                   timeout=10)
   try:
@@ -343,9 +356,12 @@ class RunDir:
     atomic_write(self.file("plan.json"), json.dumps({"chunks": list(chunk_ids)}))
 
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
-                   agg: list, paired: list, sae_rows: list = ()) -> None:
-    """metrics.json (everything) and one CSV per table (TABLES order; the OPTIONAL ones
-    only when they have rows)."""
+                   agg: list, paired: list, sae_rows: list = (), tasks: dict | None = None
+                   ) -> None:
+    """metrics.json (everything), one CSV per table (TABLES order; the OPTIONAL ones only
+    when they have rows) and tasks.json: per model group, its task's tables (the clause
+    world's clauses; `Task.tables`), so readers never regenerate a task."""
+    atomic_write(self.file("tasks.json"), json.dumps(tasks or {}))
     atomic_write(self.file("metrics.json"), json.dumps(
         {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
          "aggregate": agg, "paired": paired, "sae": list(sae_rows)}, indent=1))

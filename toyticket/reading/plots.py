@@ -17,9 +17,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from toyticket import methods, names, results, stats, task
-from toyticket.methods import METHODS, ROW_METHODS
-from toyticket.names import CLASSES, TEMPLATE_NAMES, TMS_REPRESENTED_MIN
+from toyticket.discovery import methods
+from toyticket.core import names
+from toyticket.reading import results
+from toyticket.core import stats
+from toyticket.discovery.methods import METHODS, ROW_METHODS
+from toyticket.core.names import CLASSES, TEMPLATE_NAMES, TMS_REPRESENTED_MIN
 
 
 @dataclasses.dataclass
@@ -35,6 +38,7 @@ class Results:
   config: object
   oracle_rows: list = dataclasses.field(default_factory=list)
   sae_rows: list = dataclasses.field(default_factory=list)
+  tasks: dict = dataclasses.field(default_factory=dict)   # tasks.json: {group: tables}
 
 
 def _uniq(rows, key):
@@ -613,7 +617,7 @@ def heatmap_panels(res, cell_indices, name):
   a = res.arrays
   first = res.rows[cell_indices[0]]
   di = _dense_index(res, first)
-  cv = _task_of(res, first).clause_vars
+  cv = _clause_vars(res, first)
   panels = [("dense θ0", a["dense/w1_ends"][di][0], a["dense/c1_ends"][di][0],
              a["dense/exact_ends"][di][0]),
             ("dense final", a["dense/w1_ends"][di][1], a["dense/c1_ends"][di][1],
@@ -656,11 +660,9 @@ def ticket_cycle_figure(res):
   return heatmap_panels(res, picks[:2], "ticket_cycle")
 
 
-def _task_of(res, row):
-  """The clause world of a result row (numpy only: task.make_task)."""
-  t = res.config["task"]
-  return task.make_task(res.config["data_seed"], t["n"], row["m"], t["k"], t["target"],
-                        t["polarity"], t["n_train"], t["n_test"])
+def _clause_vars(res, row) -> np.ndarray:
+  """(m, k) clause variables of a result row's task, as saved with the run (tasks.json)."""
+  return np.asarray(res.tasks[row["group"]]["clause_vars"])
 
 
 def _c1_panel(ax, c1, near, clause_vars, title):
@@ -693,7 +695,7 @@ def feature_support_figure(res):
   di = next(i for i, d in enumerate(res.dense_rows)
             if (d["seed"], d["embedding"], d["group"]) == (first["seed"], first["embedding"],
                                                            first["group"]))
-  cv = _task_of(res, first).clause_vars
+  cv = _clause_vars(res, first)
   fig, axes = _grid(1, 1 + len(picks), w=3.2, h=3.3)
   _c1_panel(axes[0, 0], res.arrays["dense/c1_init"][di], res.arrays["dense/near_init"][di],
             cv, f"dense θ0 ({first['embedding']}, seed {first['seed']})")

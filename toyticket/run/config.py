@@ -11,7 +11,9 @@ import os
 
 import ml_collections
 
-from toyticket import methods, names, task
+from toyticket.discovery import methods
+from toyticket.core import names
+from toyticket.families.clause import task
 
 
 class ConfigError(ValueError):
@@ -66,7 +68,7 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 # The configs shipped with toyticket (configs/ beside the package).
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                           "configs")
 
 

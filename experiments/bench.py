@@ -32,7 +32,8 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from toyticket.ticket import cycle, train
 from toyticket.run import execute, sharding
-from toyticket.families.clause import kernels, task
+from toyticket.families.clause import family as clause_family
+from toyticket.families.clause import task
 from toyticket.core import names, prng
 
 _RUNS = flags.DEFINE_integer("runs", 128, "R: runs in the batch.")
@@ -104,12 +105,14 @@ def main(argv):
     raise app.UsageError(f"--share={share} must divide --runs={r} into a multiple of the "
                          f"{nd} devices")
   tk = task.make_task(0, n=16, m=16, k=4)
-  data = execute.task_arrays(tk)
+  clause = clause_family.FAMILY
+  data = clause.task_arrays(tk)
   tc = train.TrainConfig(epochs=e, batch_size=b, grad_impl=_GRAD_IMPL.value)
   fam = _EMBEDDING.value
   dense_in = execute.dense_inputs([(fam, s) for s in range(r)], 16, 16, (0.25,))
   spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,),
-                         c0_frozen=not names.TRAINABLE[fam])
+                         c0_frozen=not names.TRAINABLE[fam],
+                         options=clause_family.ClauseOptions())
   p0 = cycle.init_dense(spec, dense_in)
   keys = jax.vmap(lambda k: cycle.stream(k, prng.SHUFFLE))(dense_in["key"])
   steps = e * (tk.x_train.shape[0] // b)
@@ -118,7 +121,8 @@ def main(argv):
   paths = {c > 1: cycle.train_path(spec, shared_frozen_c0=spec.c0_frozen and c > 1)
            for c in (1, share)}
   group = lambda p, k, path: train.train(p, jnp.ones_like(p["W1"]), float(not spec.c0_frozen),
-                                         k, data["x_train"], data["y_train"], tc, path)
+                                         k, data["x_train"], data["y_train"], tc,
+                                         clause.step(spec, path))
   batched = {shared: jax.jit(jax.vmap(functools.partial(group, path=path)))
              for shared, path in paths.items()}
   on_mesh = lambda t: jax.device_put(t, NamedSharding(sharding.mesh(), P(sharding.AXIS)))

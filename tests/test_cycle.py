@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,6 +13,7 @@ import dataclasses
 from toyticket.run import checkpoints, execute, grid, sweep
 from toyticket.ticket import cycle, train
 from toyticket.core import names
+from toyticket.families.clause import reading as clause_reading
 from toyticket.reading import results
 from toyticket.run.execute import inputs
 
@@ -22,13 +24,13 @@ def test_train_vmap_equals_loop(tiny_group):
   p0 = jax.tree.map(lambda a: a[:, None], cycle.init_dense(g.spec, dense_in))   # C = 1
   mask = jnp.ones_like(p0["W1"][0])
   run = lambda p, k, fl: train.train(p, mask, fl, k, data["x_train"], data["y_train"],
-                                     g.spec.train, "fused")
+                                     g.spec.train, cycle.family_of(g.spec).step(g.spec, "fused"))
   batched, _ = jax.jit(jax.vmap(run))(p0, dense_in["key"], dense_in["c0_trainable"])
   for i in range(3):
     alone, _ = jax.jit(run)(jax.tree.map(lambda a: a[i], p0), dense_in["key"][i],
                             dense_in["c0_trainable"][i])
-    for k in alone:
-      np.testing.assert_allclose(batched[k][i], alone[k], atol=1e-5)
+    chex.assert_trees_all_close(jax.tree.map(lambda a: a[i], batched), alone,
+                                rtol=1e-7, atol=1e-5)
 
 
 def test_runs_sharing_a_data_order_equal_runs_trained_alone(tiny_group):
@@ -39,13 +41,14 @@ def test_runs_sharing_a_data_order_equal_runs_trained_alone(tiny_group):
   key = dense_in["key"][0]
   masks = (jax.random.uniform(key, p0["W1"].shape) < 0.5).astype(jnp.float32)
   run = jax.jit(lambda p, m: train.train(p, m, 1.0, key, data["x_train"], data["y_train"],
-                                         g.spec.train, "fused"))
+                                         g.spec.train,
+                                         cycle.family_of(g.spec).step(g.spec, "fused")))
   group, group_losses = run(p0, masks)
   for i in range(3):
     alone, losses = run(jax.tree.map(lambda a: a[i:i + 1], p0), masks[i:i + 1])
     np.testing.assert_allclose(group_losses[i], losses[0], rtol=1e-5)
-    for k in alone:
-      np.testing.assert_allclose(group[k][i], alone[k][0], atol=1e-5)
+    chex.assert_trees_all_close(jax.tree.map(lambda a: a[i], group),
+                                jax.tree.map(lambda a: a[0], alone), rtol=1e-7, atol=1e-5)
   assert np.all(np.asarray(group["W1"])[np.asarray(masks)[:, None].repeat(
       group["W1"].shape[1], 1) == 0] == 0)
 
@@ -63,12 +66,13 @@ def test_fast_training_paths_equal_autodiff(tiny_group, path):
   masks = (jax.random.uniform(dense_in["key"][0], p0["W1"].shape) < 0.6).astype(jnp.float32)
   run = jax.jit(lambda p, m, path: train.train(p, m, 0.0, dense_in["key"][0],
                                                data["x_train"], data["y_train"],
-                                               g.spec.train, path), static_argnums=2)
+                                               g.spec.train,
+                                               cycle.family_of(g.spec).step(g.spec, path)),
+                static_argnums=2)
   ref, ref_losses = run(p0, masks, "autodiff")
   fast, fast_losses = run(p0, masks, path)
   np.testing.assert_allclose(fast_losses, ref_losses, rtol=1e-5)
-  for k in ref:
-    np.testing.assert_allclose(fast[k], ref[k], atol=1e-5, err_msg=k)
+  chex.assert_trees_all_close(fast, ref, rtol=1e-7, atol=1e-5)
   np.testing.assert_array_equal(fast["C0"], ref["C0"])
   from conftest import tiny_config
   assert grid.groups(tiny_config(embeddings=("hadamard", "random_fixed")))[0].spec.c0_frozen
@@ -80,13 +84,12 @@ def test_cycle_batched_equals_one_at_a_time(tiny_group):
   batched = execute.execute(g, block)
   strip = lambda labs: [{k: v for k, v in lab.items() if k != "dense_pos"} for lab in labs]
   labels = strip(g.cell_labels(block))
+  pick = lambda out, c: {k: out["sparse_final"][k][c] for k in ("W1", "W2", "b1", "C0")}
   for r in block:
     alone = execute.execute(g, [r])
     for j, lab in enumerate(strip(g.cell_labels([r]))):
       i = labels.index(lab)
-      for k in ("W1", "W2", "b1", "C0"):
-        np.testing.assert_allclose(batched["sparse_final"][k][i], alone["sparse_final"][k][j],
-                                   atol=1e-5)
+      chex.assert_trees_all_close(pick(batched, i), pick(alone, j), rtol=1e-7, atol=1e-5)
       np.testing.assert_allclose(batched["cells"]["sparse_acc"][i],
                                  alone["cells"]["sparse_acc"][j], atol=1e-5)
 
@@ -120,8 +123,8 @@ def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
   assert int(bad["dense"]["diverged_epoch"][1]) >= 1
   out = {k: grid.CellGrid.flatten(v) if k in cycle.CELL_OUTPUTS else v
          for k, v in jax.tree.map(np.asarray, bad).items()}
-  rows, dense_rows, _ = results.chunk_rows(g.dense_labels([0, 1]), g.cell_labels([0, 1]),
-                                           g.densities, out)
+  rows, dense_rows, _ = clause_reading.chunk_rows(g.dense_labels([0, 1]),
+                                                  g.cell_labels([0, 1]), g.densities, out)
   assert [d["diverged_epoch"] >= 1 for d in dense_rows] == [False, True]
   assert dense_rows[0]["dense_acc"] is not None and dense_rows[1]["dense_acc"] is None  # NaN
   agg = results.aggregate(rows)
@@ -132,9 +135,8 @@ def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
     assert a["sparse_acc_mean"] == r["sparse_acc"]                     # the clean run only
   assert all(r["diverged"] == (r["seed"] == g.dense[1][1] and r["embedding"] == g.dense[1][0])
              for r in rows)
-  for k in ("W1", "W2"):                   # run 0's cells: bit-identical to the clean batch
-    np.testing.assert_array_equal(np.asarray(bad["sparse_final"][k])[0],
-                                  np.asarray(ok["sparse_final"][k])[0])
+  run0 = lambda out: {k: out["sparse_final"][k][0] for k in ("W1", "W2")}
+  chex.assert_trees_all_equal(run0(bad), run0(ok))   # run 0's cells: bit-identical to clean
 
 
 def test_restore_then_rewind_is_bit_identical(tiny_group, tmp_path):
@@ -146,8 +148,9 @@ def test_restore_then_rewind_is_bit_identical(tiny_group, tmp_path):
   mem = cycle.sparse_cycle_jit(g.spec, traj, losses, dense_in, cells, data)
   rest = cycle.sparse_cycle_jit(g.spec, restored["dense_traj"], restored["dense_losses"],
                                 dense_in, cells, data)
-  for a, b in zip(jax.tree.leaves(mem), jax.tree.leaves(rest)):
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  chex.assert_tree_shape_prefix(mem, (2,))                          # R leading
+  chex.assert_tree_shape_prefix({k: mem[k] for k in cycle.CELL_OUTPUTS}, (2, len(g.grid)))
+  chex.assert_trees_all_equal(mem, rest)
 
 
 def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
@@ -183,6 +186,8 @@ def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
   g = tiny_group
   dense_in, cells, data = inputs(g, [0, 1])
   out = jax.tree.map(np.asarray, cycle.full_cycle_jit(g.spec, dense_in, cells, data))
+  chex.assert_tree_shape_prefix(out, (2,))                          # R leading
+  chex.assert_tree_shape_prefix({k: out[k] for k in cycle.CELL_OUTPUTS}, (2, len(g.grid)))
   d = out["dense"]
   for r in range(2):
     end = jax.tree.map(lambda v: v[r, -1], out["dense_traj"])
@@ -211,8 +216,7 @@ def test_fixed_rewind_and_state_adaptive_rule_read_the_right_state(tiny_group):
   tr = jax.tree.map(lambda v: v[0], traj)
   key = dense_in["key"][0]
   fixed = cycle.rewind_params(g.spec, tr, key, names.REWINDS.index("fixed"), 0, tr["W1"][-1])
-  for k in fixed:
-    np.testing.assert_array_equal(fixed[k], tr[k][g.spec.rewind_epoch])
+  chex.assert_trees_all_equal(fixed, {k: tr[k][g.spec.rewind_epoch] for k in fixed})
   spec = dataclasses.replace(g.spec, methods=("static_adaptive",))
   cg = grid.CellGrid(("static_adaptive",), (0.25,), ("fresh", "probe"), g.spec.probe_epochs)
   masks, _, epochs = cycle.discover(spec, traj, dense_in, cg.inputs(1), data)
@@ -242,6 +246,7 @@ def test_imp_masks_nested_exact_and_level_one_is_the_oracle(imp_group):
   out = execute.execute(g, [0, 1])
   labels = g.cell_labels([0, 1])
   n = out["masks"].shape[1] * out["masks"].shape[2]
+  pick = lambda j: {k: out["sparse_final"][k][j] for k in ("W1", "W2", "b1")}
   for pos in (0, 1):
     for rw in ("probe", "init"):
       idx = [j for j, lab in enumerate(labels) if lab["dense_pos"] == pos and
@@ -257,9 +262,7 @@ def test_imp_masks_nested_exact_and_level_one_is_the_oracle(imp_group):
       (o,) = [j for j, lab in enumerate(labels) if lab["dense_pos"] == pos and
               lab["method"] == "oracle" and lab["rewind"] == rw]
       np.testing.assert_array_equal(out["masks"][idx[0]], out["masks"][o])  # L = 1 ≡ oracle
-      for k in ("W1", "W2", "b1"):
-        np.testing.assert_allclose(out["sparse_final"][k][idx[0]], out["sparse_final"][k][o],
-                                   atol=1e-5)
+      chex.assert_trees_all_close(pick(idx[0]), pick(o), rtol=1e-7, atol=1e-5)
       assert abs(out["cells"]["sparse_acc"][idx[0]] - out["cells"]["sparse_acc"][o]) < 1e-3
 
 

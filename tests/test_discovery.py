@@ -1,4 +1,5 @@
 """Mask methods: exact density, ties, nesting, and each score against a hand computation."""
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,15 +20,19 @@ def test_topk_exact_density_and_index_ties():
     assert float(D.topk_mask(score, jnp.float32(rho)).sum()) == rho * 8
 
 
-def test_topk_nan_last_and_within_is_nested():
-  score = jnp.array([jnp.nan, 3.0, -jnp.inf, 1.0, 2.0, -jnp.inf])
-  np.testing.assert_array_equal(D.topk_mask(score, jnp.float32(0.5)), [0, 1, 0, 1, 1, 0])
-  within = jnp.array([1.0, 0, 1, 0, 0, 1])
-  # Every entry inside `within` ranks first, even with −inf/NaN scores: no revival.
-  np.testing.assert_array_equal(D.topk_mask(score, jnp.float32(0.5), within=within), within)
-  # Inside `within` all scores are −inf (NaN counts as −inf): ties go to the lower index.
-  np.testing.assert_array_equal(D.topk_mask(score, jnp.float32(2 / 6), within=within),
-                                [1, 0, 1, 0, 0, 0])
+class TopkNanLastTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_topk_nan_last_and_within_is_nested(self):
+    topk_mask = self.variant(D.topk_mask)         # density traced under jit
+    score = jnp.array([jnp.nan, 3.0, -jnp.inf, 1.0, 2.0, -jnp.inf])
+    np.testing.assert_array_equal(topk_mask(score, jnp.float32(0.5)), [0, 1, 0, 1, 1, 0])
+    within = jnp.array([1.0, 0, 1, 0, 0, 1])
+    # Every entry inside `within` ranks first, even with −inf/NaN scores: no revival.
+    np.testing.assert_array_equal(topk_mask(score, jnp.float32(0.5), within=within), within)
+    # Inside `within` all scores are −inf (NaN counts as −inf): ties go to the lower index.
+    np.testing.assert_array_equal(topk_mask(score, jnp.float32(2 / 6), within=within),
+                                  [1, 0, 1, 0, 0, 0])
 
 
 def tiny_params(seed=0, d=4, n=4, h=3):
@@ -95,15 +100,18 @@ def test_grasp_whole_network_hg_at_temperature_by_finite_differences():
                          D._grasp_w1(ctx) / jnp.abs(D._grasp_w1(ctx)).max(), atol=1e-2)
 
 
-def test_obs_saliency_and_damped_inverse_by_hand():
-  hess = jnp.array([[2.0, 1.0], [1.0, 2.0]])
-  hinv = D.damped_inverse(hess, 0.0)
-  np.testing.assert_allclose(hinv, np.linalg.inv(np.array([[2.0, 1], [1, 2]])), rtol=1e-6)
-  # diag of the inverse is 2/3: saliency w²/(2·2/3) = 0.75 w²
-  np.testing.assert_allclose(D.obs_saliency(jnp.array([[1.0, 2.0]]), hinv), [[0.75, 3.0]],
-                             rtol=1e-5)
-  damped = D.damped_inverse(hess, 0.5)                      # λ = 0.5 · mean(diag) = 1
-  np.testing.assert_allclose(damped, np.linalg.inv(np.array([[3.0, 1], [1, 3]])), rtol=1e-6)
+class ObsSaliencyTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_obs_saliency_and_damped_inverse_by_hand(self):
+    hess = jnp.array([[2.0, 1.0], [1.0, 2.0]])
+    hinv = D.damped_inverse(hess, 0.0)
+    np.testing.assert_allclose(hinv, np.linalg.inv(np.array([[2.0, 1], [1, 2]])), rtol=1e-6)
+    # diag of the inverse is 2/3: saliency w²/(2·2/3) = 0.75 w²
+    np.testing.assert_allclose(self.variant(D.obs_saliency)(jnp.array([[1.0, 2.0]]), hinv),
+                               [[0.75, 3.0]], rtol=1e-5)
+    damped = D.damped_inverse(hess, 0.5)                    # λ = 0.5 · mean(diag) = 1
+    np.testing.assert_allclose(damped, np.linalg.inv(np.array([[3.0, 1], [1, 3]])), rtol=1e-6)
 
 
 def test_spd_inverse_matches_lapack_inverse():

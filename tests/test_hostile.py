@@ -33,7 +33,8 @@ def test_summary_marks_dense_divergence():
             "dense_4P": 0, "dense_3N1P": 0, "init_4P": 0, "init_3N1P": 0, "decoy_dense_4P": 0,
             "floor_acc": 0.6}
            for s, e, a in ((0, -1, 0.9), (1, 2, 0.2))]
-  text = results.summary([], dense)
+  from toyticket.families.clause import reading as clause_reading
+  text = clause_reading.summary([], dense)
   assert "DIVERGED: 1 of 2" in text and "0.900" in text and "floor 0.600" in text
 
 
@@ -211,14 +212,14 @@ def test_report_on_structurally_wrong_json_names_the_file(finished, tmp_path, na
 
 
 def test_best_table_when_every_run_diverged():
-  from toyticket.reading import report
+  from toyticket.families.clause import reading as clause_reading
   rows = [{"group": "g", "embedding": "h", "method": m, "density": 0.25, "rewind": "probe",
            "probe_epoch": 2, "level": 0, "seed": s, "sparse_acc": None, "masked_acc": None,
            "sparse_4P": 0, "chance_4P": 0, "diverged": True}
           for m in ("oracle", "random") for s in range(2)]
   dense = [{"group": "g", "embedding": "h", "seed": s, "dense_acc": None, "floor_acc": 0.6,
             "diverged_epoch": 1} for s in range(2)]
-  html = report._best_table(rows, dense)
+  html = clause_reading.best_table(rows, dense)
   assert "<table>" in html and "—" in html
 
 

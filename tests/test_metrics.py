@@ -1,4 +1,5 @@
 """Each metric on tiny hand-built site arrays where the answer is known."""
+import chex
 import jax.numpy as jnp
 import numpy as np
 
@@ -31,11 +32,15 @@ def test_site_classes():
   assert lost[1, 0, 0] and lost.sum() == 1                   # near at θ0, not exact
 
 
-def test_jaccard():
-  a = jnp.array([1, 1, 0, 0])
-  b = jnp.array([1, 0, 1, 0])
-  np.testing.assert_allclose(M.jaccard(a, b), 1 / 3)
-  assert np.isnan(M.jaccard(jnp.zeros(3), jnp.zeros(3)))
+class JaccardTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_jaccard(self):
+    jaccard = self.variant(M.jaccard)
+    a = jnp.array([1, 1, 0, 0])
+    b = jnp.array([1, 0, 1, 0])
+    np.testing.assert_allclose(jaccard(a, b), 1 / 3)
+    assert np.isnan(jaccard(jnp.zeros(3), jnp.zeros(3)))
 
 
 def test_near_fraction_over_training():
@@ -61,15 +66,18 @@ def test_survival_joint_in_row_load_and_distance():
   assert big[0, M.LOAD_BINS - 1, 0] == 2         # loads past the last bin are clipped into it
 
 
-def test_code_fates_kept_moved_lost_and_overlap():
-  dense = sites((0, 0, 0), (1, 1, 0), (2, 0, 1))
-  sparse = sites((0, 0, 0), (0, 1, 0), (1, 0, 0))   # (1,1,0) moved to row 0; (2,0,1) lost
-  fates, overlap = (np.asarray(a) for a in M.code_fates(dense, sparse))
-  np.testing.assert_allclose(fates[:, 0], [0.5, 0.5, 0.0])    # 4P: kept (0,0), moved (1,1)
-  np.testing.assert_allclose(fates[:, 1], [0.0, 0.0, 1.0])    # 3N1P: its only code lost
-  np.testing.assert_allclose(fates.sum(0), [1.0, 1.0])
-  np.testing.assert_allclose(overlap[0], 1 / 3)               # 1 of 3 sparse 4P codes
-  assert np.isnan(overlap[1])                                 # no sparse 3N1P codes
+class CodeFatesTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_code_fates_kept_moved_lost_and_overlap(self):
+    dense = sites((0, 0, 0), (1, 1, 0), (2, 0, 1))
+    sparse = sites((0, 0, 0), (0, 1, 0), (1, 0, 0))  # (1,1,0) moved to row 0; (2,0,1) lost
+    fates, overlap = (np.asarray(a) for a in self.variant(M.code_fates)(dense, sparse))
+    np.testing.assert_allclose(fates[:, 0], [0.5, 0.5, 0.0])  # 4P: kept (0,0), moved (1,1)
+    np.testing.assert_allclose(fates[:, 1], [0.0, 0.0, 1.0])  # 3N1P: its only code lost
+    np.testing.assert_allclose(fates.sum(0), [1.0, 1.0])
+    np.testing.assert_allclose(overlap[0], 1 / 3)             # 1 of 3 sparse 4P codes
+    assert np.isnan(overlap[1])                               # no sparse 3N1P codes
 
 
 def test_class_trajectories_and_initial_distance_hist():

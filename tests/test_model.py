@@ -1,4 +1,5 @@
 """The hand-derived gradient against autodiff, on tiny hand-built weights."""
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,8 +27,7 @@ def test_hand_gradient_equals_autodiff(o):
   v_ref, g_ref = jax.value_and_grad(model.loss)(params, mask, x, y)
   v, g = kernels.fused_loss_and_grad(params, mask, x, y)
   np.testing.assert_allclose(v, v_ref, rtol=1e-6)
-  for k in params:
-    np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-5, atol=1e-7, err_msg=k)
+  chex.assert_trees_all_close(g, g_ref, rtol=1e-5, atol=1e-7)
   assert float(g["W1"][0, 1]) == 0.0                # masked weight: no gradient
   assert np.all(np.asarray(g["W1"][2]) == 0.0)      # dead unit: no gradient into its row
 
@@ -40,8 +40,7 @@ def test_embedded_gradient_equals_autodiff_with_c0_frozen(o):
   v, g = kernels.fused_loss_and_grad_embedded(params, mask, x @ params["C0"].T, y)
   np.testing.assert_allclose(v, v_ref, rtol=1e-6)
   assert set(g) == set(params) - {"C0"}
-  for k in g:
-    np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-5, atol=1e-7, err_msg=k)
+  chex.assert_trees_all_close(g, {k: g_ref[k] for k in g}, rtol=1e-5, atol=1e-7)
   assert float(g["W1"][0, 1]) == 0.0 and np.all(np.asarray(g["W1"][2]) == 0.0)
 
 

@@ -26,11 +26,13 @@ def test_sharded_over_4_devices_equals_unsharded():
     g = grid.groups(tiny_config(seeds=(0, 1, 2), embeddings=("hadamard",)))[0]
     a = execute.execute(g, [0, 1, 2])              # 3 dense runs, 24 cells over 4 devices
     b = execute.execute(g, [0, 1, 2], shard=False)
+    import chex
+    # execute's layout: dense-run axis R leading, per-cell outputs flattened to (R·C, ...)
+    chex.assert_tree_shape_prefix((a["dense"], a["dense_traj"]), (3,))
+    chex.assert_tree_shape_prefix((a["cells"], a["sparse_final"], a["masks"]), (3 * len(g.grid),))
+    chex.assert_trees_all_equal_shapes(a, b)
+    chex.assert_trees_all_close(a, b, rtol=1e-5, atol=1e-6)
     la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
-    assert len(la) == len(lb)
-    for x, y in zip(la, lb):
-      assert x.shape == y.shape, (x.shape, y.shape)
-      np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
     print("bitwise", all(np.array_equal(x, y, equal_nan=True) for x, y in zip(la, lb)))
   """)
   env = {**ENV, "XLA_FLAGS": ENV.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"}

@@ -1,5 +1,6 @@
 """SAEs: training reduces the loss and recovers a planted sparse dictionary; batched SAEs
 equal SAEs trained one at a time; code indicators and matching on hand-built cases."""
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,8 +37,8 @@ def test_batched_saes_equal_saes_one_at_a_time():
   batched = jax.jit(jax.vmap(fn))(keys, hs, l1s)
   for i in range(3):
     alone = jax.jit(fn)(keys[i], hs[i], l1s[i])
-    for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(batched)):
-      np.testing.assert_allclose(np.asarray(b[i]), np.asarray(a), rtol=2e-5, atol=2e-6)
+    chex.assert_trees_all_close(jax.tree.map(lambda b: b[i], batched), alone,
+                                rtol=2e-5, atol=2e-6)
 
 
 def test_code_indicators_on_hand_built_inputs():

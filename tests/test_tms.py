@@ -2,6 +2,7 @@
 superposition, same-feature recall, Gram similarity, the feature_columns rule) and as a
 task family of the cycle (batched == one at a time, readings == direct computations, the
 saliency methods differentiate the TMS loss, clause-only choices refused)."""
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -96,13 +97,12 @@ def test_tms_cycle_batched_equals_one_at_a_time(tms_run):
   g, block, batched = tms_run
   strip = lambda labs: [{k: v for k, v in lab.items() if k != "dense_pos"} for lab in labs]
   labels = strip(g.cell_labels(block))
+  pick = lambda out, c: {k: out["sparse_final"][k][c] for k in ("W1", "b", "C0")}
   for r in (0, 2):
     alone = execute.execute(g, [r])
     for j, lab in enumerate(strip(g.cell_labels([r]))):
       i = labels.index(lab)
-      for k in ("W1", "b", "C0"):
-        np.testing.assert_allclose(batched["sparse_final"][k][i], alone["sparse_final"][k][j],
-                                   atol=1e-5)
+      chex.assert_trees_all_close(pick(batched, i), pick(alone, j), rtol=1e-7, atol=1e-5)
       np.testing.assert_allclose(batched["cells"]["sparse_loss"][i],
                                  alone["cells"]["sparse_loss"][j], rtol=1e-5)
 
@@ -113,7 +113,11 @@ def test_tms_cycle_readings_equal_direct_computations(tms_run):
   g, block, out = tms_run
   labels = g.cell_labels(block)
   _, _, data = execute.inputs(g, block)
-  decay = g.spec.importance_decay
+  # execute's layout: dense-run axis R leading, per-cell outputs flattened to (R·C, ...)
+  chex.assert_tree_shape_prefix((out["dense"], out["dense_traj"]), (len(block),))
+  chex.assert_tree_shape_prefix((out["cells"], out["sparse_final"], out["masks"]),
+                                (len(block) * len(g.grid),))
+  decay = g.spec.options.importance_decay
   dense_final = jax.tree.map(lambda v: v[:, -1], out["dense_traj"])
   for j, lab in enumerate(labels):
     mask, r = out["masks"][j], lab["dense_pos"]
@@ -142,9 +146,8 @@ def test_tms_restore_then_rewind_equals_the_run_in_memory(tms_run, tmp_path):
   checkpoints.save(str(tmp_path / "ck"), {"dense_traj": out["dense_traj"],
                                           "dense_losses": out["dense"]["loss"]})
   rest = execute.execute(g, block, checkpoints.restore(str(tmp_path / "ck")))
-  for k in ("masks", "sparse_final", "cells"):
-    for a, b in zip(jax.tree.leaves(out[k]), jax.tree.leaves(rest[k])):
-      np.testing.assert_array_equal(a, b)
+  keep = lambda o: {k: o[k] for k in ("masks", "sparse_final", "cells")}
+  chex.assert_trees_all_equal(keep(out), keep(rest))
 
 
 def test_tms_saliency_methods_differentiate_the_tms_loss(tms_run):
@@ -157,7 +160,7 @@ def test_tms_saliency_methods_differentiate_the_tms_loss(tms_run):
   p0 = jax.tree.map(lambda v: v[1, 0], out["dense_traj"])
   x = data["x_train"][:g.spec.score_examples]
   grad = jax.grad(lambda w: tms.loss_of({**p0, "W1": w}, jnp.ones_like(w), x, x,
-                                        g.spec.importance_decay))(p0["W1"])
+                                        g.spec.options.importance_decay))(p0["W1"])
   want = discovery.topk_mask(jnp.abs(grad * p0["W1"]), 0.5)
   np.testing.assert_array_equal(out["masks"][j], want)
 

@@ -14,3 +14,10 @@ class DistributedError(RuntimeError):
 
 class ResourceError(RuntimeError):
   """A chunk whose compiled program would not fit in the memory there is (`sharding`)."""
+
+
+class ConfigError(ValueError):
+  """A bad config value; str() is one line naming the field, the value and what is allowed."""
+
+  def __init__(self, field: str, value, allowed: str):
+    super().__init__(f"config error: {field}={value!r} is invalid; allowed: {allowed}")

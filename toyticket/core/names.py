@@ -6,6 +6,8 @@ exactly these names (tests/test_layout.py).
 """
 from __future__ import annotations
 
+from toyticket.core import families
+
 REWINDS = ("init", "probe", "fresh", "final", "fixed")   # cycle.rewind_params, code order
 TEMPLATE_NAMES = ("4P", "3N1P")                 # codes.templates for k = 4: kP, (k−1)N1P
 SPECIFICITY = ("none", "row")   # codes.extract: clause-local (the paper's), row-specific
@@ -17,7 +19,7 @@ FIGURES = ("methods", "recall", "near_code", "site_classes", "survival", "init_d
            "class_trajectories", "support_growth", "jaccard_gain", "expansion", "scaling",
            "translation", "rewind_modes", "probe_epochs", "ticket_cycle", "heatmaps",
            "feature_support", "code_overlap", "imp", "sae", "tms")    # plots.FIGURES
-TASK_FAMILIES = ("clause", "tms")               # cycle.FAMILIES: the clause world, TMS
+TASK_FAMILIES = tuple(families.PACKAGES)        # the task families' registry
 TMS_REPRESENTED_MIN = 0.5 ** 0.5   # tms.represented: ‖W_i‖ from which a feature counts
 TMS_FIGURES = ("tms",)                          # the figures a tms sweep draws (the others
                                                 # read clause codes and accuracies)

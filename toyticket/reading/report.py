@@ -6,8 +6,8 @@ import html
 import json
 import os
 
-from toyticket.core import host
-from toyticket.reading import plots, results
+from toyticket.core import families, host
+from toyticket.reading import plots
 from toyticket.core import rundir
 
 # What each figure shows and which paper figure it corresponds to (the figure function's
@@ -42,41 +42,6 @@ def load(run_dir: str) -> tuple[dict, plots.Results]:
                             m.get("oracle", []), m.get("sae", []), tasks)
 
 
-def _num3(v) -> str:
-  """v to 3 decimals, "—" when missing (e.g. every dense run diverged)."""
-  return "—" if v is None else f"{v:.3f}"
-
-
-def _best_table(rows: list, dense_rows: list, top: int = 3) -> str:
-  """HTML: per setting, the dense accuracy and floor, then the top methods by mean sparse
-  accuracy and the references, each with its 95 % CI."""
-  fmt = lambda a, f: ("—" if a[f"{f}_mean"] is None else f"{a[f'{f}_mean']:.3f}" +
-                      (f" ± {a[f'{f}_ci95']:.3f}" if a[f"{f}_ci95"] is not None else ""))
-  out = ["<table><tr><th>group</th><th>embedding</th><th>dense accuracy</th>"
-         "<th>floor</th><th>n</th></tr>"]
-  for d in results.aggregate(dense_rows, ("group", "embedding")):
-    out.append(f"<tr><td>{d['group']}</td><td>{d['embedding']}</td>"
-               f"<td>{fmt(d, 'dense_acc')}</td><td>{_num3(d['floor_acc_mean'])}</td>"
-               f"<td>{d['n']}</td></tr>")
-  out.append("</table><table><tr><th>group</th><th>embedding</th><th>density</th>"
-             "<th>rewind</th><th>probe epoch</th><th>method</th><th>sparse accuracy</th>"
-             "<th>masked, no retrain</th><th>exact 4P (θ0 chance)</th><th>n</th></tr>")
-  best: dict = {}
-  for a in sorted(results.aggregate(rows), key=lambda a: -(a["sparse_acc_mean"] or -1.0)):
-    best.setdefault(tuple(a[k] for k in results.KEYS if k != "method"), []).append(a)
-  for _, group in sorted(best.items(), key=lambda kv: tuple(map(str, kv[0]))):
-    for i, a in enumerate(group):
-      if i < top or a["method"] in results.REFERENCES:
-        ref = " class='ref'" if a["method"] in results.REFERENCES else ""
-        chance = a["chance_4P_mean"]
-        out.append(f"<tr{ref}><td>{a['group']}</td><td>{a['embedding']}</td>"
-                   f"<td>{a['density']}</td><td>{a['rewind']}</td><td>{a['probe_epoch']}</td>"
-                   f"<td>{html.escape(a['method'])}</td><td>{fmt(a, 'sparse_acc')}</td>"
-                   f"<td>{fmt(a, 'masked_acc')}</td><td>{fmt(a, 'sparse_4P')} "
-                   f"({'—' if chance is None else f'{chance:.1f}'})</td><td>{a['n']}</td></tr>")
-  return "\n".join(out + ["</table>"])
-
-
 REPLICATION_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                               "docs", "replication.md")
 
@@ -99,16 +64,8 @@ def page(cfg: dict, res: plots.Results, figures: dict) -> str:
                   f"{html.escape(CAPTIONS[name])}</figcaption></figure>")
   csvs = "".join(f"<li><a href='{f}'>{f}</a>: {d}</li>" for f, d in CSVS
                  if os.path.exists(os.path.join(res.run_dir, f)))
-  family = config.get("task", {}).get("family", "clause")
-  rep = results.representative(res.rows) if family == "clause" else None
-  best = (_best_table(res.rows, res.dense_rows) if family == "clause" else
-          f"<pre>{html.escape(results.summary(res.rows, res.dense_rows, family=family))}</pre>")
-  rep_line = ("" if rep is None else
-              f"<p>Representative run ({html.escape(rep['embedding'])}, seed {rep['seed']}: "
-              f"median masked-no-retrain accuracy of {html.escape(rep['method'])} at density "
-              f"{rep['density']}): dense {rep['dense_acc']:.3f} → masked "
-              f"{rep['masked_acc']:.3f} → sparse {rep['sparse_acc']:.3f} (floor "
-              f"{rep['floor_acc']:.3f}).</p>")
+  rep_line, best = families.reading(config.get("task", {}).get("family", "clause")
+                                    ).page_section(res.rows, res.dense_rows)
   return f"""<!doctype html>
 <html><head><meta charset="utf-8">
 <title>toyticket: {html.escape(config.get('name', ''))}</title>
@@ -170,8 +127,8 @@ def build(run_dir: str, workers: int = 0) -> list[str]:
   else:
     drawn = [plots.make_figures([name], res) for name in names]
   figures = dict(zip(names, drawn))
+  fam = families.reading(cfg.get("task", {}).get("family", "clause"))
   rundir.atomic_write(os.path.join(run_dir, "summary.txt"),
-                      results.summary(res.rows, res.dense_rows,
-                                      family=cfg.get("task", {}).get("family", "clause")) + "\n")
+                      fam.summary(res.rows, res.dense_rows) + "\n")
   rundir.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))
   return [p for paths in figures.values() for p in paths]

@@ -12,15 +12,11 @@ import os
 import ml_collections
 
 from toyticket.discovery import methods
-from toyticket.core import names
+from toyticket.core import errors, families, names
 from toyticket.families.clause import task
 
 
-class ConfigError(ValueError):
-  """A bad config value; str() is one line naming the field, the value and what is allowed."""
-
-  def __init__(self, field: str, value, allowed: str):
-    super().__init__(f"config error: {field}={value!r} is invalid; allowed: {allowed}")
+ConfigError = errors.ConfigError   # raised here; one line
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -212,21 +208,6 @@ def _get(c, dotted):
   return c
 
 
-def _tms(c: ml_collections.ConfigDict) -> None:
-  """What a task.family="tms" config must also satisfy: its methods, embedding, widths,
-  figures, and no SAEs (they read clause codes)."""
-  tms_methods = methods.for_task("tms")
-  _choice("methods", c.methods, tms_methods)
-  _choice("figures", c.figures, names.TMS_FIGURES)
-  if as_tuple(c.embeddings) != ("identity",):
-    raise ConfigError("embeddings", c.embeddings, "('identity',) with task.family='tms' "
-                      "(TMS features are the inputs)")
-  if c.model.d != c.task.n:
-    raise ConfigError("model.d", c.model.d, f"task.n={c.task.n} with task.family='tms'")
-  if as_tuple(c.sae.l1):
-    raise ConfigError("sae.l1", c.sae.l1, "() with task.family='tms' (SAEs read clause codes)")
-
-
 def _distinct_counts(c: ml_collections.ConfigDict) -> None:
   """No two labels may describe the same computation: per hidden width H, every density
   keeps its own count k = round(ρ·H·d) ≥ 1 of W1 (a density below 0.5/(H·d) would be
@@ -272,11 +253,7 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("task.family", t.family, names.TASK_FAMILIES)
   _choice("embeddings", c.embeddings, names.FAMILIES)
   _choice("methods", c.methods, methods.NAMES)
-  if t.family == "tms":
-    _tms(c)
-  else:
-    _choice("methods", c.methods, methods.for_task("clause"))
-    _choice("figures", c.figures, [f for f in names.FIGURES if f not in names.TMS_FIGURES])
+  families.reading(t.family).validate(c)     # what this task family can run
   _choice("rewinds", c.rewinds, names.REWINDS)
   _choice("figures", c.figures, names.FIGURES)
   _choice("codes.specificity", c.codes.specificity, names.SPECIFICITY)
@@ -293,9 +270,6 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("task.m", t.m, 1)
   _ints("task.n", t.n, 1)
   _ints("task.k", t.k, 1, t.n, f"integers in [1, task.n={t.n}]")
-  if t.family == "clause":
-    _ints("task.m", t.m, 1, math.comb(t.n, t.k), f"integers in [1, C(task.n, task.k) = "
-          f"{math.comb(t.n, t.k)}] (distinct clauses)")
   _ints("task.n_train", t.n_train, 1)
   _ints("task.n_test", t.n_test, 1)
   _ints("model.d", mdl.d, 1)
@@ -349,3 +323,4 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _nums("task.importance_decay", t.importance_decay, lambda v: 0 < v <= 1, "a number in (0, 1]")
   if not isinstance(c.restore_from, str):
     raise ConfigError("restore_from", c.restore_from, "a run directory path or ''")
+

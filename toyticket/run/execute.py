@@ -16,14 +16,9 @@ from toyticket.core import names, prng
 from toyticket.run import sharding
 from toyticket.run.grid import ModelGroup
 
-TASK_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_pols",
-               "decoy_vars", "decoy_pols")
-
-
-def task_arrays(tk) -> dict:
-  """The task's data and, for the clause world, its clause tables as device arrays
-  (shapes: `task.Task`, `tms.TmsTask`)."""
-  return {k: jnp.asarray(getattr(tk, k)) for k in TASK_ARRAYS if hasattr(tk, k)}
+def task_arrays(g: ModelGroup) -> dict:
+  """The group's task as device arrays (`Family.task_arrays`)."""
+  return cycle.family_of(g.spec).task_arrays(g.task)
 
 
 def dense_inputs(dense: list, d: int, n: int, densities: tuple) -> dict:
@@ -41,7 +36,7 @@ def dense_inputs(dense: list, d: int, n: int, densities: tuple) -> dict:
 def inputs(g: ModelGroup, block: list[int]) -> tuple[dict, tuple, dict]:
   """(dense_in, cells, data) of the cycle for dense runs `block` of group g."""
   return (dense_inputs([g.dense[r] for r in block], g.d, g.task.n, g.densities),
-          g.grid.inputs(len(block)), task_arrays(g.task))
+          g.grid.inputs(len(block)), task_arrays(g))
 
 
 def _call(g: ModelGroup, block: list[int], restored: dict | None):

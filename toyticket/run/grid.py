@@ -16,12 +16,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from toyticket.ticket import cycle, train
+from toyticket.core import families, names
 from toyticket.discovery import impls as discovery, methods
-from toyticket.core import names
-from toyticket.families.clause import sae, task
-from toyticket.families.tms import model as tms
 from toyticket.run.config import as_tuple
+from toyticket.ticket import cycle, train
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,22 +104,18 @@ class ModelGroup:
   sparsity S, whose data differ): one compiled program. Compared and hashed by identity."""
   gid: str               # "H{hidden}-m{m}"; TMS "H{hidden}-S{S}"
   d: int                 # embedding width (model.d)
-  task: task.Task | tms.TmsTask
+  task: object           # the family's task (`Family.tasks`)
   spec: cycle.CycleSpec
   dense: tuple           # ((embedding, seed), ...)
   densities: tuple       # the config's densities (dense-run oracle readings, per density)
   grid: CellGrid
 
   def dense_labels(self, block: list[int]) -> list[dict]:
-    """Labels of dense runs `block` (indices into `dense`), in order; floor_acc is the
-    task's constant-classifier test accuracy (`task.Task.floor_acc`). TMS: the feature
-    count n and sparsity S, and floor_loss, the best constant reconstruction's test loss
-    (`tms.TmsTask.floor_loss`)."""
-    if self.spec.task_family == "tms":
-      size = {"n": self.task.n, "sparsity": self.task.sparsity}
-      floor = {"floor_loss": round(self.task.floor_loss(self.spec.importance_decay), 6)}
-    else:
-      size, floor = {"m": self.task.m}, {"floor_acc": round(self.task.floor_acc, 6)}
+    """Labels of dense runs `block` (indices into `dense`), in order: group, hidden, the
+    family's size labels, embedding, seed, the family's floor_* labels
+    (`Family.dense_labels`)."""
+    size, floor = _split_floor(cycle.family_of(self.spec).dense_labels(self.task,
+                                                                       self.spec.options))
     return [{"group": self.gid, "hidden": self.spec.hidden, **size,
              "embedding": self.dense[r][0], "seed": self.dense[r][1], **floor} for r in block]
 
@@ -141,22 +135,19 @@ class ModelGroup:
     return [idx[i:i + per] for i in range(0, len(idx), per)]
 
 
-def _tasks(cfg: ml_collections.ConfigDict) -> list[tuple[str, object]]:
-  """(group suffix, task) per task of a validated config: per task.m for the clause world
-  ("m8"), per task.sparsity for TMS ("S0.9")."""
-  t = cfg.task
-  if t.family == "tms":
-    return [(f"S{s}", tms.make_task(cfg.data_seed, t.n, s, t.n_train, t.n_test))
-            for s in as_tuple(t.sparsity)]
-  return [(f"m{m}", task.make_task(cfg.data_seed, t.n, m, t.k, t.target, t.polarity,
-                                   t.n_train, t.n_test)) for m in as_tuple(t.m)]
+def _split_floor(labels: dict) -> tuple[dict, dict]:
+  """A family's dense labels split into its size fields and its floor_* fields (the
+  floors follow the run's embedding and seed in a row, as they always have)."""
+  return ({k: v for k, v in labels.items() if not k.startswith("floor_")},
+          {k: v for k, v in labels.items() if k.startswith("floor_")})
 
 
 def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
   """One ModelGroup per (model.hidden, task) of a validated config, in that order (tasks:
   `_tasks`)."""
   out = []
-  for hidden, (suffix, tk) in itertools.product(as_tuple(cfg.model.hidden), _tasks(cfg)):
+  fam = families.compute(cfg.task.family)
+  for hidden, (suffix, tk) in itertools.product(as_tuple(cfg.model.hidden), fam.tasks(cfg)):
     t = cfg.task
     disc = {k: v for k, v in cfg.discovery.to_dict().items() if k != "score_examples"}
     spec = cycle.CycleSpec(
@@ -164,15 +155,11 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         methods=as_tuple(cfg.methods), probe_epochs=as_tuple(cfg.probe_epochs),
         discovery=discovery.DiscoveryConfig(**disc, tau=cfg.codes.tau,
                                             specificity=cfg.codes.specificity),
-        tau=cfg.codes.tau, readout_check=cfg.codes.readout_check,
-        specificity=cfg.codes.specificity,
         score_examples=min(cfg.discovery.score_examples, t.n_train),
         rewind_epoch=cfg.rewind_epoch, imp_levels=cfg.imp.levels,
         imp_prune=cfg.imp.prune_fraction,
-        sae=sae.SaeSpec(as_tuple(cfg.sae.l1), cfg.sae.latents, cfg.sae.seeds, cfg.sae.steps,
-                        cfg.sae.lr, min(cfg.sae.examples, t.n_train)),
         c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)),
-        task_family=t.family, importance_decay=t.importance_decay)
+        family=t.family, options=fam.options(cfg, tk))
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
                     as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction,
                     hidden * cfg.model.d)

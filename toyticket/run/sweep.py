@@ -13,7 +13,7 @@ from typing import Callable
 import ml_collections
 
 from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
-from toyticket.core import rundir
+from toyticket.core import families, rundir
 from toyticket.reading import report, results
 
 
@@ -103,6 +103,7 @@ def _first_need(plan: list, path: str, restored: dict | None) -> dict:
 def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
   """run_sweep's loop, under the run directory's lock."""
   main = distributed.is_main()
+  fam = families.reading(cfg.task.family)
   rd = (rundir.RunDir.create(workdir, cfg.to_dict()) if main else
         rundir.RunDir(rundir.RunDir.path_for(workdir, cfg.to_dict())))
   log(plan_text(plan, cfg, rd.path, need))
@@ -121,19 +122,17 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
       out = execute.execute(g, block, restore.pick(restored, g, block))
       if not main:
         continue
-      dense_labels, cell_labels = g.dense_labels(block), g.cell_labels(block)
-      c_rows, d_rows, o_rows = results.chunk_rows(dense_labels, cell_labels, g.densities, out,
-                                                  g.spec.task_family)
-      meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], "cells": c_rows,
-              "dense": d_rows, "oracle": o_rows,
-              "sae": results.sae_rows(dense_labels, cell_labels, g.spec.sae.l1s, out)}
+      tables = fam.chunk_rows(g.dense_labels(block), g.cell_labels(block), g.densities, out,
+                              g.spec.options)
+      meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], **tables}
       rd.save_chunk(cid, {k: out[k] for k in ("dense", "cells", "masks")}, meta,
                     lambda path: checkpoints.save(path, checkpoint_tree(out)))
       times.append(time.time() - t0)
       left = len(plan) - n - 1
       eta = (f"; about {sum(times[1:] or times) / len(times[1:] or times) * left:.0f} s "
              f"for the {left} chunks left" if left else "")
-      log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(block)} dense + {len(c_rows)} sparse "
+      n_cells = len(tables["cells"])
+      log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(block)} dense + {n_cells} sparse "
           f"runs in {times[-1]:.1f}s (elapsed {time.time() - t_start:.0f} s{eta})")
     if not main:
       continue
@@ -144,7 +143,7 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
   if main:
     rd.write_plan(cids)
     rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
-                    results.paired_rows(rows, results.PAIRED[cfg.task.family]), sae_rows,
+                    results.paired_rows(rows, fam.paired_metrics), sae_rows,
                     {g.gid: g.task.tables() for g, _ in plan})
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
 
@@ -182,4 +181,4 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   with _locked(path):
     sw = _run_chunks(cfg, workdir, *_prepare(cfg, path, log), log)
     figs = report.build(sw.run_dir) if distributed.is_main() else []
-  return sw, results.summary(sw.rows, sw.dense_rows, top=3, family=cfg.task.family), figs
+  return sw, families.reading(cfg.task.family).summary(sw.rows, sw.dense_rows, top=3), figs

@@ -8,9 +8,10 @@ every output is the concatenation of the methods' cells in that order (C = Σ C_
 `grid.CellGrid` builds `cells` and labels the outputs from one list, so the two agree.
 Every output leaf has the dense-run axis R leading ((R, C, ...) for per-cell outputs).
 
-The task family (`FAMILIES`: the clause world or Toy Models of Superposition, chosen by
-`CycleSpec.task_family`) decides how a network starts, what it minimises and what is read
-from it; the cycle itself is the same for both.
+The task family (`toyticket.ticket.family.Family`, looked up by `CycleSpec.family` in the
+registry `toyticket.core.families`) decides how a network starts, what it minimises, which
+leaf the masks select (`Family.prunable`) and what is read from it; the cycle itself is
+the same for every family and never tests one's name.
 
 `full_cycle_jit` runs the whole batch in ONE jit call; `sparse_cycle_jit` starts from given
 dense trajectories (restored checkpoints). PRNG streams: `prng`.
@@ -18,20 +19,16 @@ dense trajectories (restored checkpoints). PRNG streams: `prng`.
 from __future__ import annotations
 
 import dataclasses
-import functools
-from typing import Callable
+from typing import Hashable
 
 import jax
 import jax.numpy as jnp
 
-from toyticket.families.clause import codes as codes_lib
+from toyticket.core import families, names, prng
 from toyticket.discovery import impls as discovery
-from toyticket.families.clause import kernels, metrics, model, sae
-from toyticket.core import names, prng
-from toyticket.families.tms import model as tms
-from toyticket.ticket import train
 from toyticket.discovery import methods as methods_lib
 from toyticket.discovery.methods import METHODS
+from toyticket.ticket import train
 
 REWINDS = names.REWINDS
 
@@ -45,17 +42,18 @@ class CycleSpec:
   methods: tuple
   probe_epochs: tuple
   discovery: discovery.DiscoveryConfig = discovery.DiscoveryConfig()
-  tau: float = 0.25
-  readout_check: bool = True
-  specificity: str = "none"   # codes.SPECIFICITY: clause-local (the paper's) or "row"
   rewind_epoch: int = 2       # the dense epoch a `fixed` rewind starts from
   imp_levels: int = 0         # iterative magnitude pruning levels (0: none)
   imp_prune: float = 0.2      # fraction of the REMAINING W1 pruned per IMP level
   score_examples: int = 1024
   c0_frozen: bool = False     # every run's C0 is frozen (sparse groups may embed once)
-  sae: sae.SaeSpec = sae.SaeSpec(l1s=())   # SAEs on every network's activations (none: off)
-  task_family: str = "clause"  # names.TASK_FAMILIES: which `FAMILIES` entry runs
-  importance_decay: float = 0.7   # tms: feature importance I_i = decay^i
+  family: str = "clause"      # names.TASK_FAMILIES: the task family (`family_of`)
+  options: Hashable = None    # that family's static options (`Family.options`)
+
+
+def family_of(spec: CycleSpec):
+  """The spec's task family (`toyticket.ticket.family.Family`)."""
+  return families.compute(spec.family)
 
 
 def stream(key, i):
@@ -64,31 +62,22 @@ def stream(key, i):
 
 
 def train_path(spec: CycleSpec, shared_frozen_c0: bool) -> str:
-  """The gradient path (`kernels.train_path`) for this spec on the default backend; a
-  family with its own loss trains by autodiff (the fast paths are the clause model's)."""
-  if own_loss(spec) is not None:
-    return "autodiff"
-  return kernels.train_path(spec.train.grad_impl, jax.default_backend(), shared_frozen_c0)
-
-
-def own_loss(spec: CycleSpec):
-  """The family's own loss(params, mask, x, y), trained by autodiff; None for the clause
-  world, whose `model.loss` has the switchable fast gradient paths."""
-  own = FAMILIES[spec.task_family].loss
-  return None if own is None else own(spec)
+  """The family's gradient path (`Family.train_path`) for this spec on the default
+  backend."""
+  return family_of(spec).train_path(spec, shared_frozen_c0)
 
 
 def loss_fn(spec: CycleSpec):
-  """The family's loss(params, mask, x, y) (`model.loss` for the clause world)."""
-  return own_loss(spec) or model.loss
+  """The family's loss(params, mask, x, y) (what saliency methods differentiate)."""
+  return family_of(spec).loss(spec)
 
 
-def init_params(spec: CycleSpec, key, c0) -> model.Params:
+def init_params(spec: CycleSpec, key, c0) -> dict:
   """θ of one network of the spec's family from key, around embedding c0."""
-  return FAMILIES[spec.task_family].init(key, c0, spec.hidden, spec.n_out)
+  return family_of(spec).init(spec, key, c0)
 
 
-def init_dense(spec: CycleSpec, dense_in) -> model.Params:
+def init_dense(spec: CycleSpec, dense_in) -> dict:
   """θ0 for every dense run: (R, ...) params."""
   return jax.vmap(lambda k, c0: init_params(spec, stream(k, prng.INIT), c0))(
       dense_in["key"], dense_in["c0"])
@@ -97,10 +86,12 @@ def init_dense(spec: CycleSpec, dense_in) -> model.Params:
 def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str):
   """`train.train` vmapped over dense runs: the C runs of dense run r (leaves (R, C, ...),
   masks (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path`
-  is the gradient path (`kernels.PATHS`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
+  is the family's gradient path (`Family.train_path`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
+  step = family_of(spec).step(spec, path)
+
   def one(p, m, key, c0_trainable):
     return train.train(p, m, c0_trainable, stream(key, prng.SHUFFLE), data["x_train"],
-                       data["y_train"], spec.train, path, own_loss(spec))
+                       data["y_train"], spec.train, step)
   return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"])
 
 
@@ -108,7 +99,8 @@ def dense_phase(spec: CycleSpec, dense_in, data):
   """Dense training of all dense runs: traj (R, E+1, ...), losses (R, E). Each dense run is
   a group of one, so the fused path never embeds once per group here."""
   p0 = jax.tree.map(lambda a: a[:, None], init_dense(spec, dense_in))
-  traj, losses = train_batch(spec, p0, jnp.ones_like(p0["W1"]), dense_in, data,
+  traj, losses = train_batch(spec, p0, jnp.ones_like(p0[family_of(spec).prunable]), dense_in,
+                             data,
                              train_path(spec, shared_frozen_c0=False))
   return jax.tree.map(lambda a: a[:, 0], traj), losses[:, 0]
 
@@ -164,7 +156,7 @@ def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
   p_init = discovery.at(tr, 0)
   p_probe = discovery.at(tr, jnp.asarray(spec.probe_epochs)[probe_index])
   p_fresh = init_params(spec, stream(key, prng.FRESH), p_init["C0"])
-  p_final = {**discovery.at(tr, -1), "W1": w1_post}
+  p_final = {**discovery.at(tr, -1), family_of(spec).prunable: w1_post}
   p_fixed = discovery.at(tr, spec.rewind_epoch)
   options = [p_init, p_probe, p_fresh, p_final, p_fixed]
   return jax.tree.map(lambda *xs: jnp.select([rewind == i for i in range(len(xs))],
@@ -174,7 +166,7 @@ def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
 def rewind_epoch(spec: CycleSpec, tr, rewind, probe_index):
   """The dense epoch of a rewind point (int32): 0 for init and fresh (a fresh draw is
   an epoch-0 state), the probe epoch, E (final), or spec.rewind_epoch (fixed)."""
-  e_max = tr["W1"].shape[0] - 1
+  e_max = tr[family_of(spec).prunable].shape[0] - 1
   epochs = jnp.asarray([0, 0, 0, e_max, spec.rewind_epoch], jnp.int32)
   epochs = epochs.at[1].set(jnp.asarray(spec.probe_epochs, jnp.int32)[probe_index])
   return epochs[rewind]
@@ -194,9 +186,10 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
   to the run's rewind point and retrains. Returns per-cell readings, sparse-final params
   and masks with leading (R, K·L), the L levels of IMP run k consecutive."""
   r, k = imp["rewind"].shape
-  w1_end = jnp.broadcast_to(traj["W1"][:, -1][:, None], (r, k) + traj["W1"].shape[2:])
+  leaf = family_of(spec).prunable
+  w1_end = jnp.broadcast_to(traj[leaf][:, -1][:, None], (r, k) + traj[leaf].shape[2:])
   start = jax.vmap(lambda tr, key, rw, p: jax.vmap(
-      lambda rw, p: rewind_params(spec, tr, key, rw, p, tr["W1"][-1]))(rw, p))(
+      lambda rw, p: rewind_params(spec, tr, key, rw, p, tr[leaf][-1]))(rw, p))(
           traj, dense_in["key"], imp["rewind"], imp["probe_index"])
   path = train_path(spec, shared_frozen_c0=spec.c0_frozen)
   topk = jax.vmap(jax.vmap(lambda w, m, rho: discovery.topk_mask(jnp.abs(w), rho, within=m),
@@ -206,13 +199,13 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
     prev_mask, w1 = carry
     mask = topk(w1, prev_mask, rho)
     straj, slosses = train_batch(spec, start, mask, dense_in, data, path)
-    cells = FAMILIES[spec.task_family].analyse_cells(spec, traj, start, mask,
-                                                     jnp.full((r, k), rho), straj, slosses, data)
+    cells = family_of(spec).analyse_cells(spec, traj, start, mask, jnp.full((r, k), rho),
+                                          straj, slosses, data)
     final = jax.tree.map(lambda v: v[:, :, -1], straj)
-    cells["detect_epoch"] = jnp.full((r, k), traj["W1"].shape[1] - 1, jnp.int32)
-    return (mask, final["W1"]), (cells, final, mask)
+    cells["detect_epoch"] = jnp.full((r, k), traj[leaf].shape[1] - 1, jnp.int32)
+    return (mask, final[leaf]), (cells, final, mask)
 
-  n_w1 = traj["W1"].shape[-2] * traj["W1"].shape[-1]
+  n_w1 = traj[leaf].shape[-2] * traj[leaf].shape[-1]
   rhos = jnp.asarray([k / n_w1 for k in methods_lib.imp_keep_counts(
       n_w1, spec.imp_prune, spec.imp_levels)], jnp.float32)
   _, out = jax.lax.scan(level, (jnp.ones_like(w1_end), w1_end), rhos)
@@ -241,7 +234,7 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
           traj, dense_in["key"], rewind, probe_index, posts)
   straj, slosses = train_batch(spec, start, masks, dense_in, data,
                                train_path(spec, shared_frozen_c0=spec.c0_frozen))
-  fam = FAMILIES[spec.task_family]
+  fam = family_of(spec)
   per_cell = ({**fam.analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
                "detect_epoch": detect_epoch},
               jax.tree.map(lambda v: v[:, :, -1], straj), masks)
@@ -249,190 +242,13 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
     per_cell = jax.tree.map(lambda a, b: jnp.concatenate([a, b], 1), per_cell,
                             imp_phase(spec, traj, dense_in, imp, data))
   dense = fam.analyse_dense(spec, traj, dense_losses, dense_in["densities"], data)
-  if spec.sae.l1s:      # SAEs on every dense-final network and every sparse ticket
-    final = jax.tree.map(lambda v: v[:, -1], traj)
-    dense.update(jax.vmap(lambda p, key: sae_readings(spec, p, jnp.ones_like(p["W1"]), key,
-                                                      data))(final, dense_in["key"]))
-    per_cell[0].update(jax.vmap(lambda ps, ms, key: jax.vmap(
-        lambda p, m: sae_readings(spec, p, m, key, data))(ps, ms))(
-            per_cell[1], per_cell[2], dense_in["key"]))
+  more_dense, more_cells = fam.network_readings(      # e.g. SAEs on every final network
+      spec, jax.tree.map(lambda v: v[:, -1], traj), per_cell[1], per_cell[2],
+      dense_in["key"], data)
+  dense.update(more_dense)
+  per_cell[0].update(more_cells)
   return {"dense": dense, "cells": per_cell[0], "dense_traj": traj, "sparse_final": per_cell[1],
           "masks": per_cell[2]}
-
-
-def _codes(spec, data, decoy=False):
-  """codes_of for this spec, on the task's clauses or (decoy=True) its decoy clauses."""
-  pre = "decoy" if decoy else "clause"
-  return functools.partial(codes_lib.codes_of, clause_vars=data[f"{pre}_vars"],
-                           clause_pols=data[f"{pre}_pols"], tau=spec.tau,
-                           readout_check=spec.readout_check, specificity=spec.specificity)
-
-
-def analyse_dense(spec, traj, losses, densities, data):
-  """Per dense run: test accuracy and code counts per epoch, decoy counts, and for each
-  density ρ in `densities` (R, P) the oracle-supported site classes of the DENSE run.
-
-  Oracle support (paper figs 4, 5, 21): the dense-final magnitude mask at ρ applied at θ0
-  puts the site near-code. Classes over the dense run: stable (supported, exact in the
-  dense final), recruited (not supported, exact in the dense final), close-but-lost
-  (supported, not exact in the dense final). Survival = exact in the dense final, counted
-  by (oracle-masked row load at θ0, initial distance) (`metrics.survival`). Class
-  trajectories track every site's distance and margin over dense training to its FINAL
-  target (the template type of the class entry, the site's dense-final 3N1P rotation)."""
-  codes_of, decoys_of = _codes(spec, data), _codes(spec, data, decoy=True)
-
-  def one(tr, ls, dens):
-    ones = jnp.ones_like(tr["W1"][0])
-    d_0, d_end = discovery.at(tr, 0), discovery.at(tr, -1)
-    acc = jax.vmap(lambda p: model.accuracy(p, ones, data["x_test"], data["y_test"]))(tr)
-    cs = jax.vmap(lambda p: codes_of(p, ones))(tr)
-    first, final = (jax.tree.map(lambda v: v[e], cs) for e in (0, -1))
-    fixed = jax.vmap(lambda p: codes_of(p, ones, rotation=final.rotation))(tr)
-    decoy_0, decoy_end = decoys_of(d_0, ones), decoys_of(d_end, ones)
-
-    def per_density(rho):
-      sup = codes_of(d_0, discovery.topk_mask(jnp.abs(d_end["W1"]), rho))
-      classes = metrics.site_classes(sup.near, final.exact)
-      dist_cls, margin_cls = metrics.class_trajectories(classes, fixed.dist, fixed.margin)
-      return {"oracle_supported": sup.near.sum((0, 1)),
-              "oracle_class_counts": classes.sum((1, 2)),
-              "oracle_class_dist": dist_cls, "oracle_class_margin": margin_cls,
-              "oracle_survival": metrics.survival(sup.near, final.exact, sup.row_load,
-                                                  sup.dist)}
-
-    return {"acc": acc, "loss": ls, "diverged_epoch": train.diverged_epoch(tr, ls),
-            "code_counts": cs.exact.sum((1, 2)),
-            "max_row_codes": jnp.stack([codes_lib.max_row_codes(c) for c in (first, final)]),
-            "decoy_codes": jnp.stack([codes_lib.counts(c) for c in (decoy_0, decoy_end)]),
-            "decoy_near": jnp.stack([codes_lib.near_counts(c) for c in (decoy_0, decoy_end)]),
-            "near_counts": jnp.stack([codes_lib.near_counts(c) for c in (first, final)]),
-            "c1_init": model.feature_weights(d_0, ones), "near_init": cs.near[0],
-            # for heat maps (plots read saved arrays only): θ0 and dense-final W1, C1,
-            # exact sites (2, H, m, T), and the dense-final C0
-            "w1_ends": jnp.stack([d_0["W1"], d_end["W1"]]),
-            "c1_ends": jnp.stack([model.feature_weights(p, ones) for p in (d_0, d_end)]),
-            "exact_ends": jnp.stack([first.exact, final.exact]), "c0_final": d_end["C0"],
-            **jax.vmap(per_density)(dens)}
-
-  return jax.vmap(one)(traj, losses, densities)
-
-
-def sae_readings(spec: CycleSpec, p, mask, key, data):
-  """SAEs on ONE network's hidden activations h = relu(C1 x + b1) over the first
-  `spec.sae.examples` training inputs (params p, mask (H, d), seed key): one SAE per L1
-  coefficient (P) and SAE seed (S), all vmapped, and the random-direction floor (one draw
-  per SAE seed). Returns "sae_fvu", "sae_mse", "sae_l0", "sae_dead" (P, S); "sae_matched"
-  (P, S, T) exact codes of this network matched (`sae.matched_sites`); "sae_stable" (P, T)
-  codes matched by every seed's SAE; "sae_random" (S, T) codes matched by random
-  directions; "sae_codes" (T,) exact codes the code reader finds."""
-  s, k = spec.sae, data["clause_vars"].shape[1]
-  x = data["x_train"][:s.examples]
-  indicators = sae.code_indicators(x, data["clause_vars"], data["clause_pols"], k)
-  h = jax.nn.relu(x @ model.feature_weights(p, mask).T + p["b1"])
-  cs = _codes(spec, data)(p, mask)
-  sites = lambda f, atoms: sae.matched_sites(f, atoms, cs.exact, cs.rotation, indicators)
-
-  def fit(l1, key):
-    q, _ = sae.train(key, h, l1, s.latents, s.steps, s.lr)
-    return {**sae.stats(q, h), "sites": sites(sae.encode(q, h), q["W_dec"])}
-
-  keys = jax.random.split(stream(key, prng.SAE), s.seeds)
-  fits = jax.vmap(lambda l1: jax.vmap(lambda kk: fit(l1, kk))(keys))(
-      jnp.asarray(s.l1s, jnp.float32))                                  # (P, S, ...)
-  floor_keys = jax.random.split(stream(key, prng.SAE_FLOOR), s.seeds)
-  dirs = jax.vmap(lambda kk: sae.random_directions(kk, h.shape[1], s.latents))(floor_keys)
-  rand = jax.vmap(lambda d: sites(jax.nn.relu(h @ d), d).sum((0, 1)))(dirs)
-  return {"sae_fvu": fits["fvu"], "sae_mse": fits["mse"], "sae_l0": fits["l0"],
-          "sae_dead": fits["dead"], "sae_matched": fits["sites"].sum((2, 3)),
-          "sae_stable": jnp.all(fits["sites"], 1).sum((1, 2)), "sae_random": rand,
-          "sae_codes": cs.exact.sum((0, 1))}
-
-
-def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
-  """Per sparse cell: accuracies, code counts (with the θ0 chance level and the decoy
-  floor) and metrics. Inputs and outputs have leading axes (R, C); dense-run codes are
-  computed once per r."""
-  codes_of, decoys_of = _codes(spec, data), _codes(spec, data, decoy=True)
-  acc = lambda p, m: model.accuracy(p, m, data["x_test"], data["y_test"])
-
-  def per_run(tr, run_starts, run_masks, run_densities, run_trajs, run_losses):
-    ones = jnp.ones_like(run_masks[0])
-    d_end, d_0 = discovery.at(tr, -1), discovery.at(tr, 0)
-    dense_final, dense_init_near = codes_of(d_end, ones), codes_of(d_0, ones).near
-
-    def one(p_start, mask, rho, st, sl):
-      s_end = discovery.at(st, -1)
-      oracle = discovery.topk_mask(jnp.abs(d_end["W1"]), rho)
-      sparse_traj = jax.vmap(lambda p: codes_of(p, mask))(st)
-      sparse_final = jax.tree.map(lambda v: v[-1], sparse_traj)
-      rewind = codes_of(p_start, mask)
-      decoy_end = decoys_of(s_end, mask)
-      masked = codes_of(d_end, mask)
-      out = metrics.cell_metrics(dense_final, dense_init_near, rewind, sparse_final,
-                                 sparse_traj.near, codes_of(p_start, oracle), mask, oracle)
-      out.update({
-          "realised_density": mask.mean(),
-          "masked_acc": acc(d_end, mask),
-          "sparse_acc": acc(s_end, mask),
-          "rewind_acc": acc(p_start, mask),
-          "sparse_codes": codes_lib.counts(sparse_final),
-          "sparse_near": codes_lib.near_counts(sparse_final),
-          "chance_codes": codes_lib.counts(codes_of(d_0, mask)),
-          "masked_codes": codes_lib.counts(masked),
-          "masked_exact": masked.exact,           # heat maps: masked, no retraining
-          "sparse_w1": s_end["W1"] * mask, "sparse_c1": model.feature_weights(s_end, mask),
-          "sparse_exact": sparse_final.exact,
-          "max_row_codes": codes_lib.max_row_codes(sparse_final),
-          "decoy_sparse_codes": codes_lib.counts(decoy_end),
-          "decoy_sparse_near": codes_lib.near_counts(decoy_end),
-          "decoy_chance_codes": codes_lib.counts(decoys_of(d_0, mask)),
-          "rewind_c1": model.feature_weights(p_start, mask),
-          "rewind_near": rewind.near,
-          "code_counts_traj": sparse_traj.exact.sum((1, 2)),
-          "loss": sl,
-          "diverged_epoch": train.diverged_epoch(st, sl),
-          "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W1"] != 0)),
-          "collapsed_rows": jnp.sum(mask.sum(1) == 0),
-      })
-      return out
-
-    return jax.vmap(one)(run_starts, run_masks, run_densities, run_trajs, run_losses)
-
-  return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
-
-
-def analyse_dense_tms(spec, traj, losses, densities, data):
-  """Per TMS dense run (`tms.dense_readings`), vmapped; `densities` is not read (TMS has
-  no oracle-supported sites)."""
-  return jax.vmap(lambda tr, ls: tms.dense_readings(tr, ls, data, spec.importance_decay))(
-      traj, losses)
-
-
-def analyse_cells_tms(spec, traj, start, masks, density, straj, slosses, data):
-  """Per TMS sparse cell (`tms.cell_readings`); inputs and outputs lead with (R, C)."""
-  def per_run(tr, *cell_args):
-    return jax.vmap(lambda *a: tms.cell_readings(tr, *a, data, spec.importance_decay))(
-        *cell_args)
-  return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
-
-
-@dataclasses.dataclass(frozen=True)
-class Family:
-  """A task family of the cycle (names.TASK_FAMILIES): init(key, c0, hidden, n_out) → θ;
-  loss(spec) → loss(params, mask, x, y), or None for `model.loss` with its fast gradient
-  paths; analyse_dense / analyse_cells: the readings (`analyse_dense`, `analyse_cells`)."""
-  init: Callable
-  loss: Callable | None
-  analyse_dense: Callable
-  analyse_cells: Callable
-
-
-FAMILIES = {
-    "clause": Family(model.init_params, None, analyse_dense, analyse_cells),
-    "tms": Family(tms.init_params,
-                  lambda spec: functools.partial(tms.loss_of, decay=spec.importance_decay),
-                  analyse_dense_tms, analyse_cells_tms),
-}
 
 
 def full_cycle(spec: CycleSpec, dense_in, cells, data):

@@ -1,19 +1,21 @@
 """Training as one pure function: epochs and steps in `lax.scan`, optimiser from optax.
 
 `train` trains the C runs that share one data order (C = 1: a single run); batching many
-orders is `jax.vmap(train, ...)` (see cycle.train_batch).
-The mask is applied in the forward pass (W1 ⊙ M), masked entries of W1 are zeroed at the
-start and after every update, so a pruned weight is exactly 0 and is never revived.
+orders is `jax.vmap(train, ...)` (see cycle.train_batch). What a step differentiates is
+the task family's (`Step`: its gradient path, its masked leaf), so nothing here knows a
+model. The mask is applied in the forward pass (W ⊙ M on the prunable leaf), masked
+entries are zeroed at the start and after every update, so a pruned weight is exactly 0
+and is never revived.
 """
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from toyticket.families.clause import kernels, model
 from toyticket.core import names
 
 OPTIMIZERS = names.OPTIMIZERS
@@ -81,72 +83,78 @@ def epoch_batches(key: jax.Array, epoch: jax.Array, n_examples: int, batch_size:
   return shuffled_indices(jax.random.fold_in(key, epoch), pos, n_examples)
 
 
-def train(params0: model.Params, masks: jax.Array, c0_trainable: jax.Array,
-          shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig,
-          path: str = "autodiff", loss_fn=None):
+class Step(NamedTuple):
+  """How a family's networks take one optimiser step (the family builds it; `Family.step`).
+
+  grad: (params, mask, inputs, y) → (loss, ∂loss/∂params) for ONE run (vmapped over the C
+    runs here); its params are every leaf but `frozen` when `embed` is given.
+  prunable: the masked leaf (W ⊙ M in the forward pass, zeroed after every update).
+  gated: the leaf whose gradient is multiplied by the run's c0_trainable (0/1), or "".
+  embed: None, or (x_batch, frozen_params) → the inputs `grad` sees, computed ONCE per
+    minibatch for the C runs of a data order that share the `frozen` leaves (which are
+    then held out of the optimiser and broadcast back into the trajectory)."""
+  grad: Callable
+  prunable: str = "W1"
+  gated: str = "C0"
+  embed: Callable | None = None
+  frozen: tuple = ()
+
+
+def train(params0: dict, masks: jax.Array, c0_trainable: jax.Array,
+          shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig, step: Step):
   """Trains C runs that see the same minibatches (one data order) for tc.epochs epochs.
 
   Sharing the order lets every step gather x[idx] once and run the C runs' products as one
   wide matmul (C·H columns) instead of C tiny ones. A single run is C = 1. Runs stay
   independent: each has its own params, mask, optimiser state and gradient.
-  Args: params0 pytree with leading axis C, masks (C, H, d) 0/1, c0_trainable scalar 0/1
-    (gates C0's gradient), shuffle_key, x (N, n), y (N, O), tc static schedule,
-    path static, one of `kernels.PATHS` (the caller picks it with `kernels.train_path`):
-    "autodiff" (the reference) and "fused" differentiate `model.loss` in all params;
-    "fused_embedded" requires the C runs to share one C0 that never trains
-    (c0_trainable is ignored): each minibatch is embedded once, e = x[idx] C0ᵀ, and the
-    runs train W1, b1, W2, b2 on it, C0 outside the optimiser.
-    loss_fn: another task family's loss(params, mask, x, y) (`cycle.FAMILIES`), trained by
-    autodiff (path must be "autodiff"); None: `model.loss`.
+  Args: params0 pytree with leading axis C, masks (C, H, d) 0/1 on `step.prunable`,
+    c0_trainable scalar 0/1 (gates `step.gated`'s gradient; ignored with `step.embed`),
+    shuffle_key, x (N, n), y (N, O), tc static schedule, step static (`Step`: the
+    family's gradient path, e.g. the clause model's `kernels.PATHS`).
   Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
     epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss
     (nats).
   """
   opt = make_optimizer(tc)
   x, y = jnp.asarray(x), jnp.asarray(y)
-  params0 = {**params0, "W1": params0["W1"] * masks}
-  embedded = path == "fused_embedded"
+  leaf = step.prunable
+  params0 = {**params0, leaf: params0[leaf] * masks}
+  embedded = step.embed is not None
   if embedded:
-    c0 = params0["C0"][0]
-    inputs = lambda idx: kernels.small_matmul(x[idx], c0.T)       # (B, d)
-    grad_fn = jax.vmap(kernels.fused_loss_and_grad_embedded, in_axes=(0, 0, None, None))
-    trained = {k: v for k, v in params0.items() if k != "C0"}
+    shared = {k: params0[k][0] for k in step.frozen}
+    inputs = lambda idx: step.embed(x[idx], shared)
+    trained = {k: v for k, v in params0.items() if k not in step.frozen}
   else:
     inputs = lambda idx: x[idx]
-    if loss_fn is not None and path != "autodiff":
-      raise ValueError(f"path={path!r}: a task family's own loss trains by autodiff only")
-    grad = ({"autodiff": kernels.autodiff_loss_and_grad,
-             "fused": kernels.fused_loss_and_grad}[path] if loss_fn is None
-            else jax.value_and_grad(loss_fn))
-    grad_fn = jax.vmap(grad, in_axes=(0, 0, None, None))
     trained = params0
+  grad_fn = jax.vmap(step.grad, in_axes=(0, 0, None, None))
 
-  def step(carry, idx):
+  def one_step(carry, idx):
     params, opt_state = carry
     loss, g = grad_fn(params, masks, inputs(idx), y[idx])
-    if not embedded:
-      g = {**g, "C0": g["C0"] * c0_trainable}
+    if not embedded and step.gated:
+      g = {**g, step.gated: g[step.gated] * c0_trainable}
     updates, opt_state = opt.update(g, opt_state, params)
     params = optax.apply_updates(params, updates)
-    params = {**params, "W1": params["W1"] * masks}
+    params = {**params, leaf: params[leaf] * masks}
     return (params, opt_state), loss
 
   def epoch(carry, e):
     batches = epoch_batches(shuffle_key, e, x.shape[0], tc.batch_size)
-    carry, step_losses = jax.lax.scan(step, carry, batches)
+    carry, step_losses = jax.lax.scan(one_step, carry, batches)
     return carry, (carry[0], step_losses.mean(0))
 
   (_, _), (traj, losses) = jax.lax.scan(epoch, (trained, opt.init(trained)),
                                         jnp.arange(tc.epochs))
   if embedded:
-    traj = {**traj, "C0": jnp.broadcast_to(params0["C0"][None], (tc.epochs,) +
-                                           params0["C0"].shape)}
+    traj = {**traj, **{k: jnp.broadcast_to(params0[k][None], (tc.epochs,) + params0[k].shape)
+                       for k in step.frozen}}
   traj = jax.tree.map(lambda a, b: jnp.concatenate([a[:, None], jnp.swapaxes(b, 0, 1)], 1),
                       params0, traj)
   return traj, losses.T
 
 
-def diverged_epoch(traj: model.Params, losses: jax.Array) -> jax.Array:
+def diverged_epoch(traj: dict, losses: jax.Array) -> jax.Array:
   """First epoch (1..E) whose loss or params are non-finite, or -1 if none (int32)."""
   finite_p = jnp.stack([jnp.all(jnp.isfinite(a), axis=tuple(range(1, a.ndim)))
                         for a in jax.tree.leaves(traj)]).all(0)[1:]

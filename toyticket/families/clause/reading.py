@@ -1,0 +1,251 @@
+"""The clause world's reading half (`toyticket.reading.family.FamilyReading`): config
+checks, result rows, the summary and the report page's section. Plain Python (numpy): no
+JAX, so a config is checked and a run read without loading it.
+"""
+from __future__ import annotations
+
+import html
+import math
+
+import numpy as np
+
+from toyticket.core import names
+from toyticket.core.errors import ConfigError
+from toyticket.core.names import CLASSES, TEMPLATE_NAMES as T_NAMES
+from toyticket.discovery import methods
+from toyticket.reading import results
+
+
+def _as_tuple(v) -> tuple:
+  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tuple,
+               out: dict) -> tuple[list, list, list]:
+  """Per-cell rows, per-dense-run rows and per-(dense run, density) oracle rows (plain
+  JSON-able dicts) of one chunk of the clause world.
+
+  dense_labels[i] labels dense run i of the chunk (`grid.ModelGroup.dense_labels`);
+  cell_labels[j] labels flat cell j, with "dense_pos" naming its dense run's position in
+  the block (`grid.ModelGroup.cell_labels`); out: `execute.execute`'s outputs (numpy,
+  "dense" leaves (R, ...), "cells" leaves (R·C, ...)); densities: the oracle densities."""
+  d, c = out["dense"], out["cells"]
+  dense_rows, oracle_rows = [], []
+  for i, lab in enumerate(dense_labels):
+    row = {**lab, "dense_acc": results.num(d["acc"][i, -1]),
+           "dense_acc_init": results.num(d["acc"][i, 0]), "diverged_epoch": int(d["diverged_epoch"][i]),
+           "max_row_codes_init": int(d["max_row_codes"][i, 0]),
+           "max_row_codes_dense": int(d["max_row_codes"][i, 1])}
+    for t, name in enumerate(T_NAMES):
+      row[f"dense_{name}"] = int(d["code_counts"][i, -1, t])
+      row[f"init_{name}"] = int(d["code_counts"][i, 0, t])
+      row[f"dense_near_{name}"] = int(d["near_counts"][i, 1, t])
+      row[f"init_near_{name}"] = int(d["near_counts"][i, 0, t])
+      row[f"decoy_dense_{name}"] = int(d["decoy_codes"][i, 1, t])
+      row[f"decoy_init_{name}"] = int(d["decoy_codes"][i, 0, t])
+      row[f"decoy_dense_near_{name}"] = int(d["decoy_near"][i, 1, t])
+    dense_rows.append(row)
+    for p, rho in enumerate(densities):
+      orow = {**lab, "density": rho, "diverged_epoch": row["diverged_epoch"]}
+      for t, name in enumerate(T_NAMES):
+        orow[f"oracle_supported_{name}"] = int(d["oracle_supported"][i, p, t])
+        for k, cls in enumerate(CLASSES):
+          orow[f"{cls}_{name}"] = int(d["oracle_class_counts"][i, p, k, t])
+      oracle_rows.append(orow)
+  rows = []
+  for j, lab in enumerate(cell_labels):
+    dr = dense_rows[lab["dense_pos"]]
+    row = {k: v for k, v in lab.items() if k != "dense_pos"}
+    row.update({"dense_acc": dr["dense_acc"], "masked_acc": results.num(c["masked_acc"][j]),
+                "sparse_acc": results.num(c["sparse_acc"][j]), "rewind_acc": results.num(c["rewind_acc"][j]),
+                "realised_density": results.num(c["realised_density"][j]),
+                "jaccard_mask_oracle": results.num(c["jaccard_mask_oracle"][j]),
+                "jaccard_sites_oracle": results.num(c["jaccard_sites_oracle"][j]),
+                "jaccard_codes_dense": results.num(c["jaccard_codes_dense"][j]),
+                "max_row_codes": int(c["max_row_codes"][j]),
+                "dense_max_row_codes": dr["max_row_codes_dense"],
+                "pruned_nonzero": int(c["pruned_nonzero"][j]),
+                "collapsed_rows": int(c["collapsed_rows"][j]),
+                "detect_epoch": int(c["detect_epoch"][j]),
+                "dense_diverged_epoch": dr["diverged_epoch"],
+                "diverged_epoch": int(c["diverged_epoch"][j])})
+    row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
+    for t, name in enumerate(T_NAMES):
+      row[f"dense_{name}"] = dr[f"dense_{name}"]
+      for key in ("sparse_codes", "chance_codes", "masked_codes", "supported",
+                  "supported_but_lost", "stable_kept", "sparse_near", "decoy_sparse_codes",
+                  "decoy_sparse_near", "decoy_chance_codes"):
+        row[f"{key.replace('_codes', '')}_{name}"] = int(c[key][j, t])
+      row[f"decoy_dense_{name}"] = dr[f"decoy_dense_{name}"]
+      for key in ("same_site_recall", "family_recall", "code_overlap"):
+        row[f"{key}_{name}"] = results.num(c[key][j, t])
+      for k, fate in enumerate(("kept", "moved", "lost")):
+        row[f"code_{fate}_{name}"] = results.num(c["code_fates"][j, k, t])
+      row[f"near_codes_start_{name}"] = results.num(c["near_frac_codes"][j, 0, t])
+      row[f"near_rest_start_{name}"] = results.num(c["near_frac_rest"][j, 0, t])
+    rows.append(row)
+  return rows, dense_rows, oracle_rows
+
+
+def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
+             out: dict) -> list[dict]:
+  """Per (network, L1 coefficient), the network being a dense-final run ("ticket" =
+  "dense") or a sparse ticket ("sparse", labelled like its metrics.csv row): the SAEs'
+  reconstruction (fvu, mse), L0, dead latents, and per template the exact codes matched
+  (mean and sd over SAE seeds, ddof 1), matched by every seed ("stable"), matched by
+  random directions (mean over draws, the floor) and found by the code reader ("codes").
+  [] when the sweep trains no SAEs."""
+  if not l1s or "sae_fvu" not in out["dense"]:
+    return []
+  nets = [({**lab, "ticket": "dense"}, out["dense"], i) for i, lab in enumerate(dense_labels)]
+  nets += [({**{k: v for k, v in lab.items() if k != "dense_pos"}, "ticket": "sparse"},
+            out["cells"], j) for j, lab in enumerate(cell_labels)]
+  rows = []
+  for lab, d, i in nets:
+    for p, l1 in enumerate(l1s):
+      row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d["sae_fvu"].shape[-1]),
+             "diverged_epoch": int(d["diverged_epoch"][i])}
+      for key in ("fvu", "mse", "l0", "dead"):
+        row[f"sae_{key}"] = results.num(np.mean(d[f"sae_{key}"][i, p]))
+      for t, name in enumerate(T_NAMES):
+        m = d["sae_matched"][i, p, :, t].astype(float)
+        row[f"sae_matched_{name}"] = results.num(m.mean())
+        row[f"sae_matched_{name}_sd"] = results.num(m.std(ddof=1)) if m.size > 1 else None
+        row[f"sae_stable_{name}"] = int(d["sae_stable"][i, p, t])
+        row[f"sae_random_{name}"] = results.num(np.mean(d["sae_random"][i, :, t]))
+        row[f"sae_codes_{name}"] = int(d["sae_codes"][i, t])
+      rows.append(row)
+  return rows
+
+
+def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) -> str:
+  """Text table: per group × embedding, the dense runs (accuracy mean ± 95 % CI half-width
+  beside the task's constant-classifier floor); then per group × embedding × method ×
+  density × rewind, over the non-diverged seeds: masked-no-retrain and sparse accuracy
+  (mean ± 95 % CI half-width), exact codes with their θ0 chance level and decoy floor,
+  recalls; `n` runs averaged and `div` diverged runs left out. top: keep, per setting
+  (group, embedding, density, rewind, probe epoch), only the `top` methods by mean sparse
+  accuracy plus the references (random, oracle), best first."""
+  lines = []
+  for d in results.aggregate(dense_rows, ("group", "embedding")):
+    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {results.text_num(d['dense_acc_mean'])} ± "
+                 f"{results.text_num(d['dense_acc_ci95'])} (floor {results.text_num(d['floor_acc_mean'])})  dense 4P "
+                 f"{results.text_num(d['dense_4P_mean'], 1)} 3N1P {results.text_num(d['dense_3N1P_mean'], 1)}  (θ0: 4P "
+                 f"{results.text_num(d['init_4P_mean'], 1)} 3N1P {results.text_num(d['init_3N1P_mean'], 1)}; decoy 4P "
+                 f"{results.text_num(d['decoy_dense_4P_mean'], 1)})  n={d['n']}" +
+                 results.diverged_note(d))
+  head = (f"{'group':<8} {'embedding':<13} {'method':<20} {'dens':>5} {'rewind':<6} "
+          f"{'floor':>5} {'masked':>6} {'sparse acc':>13} {'4P':>5} {'(θ0)':>5} {'3N1P':>5} "
+          f"{'(θ0)':>5} {'dec4P':>5} {'ssr4P':>6} {'fam4P':>6} {'n':>3} {'div':>3}")
+  rep = results.representative(rows)
+  if rep is not None:
+    lines.append(f"representative run ({rep['group']} {rep['embedding']}, seed {rep['seed']}: "
+                 f"median masked-no-retrain accuracy of {rep['method']} at density "
+                 f"{rep['density']}): dense {results.text_num(rep['dense_acc'])} → masked "
+                 f"{results.text_num(rep['masked_acc'])} → sparse ({rep['rewind']} rewind) "
+                 f"{results.text_num(rep['sparse_acc'])}; floor {results.text_num(rep['floor_acc'])}")
+  lines += ["", "± is the 95 % CI half-width over seeds; floor = constant-classifier "
+            "accuracy; (θ0) = codes of the mask at θ0 (chance level)", head, "-" * len(head)]
+  agg = results.aggregate(rows)
+  if top is not None:
+    setting = lambda a: tuple(a[k] for k in results.KEYS if k != "method")
+    best: dict = {}
+    for a in sorted(agg, key=lambda a: -(a["sparse_acc_mean"] or -1.0)):
+      best.setdefault(setting(a), []).append(a)
+    agg = [a for group in best.values() for i, a in enumerate(group)
+           if i < top or a["method"] in results.REFERENCES]
+    lines[-3:-3] = [f"(top {top} methods per setting by sparse accuracy, plus random and "
+                    "oracle; the full table is in summary.txt)"]
+  for a in agg:
+    lines.append(
+        f"{a['group']:<8} {a['embedding']:<13} {a['method']:<20} {a['density']:>5} "
+        f"{a['rewind']:<6} {results.text_num(a['floor_acc_mean']):>5} {results.text_num(a['masked_acc_mean']):>6} "
+        f"{results.text_num(a['sparse_acc_mean'])}±{results.text_num(a['sparse_acc_ci95'])} "
+        f"{results.text_num(a['sparse_4P_mean'], 1):>5} "
+        f"{results.text_num(a['chance_4P_mean'], 1):>5} {results.text_num(a['sparse_3N1P_mean'], 1):>5} "
+        f"{results.text_num(a['chance_3N1P_mean'], 1):>5} {results.text_num(a['decoy_sparse_4P_mean'], 1):>5} "
+        f"{results.text_num(a['same_site_recall_4P_mean'], 2):>6} "
+        f"{results.text_num(a['family_recall_4P_mean'], 2):>6} {a['n']:>3} {a['n_diverged']:>3}")
+  return "\n".join(lines)
+
+
+def _num3(v) -> str:
+  """v to 3 decimals, "—" when missing (e.g. every dense run diverged)."""
+  return "—" if v is None else f"{v:.3f}"
+
+
+def best_table(rows: list, dense_rows: list, top: int = 3) -> str:
+  """HTML: per setting, the dense accuracy and floor, then the top methods by mean sparse
+  accuracy and the references, each with its 95 % CI."""
+  fmt = lambda a, f: ("—" if a[f"{f}_mean"] is None else f"{a[f'{f}_mean']:.3f}" +
+                      (f" ± {a[f'{f}_ci95']:.3f}" if a[f"{f}_ci95"] is not None else ""))
+  out = ["<table><tr><th>group</th><th>embedding</th><th>dense accuracy</th>"
+         "<th>floor</th><th>n</th></tr>"]
+  for d in results.aggregate(dense_rows, ("group", "embedding")):
+    out.append(f"<tr><td>{d['group']}</td><td>{d['embedding']}</td>"
+               f"<td>{fmt(d, 'dense_acc')}</td><td>{_num3(d['floor_acc_mean'])}</td>"
+               f"<td>{d['n']}</td></tr>")
+  out.append("</table><table><tr><th>group</th><th>embedding</th><th>density</th>"
+             "<th>rewind</th><th>probe epoch</th><th>method</th><th>sparse accuracy</th>"
+             "<th>masked, no retrain</th><th>exact 4P (θ0 chance)</th><th>n</th></tr>")
+  best: dict = {}
+  for a in sorted(results.aggregate(rows), key=lambda a: -(a["sparse_acc_mean"] or -1.0)):
+    best.setdefault(tuple(a[k] for k in results.KEYS if k != "method"), []).append(a)
+  for _, group in sorted(best.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    for i, a in enumerate(group):
+      if i < top or a["method"] in results.REFERENCES:
+        ref = " class='ref'" if a["method"] in results.REFERENCES else ""
+        chance = a["chance_4P_mean"]
+        out.append(f"<tr{ref}><td>{a['group']}</td><td>{a['embedding']}</td>"
+                   f"<td>{a['density']}</td><td>{a['rewind']}</td><td>{a['probe_epoch']}</td>"
+                   f"<td>{html.escape(a['method'])}</td><td>{fmt(a, 'sparse_acc')}</td>"
+                   f"<td>{fmt(a, 'masked_acc')}</td><td>{fmt(a, 'sparse_4P')} "
+                   f"({'—' if chance is None else f'{chance:.1f}'})</td><td>{a['n']}</td></tr>")
+  return "\n".join(out + ["</table>"])
+
+
+class ClauseReading:
+  name = "clause"
+  paired_metrics = ("sparse_acc", "sparse_4P", "sparse_3N1P")
+  figures = tuple(f for f in names.FIGURES if f not in names.TMS_FIGURES)
+
+  def validate(self, c) -> None:
+    """Methods that apply to the clause world, its figures, at most C(n, k) clauses."""
+    _choice = lambda field, values, allowed: _check_choice(field, values, allowed)
+    _choice("methods", c.methods, methods.for_task("clause"))
+    _choice("figures", c.figures, self.figures)
+    t = c.task
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (t.n, t.k))
+    limit = math.comb(t.n, t.k) if ints and 1 <= t.k <= t.n else None   # else: task.k's
+    for m in _as_tuple(t.m):
+      if limit is not None and isinstance(m, int) and m > limit:
+        raise ConfigError("task.m", t.m, f"integers in [1, C(task.n, task.k) = {limit}] "
+                          "(distinct clauses)")
+
+  def chunk_rows(self, dense_labels, cell_labels, densities, out, options) -> dict:
+    cells, dense, oracle = chunk_rows(dense_labels, cell_labels, densities, out)
+    return {"cells": cells, "dense": dense, "oracle": oracle,
+            "sae": sae_rows(dense_labels, cell_labels, options.sae.l1s, out)}
+
+  def summary(self, rows, dense_rows, top=None) -> str:
+    return summary(rows, dense_rows, top)
+
+  def page_section(self, rows, dense_rows) -> str:
+    """The report page's section: the representative run and the best methods."""
+    rep = results.representative(rows)
+    rep_line = ("" if rep is None else
+                f"<p>Representative run ({html.escape(rep['embedding'])}, seed {rep['seed']}: "
+                f"median masked-no-retrain accuracy of {html.escape(rep['method'])} at density "
+                f"{rep['density']}): dense {rep['dense_acc']:.3f} → masked "
+                f"{rep['masked_acc']:.3f} → sparse {rep['sparse_acc']:.3f} (floor "
+                f"{rep['floor_acc']:.3f}).</p>")
+    return rep_line, best_table(rows, dense_rows)
+
+
+def _check_choice(field, values, allowed):
+  for v in _as_tuple(values):
+    if v not in allowed:
+      raise ConfigError(field, values, ", ".join(map(str, allowed)))
+
+
+READING = ClauseReading()

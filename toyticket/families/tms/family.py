@@ -1,0 +1,88 @@
+"""Toy Models of Superposition as a task family of the cycle
+(`toyticket.ticket.family.Family`): `model`'s data, network, loss and readings."""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from toyticket.families.tms import model as tms
+from toyticket.ticket.train import Step
+
+
+@dataclasses.dataclass(frozen=True)
+class TmsOptions:
+  """The TMS family's static part of the cycle (hashable)."""
+  importance_decay: float = 0.7   # feature importance I_i = decay^i
+
+
+TASK_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def analyse_dense_tms(spec, traj, losses, densities, data):
+  """Per TMS dense run (`tms.dense_readings`), vmapped; `densities` is not read (TMS has
+  no oracle-supported sites)."""
+  return jax.vmap(lambda tr, ls: tms.dense_readings(tr, ls, data, spec.options.importance_decay))(
+      traj, losses)
+
+
+def analyse_cells_tms(spec, traj, start, masks, density, straj, slosses, data):
+  """Per TMS sparse cell (`tms.cell_readings`); inputs and outputs lead with (R, C)."""
+  def per_run(tr, *cell_args):
+    return jax.vmap(lambda *a: tms.cell_readings(tr, *a, data, spec.options.importance_decay))(
+        *cell_args)
+  return jax.vmap(per_run)(traj, start, masks, density, straj, slosses)
+
+
+
+
+def _as_tuple(v) -> tuple:
+  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+class TmsFamily:
+  name = "tms"
+  prunable = "W1"   # TMS's W (m, n), named like the clause model's masked leaf
+
+  def tasks(self, cfg) -> list:
+    """One task per task.sparsity ("S0.9")."""
+    t = cfg.task
+    return [(f"S{s}", tms.make_task(cfg.data_seed, t.n, s, t.n_train, t.n_test))
+            for s in _as_tuple(t.sparsity)]
+
+  def options(self, cfg, tk) -> TmsOptions:
+    return TmsOptions(cfg.task.importance_decay)
+
+  def task_arrays(self, tk) -> dict:
+    return {k: jnp.asarray(getattr(tk, k)) for k in TASK_ARRAYS}
+
+  def dense_labels(self, tk, options) -> dict:
+    """n, sparsity S and floor_loss, the best constant reconstruction's test loss."""
+    return {"n": tk.n, "sparsity": tk.sparsity,
+            "floor_loss": round(tk.floor_loss(options.importance_decay), 6)}
+
+  def init(self, spec, key, c0) -> dict:
+    return tms.init_params(key, c0, spec.hidden, spec.n_out)
+
+  def train_path(self, spec, shared_frozen_c0: bool) -> str:
+    return "autodiff"
+
+  def step(self, spec, path: str) -> Step:
+    return Step(jax.value_and_grad(self.loss(spec)))
+
+  def loss(self, spec):
+    return functools.partial(tms.loss_of, decay=spec.options.importance_decay)
+
+  def analyse_dense(self, spec, traj, losses, densities, data) -> dict:
+    return analyse_dense_tms(spec, traj, losses, densities, data)
+
+  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data) -> dict:
+    return analyse_cells_tms(spec, traj, start, masks, density, straj, slosses, data)
+
+  def network_readings(self, spec, dense_final, cells_final, masks, keys, data):
+    return {}, {}
+
+
+FAMILY = TmsFamily()

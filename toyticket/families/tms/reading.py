@@ -1,0 +1,132 @@
+"""The TMS family's reading half (`toyticket.reading.family.FamilyReading`): config
+checks, result rows, the summary and the report page's section. Plain Python (numpy): no
+JAX.
+"""
+from __future__ import annotations
+
+import html
+
+from toyticket.core import names
+from toyticket.core.errors import ConfigError
+from toyticket.discovery import methods
+from toyticket.reading import results
+
+
+def _as_tuple(v) -> tuple:
+  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+TMS_CELL_FIELDS = ("realised_density", "sparse_loss", "masked_loss", "rewind_loss",
+                   "sparse_dim_mean", "same_feature_recall", "gram_similarity",
+                   "jaccard_mask_oracle")
+TMS_CELL_COUNTS = ("sparse_represented", "sparse_superposed", "chance_represented",
+                   "chance_superposed",
+                   "masked_represented", "new_features", "cut_features", "pruned_nonzero",
+                   "collapsed_rows", "detect_epoch", "diverged_epoch")
+
+
+def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tuple[list, list]:
+  """Per-cell and per-dense-run rows of a TMS chunk (`tms.dense_readings`,
+  `tms.cell_readings`). Dense: test loss at θ0 and the end, represented and superposed
+  feature counts and mean feature dimensionality (over represented features) at θ0 and the
+  end. Cell: the same for the sparse final, with the chance level (the mask at θ0,
+  `chance_represented`, `chance_superposed`), the mask on the dense final without
+  retraining, same-feature recall and Gram similarity with the dense final; `diverged` as
+  for clause rows."""
+  d, c = out["dense"], out["cells"]
+  dense_rows = []
+  for i, lab in enumerate(dense_labels):
+    dense_rows.append({
+        **lab, "dense_loss": results.num(d["test_loss"][i, -1]), "init_loss": results.num(d["test_loss"][i, 0]),
+        "diverged_epoch": int(d["diverged_epoch"][i]),
+        "dense_represented": int(d["represented"][i, -1]),
+        "init_represented": int(d["represented"][i, 0]),
+        "dense_superposed": int(d["superposed"][i, -1]),
+        "init_superposed": int(d["superposed"][i, 0]),
+        "feature_dimensionality_dense": results.num(d["dim_mean"][i, -1]),
+        "feature_dimensionality_init": results.num(d["dim_mean"][i, 0])})
+  rows = []
+  for j, lab in enumerate(cell_labels):
+    dr = dense_rows[lab["dense_pos"]]
+    row = {k: v for k, v in lab.items() if k != "dense_pos"}
+    row.update({k: dr[k] for k in ("dense_loss", "dense_represented", "dense_superposed",
+                                   "feature_dimensionality_dense")})
+    row.update({k: results.num(c[k][j]) for k in TMS_CELL_FIELDS})
+    row.update({k: int(c[k][j]) for k in TMS_CELL_COUNTS})
+    row["feature_dimensionality_sparse"] = row.pop("sparse_dim_mean")
+    row["dense_diverged_epoch"] = dr["diverged_epoch"]
+    row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
+    rows.append(row)
+  return rows, dense_rows
+
+
+def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
+  """Text table of a TMS sweep: per group (hidden width, sparsity S), the dense runs (test
+  loss ± 95 % CI half-width beside the constant floor, represented and superposed features,
+  mean feature dimensionality); then per method × density × rewind over non-diverged seeds:
+  masked-no-retrain and sparse loss, represented features with their θ0 chance level,
+  superposed, mean dimensionality, same-feature recall and Gram similarity."""
+  lines = []
+  for d in results.aggregate(dense_rows, ("group", "embedding")):
+    lines.append(f"{d['group']:<10} dense loss {results.text_num(d['dense_loss_mean'], 4)} ± "
+                 f"{results.text_num(d['dense_loss_ci95'], 4)} (floor {results.text_num(d['floor_loss_mean'], 4)})  "
+                 f"represented {results.text_num(d['dense_represented_mean'], 1)} (θ0 "
+                 f"{results.text_num(d['init_represented_mean'], 1)})  superposed "
+                 f"{results.text_num(d['dense_superposed_mean'], 1)} (θ0 "
+                 f"{results.text_num(d['init_superposed_mean'], 1)})  dimensionality "
+                 f"{results.text_num(d['feature_dimensionality_dense_mean'], 2)}  n={d['n']}" +
+                 results.diverged_note(d))
+  head = (f"{'group':<10} {'method':<20} {'dens':>5} {'rewind':<6} {'masked':>7} "
+          f"{'sparse loss':>15} {'repr':>5} {'(θ0)':>5} {'sup':>5} {'(θ0)':>5} {'dim':>5} "
+          f"{'recall':>6} {'gram':>5} {'n':>3} {'div':>3}")
+  lines += ["", "± is the 95 % CI half-width over seeds; loss = importance-weighted test MSE; "
+            "repr = represented features (‖W_i‖² ≥ 1/2), (θ0) = the mask at θ0 (chance level); "
+            "recall = same-feature recall vs the dense run", head, "-" * len(head)]
+  for a in results.aggregate(rows):
+    lines.append(
+        f"{a['group']:<10} {a['method']:<20} {a['density']:>5} {a['rewind']:<6} "
+        f"{results.text_num(a['masked_loss_mean'], 4):>7} {results.text_num(a['sparse_loss_mean'], 4)}±"
+        f"{results.text_num(a['sparse_loss_ci95'], 4)} {results.text_num(a['sparse_represented_mean'], 1):>5} "
+        f"{results.text_num(a['chance_represented_mean'], 1):>5} "
+        f"{results.text_num(a['sparse_superposed_mean'], 1):>5} "
+        f"{results.text_num(a['chance_superposed_mean'], 1):>5} "
+        f"{results.text_num(a['feature_dimensionality_sparse_mean'], 2):>5} "
+        f"{results.text_num(a['same_feature_recall_mean'], 2):>6} {results.text_num(a['gram_similarity_mean'], 2):>5} "
+        f"{a['n']:>3} {a['n_diverged']:>3}")
+  return "\n".join(lines)
+
+
+class TmsReading:
+  name = "tms"
+  paired_metrics = ("sparse_loss", "sparse_represented", "same_feature_recall",
+                    "gram_similarity")
+  figures = names.TMS_FIGURES
+
+  def validate(self, c) -> None:
+    """Its methods, embedding, widths, figures, and no SAEs (they read clause codes)."""
+    for field, values, allowed in (("methods", c.methods, methods.for_task("tms")),
+                                   ("figures", c.figures, self.figures)):
+      for v in _as_tuple(values):
+        if v not in allowed:
+          raise ConfigError(field, values, ", ".join(map(str, allowed)))
+    if _as_tuple(c.embeddings) != ("identity",):
+      raise ConfigError("embeddings", c.embeddings, "('identity',) with task.family='tms' "
+                        "(TMS features are the inputs)")
+    if c.model.d != c.task.n:
+      raise ConfigError("model.d", c.model.d, f"task.n={c.task.n} with task.family='tms'")
+    if _as_tuple(c.sae.l1):
+      raise ConfigError("sae.l1", c.sae.l1, "() with task.family='tms' (SAEs read clause "
+                        "codes)")
+
+  def chunk_rows(self, dense_labels, cell_labels, densities, out, options) -> dict:
+    cells, dense = tms_rows(dense_labels, cell_labels, out)
+    return {"cells": cells, "dense": dense, "oracle": [], "sae": []}
+
+  def summary(self, rows, dense_rows, top=None) -> str:
+    return summary_tms(rows, dense_rows)
+
+  def page_section(self, rows, dense_rows) -> str:
+    return "", f"<pre>{html.escape(summary_tms(rows, dense_rows))}</pre>"
+
+
+READING = TmsReading()

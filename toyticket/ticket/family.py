@@ -1,0 +1,58 @@
+"""The task-family protocol: what the generic cycle and the orchestration ask of a family.
+
+A family's computing half (`<package>.family.FAMILY`, found through
+`toyticket.core.families`) implements this; its JAX-free half (rows, summary, figures) is
+`toyticket.reading.family.FamilyReading`. Shapes: R dense runs, C sparse cells per dense
+run, E epochs; params are a dict pytree whose `prunable` leaf (H, d) is what masks
+select; `c0` (d, n) is the embedding a network starts around.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable, Protocol
+
+from toyticket.ticket.train import Step
+
+
+class Family(Protocol):
+  name: str
+  prunable: str   # the masked leaf of params, (H, d)
+
+  def validate(self, cfg) -> None:
+    """Raises config.ConfigError (one line) for what this family cannot run."""
+
+  def tasks(self, cfg) -> list[tuple[str, Any]]:
+    """(group-id suffix, task) per task of a validated config; a task has `n`, `n_out`
+    and `tables()` (what readers need of it, saved in tasks.json)."""
+
+  def options(self, cfg, task) -> Hashable:
+    """The family's static part of the cycle (`CycleSpec.options`), hashable."""
+
+  def task_arrays(self, task) -> dict:
+    """The task's device arrays the cycle reads ("x_train", "y_train", "x_test", "y_test"
+    and whatever its readings need)."""
+
+  def dense_labels(self, task, options) -> dict:
+    """Row labels every dense run of this task carries (its size and floor)."""
+
+  def init(self, spec, key, c0) -> dict:
+    """θ of one network around embedding c0."""
+
+  def train_path(self, spec, shared_frozen_c0: bool) -> str:
+    """The gradient path (a name) for a batch of runs on the default backend."""
+
+  def step(self, spec, path: str) -> Step:
+    """The training step of that path (`train.Step`)."""
+
+  def loss(self, spec) -> Callable:
+    """loss(params, mask, x, y, temperature=1.0): what saliency methods differentiate."""
+
+  def analyse_dense(self, spec, traj, losses, densities, data) -> dict:
+    """Per-dense-run readings (R, ...) from trajectories (R, E+1, ...), losses (R, E)
+    and the densities (R, P) at which dense-run readings are taken."""
+
+  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data) -> dict:
+    """Per-cell readings (R, C, ...) of sparse runs."""
+
+  def network_readings(self, spec, dense_final, cells_final, masks, keys, data):
+    """Readings of every final network, dense (R, ...) and sparse (R, C, ...), added to
+    the dense and cell readings: ({}, {}) if the family has none."""

@@ -8,9 +8,9 @@ gives one, and a verdict from a rule stated in the report (`toyticket/replicatio
 """
 from __future__ import annotations
 
-import sys
+from absl import flags, logging
 
-from absl import app, flags, logging
+from experiments import cli
 
 from toyticket.run import checkpoints, config, sharding
 from toyticket.core import rundir
@@ -29,13 +29,11 @@ def main(argv):
     text = replicate.run(_WORKDIR.value, _OUT.value, _QUICK.value)
   except (config.ConfigError, checkpoints.CheckpointError, rundir.RunFileError,
           rundir.RunDirBusy) as e:
-    print(str(e).splitlines()[0], file=sys.stderr)
-    sys.exit(2)
+    cli.fail(str(e))
   except OSError as e:
-    print(f"file error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-    sys.exit(2)
+    cli.fail(f"file error: {e.filename or ''}: {e.strerror or e}")
   print(text)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

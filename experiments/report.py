@@ -1,31 +1,30 @@
 """Rebuilds a run directory's figures, summary.txt and index.html from its saved results.
 
   python -m experiments.report <run dir> [<run dir> ...]
+
+A damaged or edited file of a run directory stops with one line naming it, exit 2.
 """
 from __future__ import annotations
 
-import sys
-
-from absl import app
-
-from toyticket.reading import report
+from experiments import cli
 from toyticket.core import rundir
+from toyticket.reading import report
 
 
 def main(argv):
   if len(argv) < 2:
-    raise app.UsageError("give one or more run directories")
+    cli.fail("usage error: give one or more run directories "
+             "(python -m experiments.report <run dir> ...)")
   for run_dir in argv[1:]:
     try:
       figs = report.build(run_dir)
     except rundir.RunFileError as e:
-      print(str(e).splitlines()[0], file=sys.stderr)
-      sys.exit(2)
+      cli.fail(str(e))
     except OSError as e:
-      print(f"file error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
-      sys.exit(2)
+      cli.fail(f"file error: {e.filename or ''}: {e.strerror or e}")
     print(f"{run_dir}/index.html ({len(figs)} figures)")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, interrupted="interrupted: the run directory's results are kept; re-run to "
+          "redraw its figures")

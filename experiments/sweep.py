@@ -15,15 +15,14 @@ exit code 2 (130 for Ctrl-C), with nothing half-written.
 """
 from __future__ import annotations
 
-import os
-import signal
 import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
 
 # Only plain-Python modules at import: a bad flag or config fails in one line before JAX
 # loads (~2 s); main imports the rest once the config is valid.
+from experiments import cli
 from toyticket.run import config
 from toyticket.core import rundir
 from toyticket.core import errors, host
@@ -42,24 +41,7 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", -1, "Multi-process: this proces
 _TIMEOUT = flags.DEFINE_float("distributed_timeout", 60.0, "Multi-process: seconds to wait "
                               "for every process to reach the coordinator.")
 
-INTERRUPTED = "interrupted: finished chunks are kept; re-run the same command to resume"
-
-
-class Terminated(BaseException):
-  """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT, so a file being
-  written is removed (atomic writes) before the one-line exit 143 (caught, with a backend
-  that cannot start, around `app.run` below)."""
-
-
-def _on_sigterm(signum, frame):
-  raise Terminated()
-
-
-def fail(message: str, code: int = 2):
-  """Prints one line and exits now (skipping teardown, where orbax threads print)."""
-  print(message.splitlines()[0] if message else "error", file=sys.stderr, flush=True)
-  sys.stdout.flush()
-  os._exit(code)
+INTERRUPTED, fail = cli.INTERRUPTED, cli.fail
 
 
 def main(argv):
@@ -129,29 +111,10 @@ def distributed_setup():
                            _TIMEOUT.value)
 
 
-def parse_flags(argv):
-  """absl flag parsing with one-line errors (exit 2) instead of absl's two lines + exit 1."""
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    fail(f"flag error: {e}")
-
-
 if __name__ == "__main__":
-  signal.signal(signal.SIGTERM, _on_sigterm)
   flags.mark_flag_as_required("config")
   try:
     config.check_overrides(sys.argv[1:])
   except config.ConfigError as e:
     fail(str(e))
-  try:
-    app.run(main, flags_parser=parse_flags)
-  except RuntimeError as e:   # JAX cannot start the backend asked for (JAX_PLATFORMS)
-    if "initialize backend" not in str(e):
-      raise
-    fail(f"device error: {str(e).splitlines()[0]} (JAX_PLATFORMS="
-         f"{os.environ.get('JAX_PLATFORMS', '')!r})")
-  except KeyboardInterrupt:
-    fail(INTERRUPTED, 130)
-  except Terminated:
-    fail("terminated (SIGTERM): " + INTERRUPTED.split(": ", 1)[1], 128 + signal.SIGTERM)
+  cli.run(main)

@@ -54,6 +54,7 @@ def test_config_quick_end_to_end(path, quick_workdir):
 
 
 BAD = [
+    ("--config.discovery.grasp_temperature=1e-300", "discovery.grasp_temperature"),  # 0 in f32
     ("--config.methods=('oracle','magic')", "methods"),
     ("--config.densities=(0.5,1.5)", "densities"),
     ("--config.densities=(0.0,)", "densities"),
@@ -204,6 +205,42 @@ def test_garbage_xla_flags_fail_in_one_line(tmp_path):
   assert p.returncode == 2 and len(lines) == 1, p.stderr[-2000:]
   assert "XLA_FLAGS" in lines[0] and "xla_no_such_flag" in lines[0], lines[0]
   assert not os.path.exists(tmp_path / "w")
+
+
+@pytest.mark.parametrize("module,args,want,code", [
+    ("experiments.report", [], "usage error", 2),
+    ("experiments.report", ["--bogus=1", "x"], "flag error", 2),
+    ("experiments.replicate", ["--quick=maybe"], "flag error", 2),
+    ("experiments.replicate", ["--quick", "--out=/"], "/", 2),
+    ("experiments.sweep", ["--config=configs/ticket_cycle.py", "--config.quick=True",
+                           "--coordinator=127.0.0.1:1", "--num_processes=1",
+                           "--process_id=0", "--distributed_timeout=nan"],
+     "--distributed_timeout", 2),
+], ids=["report_no_args", "report_bad_flag", "replicate_bad_flag", "replicate_out_is_a_dir",
+        "timeout_nan"])
+def test_every_command_fails_in_one_line(module, args, want, code, tmp_path):
+  """Audit D12–D16, S1: the report and replicate commands' flag and usage errors were
+  absl's two lines or a docstring (exit 1); --out was checked after every sweep ran."""
+  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+  p = subprocess.run([sys.executable, "-m", module, *args, f"--workdir={tmp_path / 'w'}"]
+                     if module != "experiments.report" else
+                     [sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+                     capture_output=True, text=True, timeout=300)
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == code and len(lines) == 1 and want in lines[0], p.stderr[-2000:]
+
+
+def test_a_compilation_cache_that_is_a_file_names_the_flag(tmp_path):
+  """Audit D18: the message named neither the flag nor what it must be."""
+  (tmp_path / "f").write_text("")
+  env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+  p = subprocess.run([sys.executable, "-m", "experiments.sweep",
+                      "--config=configs/ticket_cycle.py", "--config.quick=True",
+                      f"--compilation_cache={tmp_path / 'f'}", f"--workdir={tmp_path / 'w'}"],
+                     cwd=ROOT, env={**env, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT},
+                     capture_output=True, text=True, timeout=300)
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1 and "--compilation_cache" in lines[0], p.stderr
 
 
 def test_workdir_that_is_a_file_fails_in_one_line(tmp_path):

@@ -156,12 +156,12 @@ def test_code_version_is_part_of_run_identity(monkeypatch):
 def test_restore_across_code_versions_is_refused_unless_allowed(finished, tmp_path):
   import shutil
   c, _, src, _, _ = finished
-  dst = str(tmp_path / "src")
+  meta = json.loads(open(os.path.join(src, "config.json")).read())
+  assert meta["provenance"]["code_version"] == rundir.code_version()
+  meta["provenance"]["code_version"] = "0123456789ab"   # as an older toyticket made it:
+  dst = str(tmp_path / rundir.run_id(meta, "0123456789ab"))   # named by that version's id
   shutil.copytree(src, dst)
   cfg_path = os.path.join(dst, "config.json")
-  meta = json.loads(open(cfg_path).read())
-  assert meta["provenance"]["code_version"] == rundir.code_version()
-  meta["provenance"]["code_version"] = "0123456789ab"
   with open(cfg_path, "w") as f:
     json.dump(meta, f)
   with pytest.raises(config.ConfigError, match="restore_any_version") as e:
@@ -244,7 +244,7 @@ def test_a_failed_write_names_its_file(tmp_path, monkeypatch):
 def test_restore_from_damaged_config_json_fails_in_one_line(finished, tmp_path, content):
   import shutil
   c, _, src, _, _ = finished
-  dst = str(tmp_path / "src")
+  dst = str(tmp_path / os.path.basename(src))
   shutil.copytree(src, dst)
   with open(os.path.join(dst, "config.json"), "w") as f:
     f.write(content)
@@ -256,7 +256,7 @@ def test_restore_from_damaged_config_json_fails_in_one_line(finished, tmp_path, 
 def test_restore_from_damaged_chunk_json_names_the_file(finished, tmp_path):
   import shutil
   c, _, src, _, _ = finished
-  dst = str(tmp_path / "src")
+  dst = str(tmp_path / os.path.basename(src))
   shutil.copytree(src, dst)
   name = sorted(os.listdir(os.path.join(dst, "chunks")))[0]
   with open(os.path.join(dst, "chunks", name), "w") as f:
@@ -330,3 +330,120 @@ def test_memory_need_and_check_fits_on_hand_made_buffer_sizes(monkeypatch):
   sharding.check_fits(stats)                        # just fits
   monkeypatch.setattr(host, "available_memory", lambda: None)
   sharding.check_fits(stats)                        # unknown: no refusal
+
+
+def test_restore_from_an_edited_config_json_is_refused(finished, tmp_path):
+  """Audit D1: restore matched its source by config.json alone, so editing train.lr there
+  made lr = 0.05 dense runs pass as lr = 0.1 ones under the genuine lr = 0.1 run id. A
+  source's config.json must hash to its directory's run id."""
+  import shutil
+  c, _, src, _, _ = finished
+  dst = str(tmp_path / os.path.basename(src))
+  shutil.copytree(src, dst)
+  meta = json.loads(open(os.path.join(dst, "config.json")).read())
+  meta["train"]["lr"] = 2 * c.train.lr
+  with open(os.path.join(dst, "config.json"), "w") as f:
+    json.dump(meta, f)
+  import ml_collections
+  other = ml_collections.ConfigDict(c.to_dict())
+  other.train.lr = 2 * c.train.lr
+  with pytest.raises(checkpoints.CheckpointError, match="does not hash to its run id") as e:
+    restore.load(dst, other)
+  assert "\n" not in str(e.value)
+
+
+def _copy(src, tmp_path):
+  import shutil
+  dst = str(tmp_path / os.path.basename(src))
+  shutil.copytree(src, dst)
+  return dst
+
+
+def _edit_json(path, change):
+  with open(path) as f:
+    obj = json.load(f)
+  change(obj)
+  with open(path, "w") as f:
+    json.dump(obj, f)
+
+
+def _set_first_sparse_acc(m):
+  m["runs"][0]["sparse_acc"] = 0.999
+
+
+@pytest.mark.parametrize("damage,match", [
+    (lambda d: os.remove(os.path.join(d, "plan.json")), "plan.json"),
+    (lambda d: _edit_json(os.path.join(d, "plan.json"),
+                          lambda p: p["chunks"].append(p["chunks"][0])), "distinct"),
+    (lambda d: _edit_json(os.path.join(d, "plan.json"), lambda p: p.update(chunks=[1, 2])),
+     "plan.json"),
+    (lambda d: _edit_json(os.path.join(d, "metrics.json"), _set_first_sparse_acc),
+     "metrics.json disagrees"),
+    (lambda d: _swap_first_two_npz(d), "does not match the sha256"),
+], ids=["no_plan", "repeated_chunk", "not_names", "edited_metrics", "swapped_npz"])
+def test_report_checks_what_it_reads(finished, tmp_path, damage, match):
+  """Audit D4–D7, D10: `experiments.report` followed plan.json and metrics.json as they
+  were, so a stale, repeated or edited plan, a swapped npz or an edited metrics.json drew
+  wrong figures with exit 0; now each stops with one line naming the file, and no figure
+  is removed."""
+  from toyticket.reading import report
+  _, _, src, _, _ = finished
+  dst = _copy(src, tmp_path)
+  report.build(dst, workers=1)
+  before = sorted(os.listdir(os.path.join(dst, "figures")))
+  damage(dst)
+  with pytest.raises(rundir.RunFileError, match=match) as e:
+    report.build(dst, workers=1)
+  assert "\n" not in str(e.value)
+  assert sorted(os.listdir(os.path.join(dst, "figures"))) == before
+
+
+def _swap_first_two_npz(d):
+  a, b = sorted(glob.glob(os.path.join(d, "trajectories", "*.npz")))[:2]
+  os.rename(a, a + ".x")
+  os.rename(b, a)
+  os.rename(a + ".x", b)
+
+
+def test_report_refuses_unknown_figures_before_removing_any(finished, tmp_path):
+  """Audit D9: a bogus figure name in config.json removed every figure, then crashed."""
+  from toyticket.reading import report
+  _, _, src, _, _ = finished
+  dst = _copy(src, tmp_path)
+  report.build(dst, workers=1)
+  before = sorted(os.listdir(os.path.join(dst, "figures")))
+  _edit_json(os.path.join(dst, "config.json"), lambda c: c.update(figures=["bogus"]))
+  with pytest.raises(rundir.RunFileError, match="figures"):
+    report.build(dst, workers=1)
+  assert sorted(os.listdir(os.path.join(dst, "figures"))) == before and before
+
+
+def test_resume_with_a_damaged_config_json_names_it_and_keeps_it(finished, tmp_path):
+  """Audit D8: resume silently rewrote a damaged config.json, losing who made the run."""
+  c, _, src, _, _ = finished
+  wd = str(tmp_path)
+  run_dir = os.path.join(wd, c.name, os.path.basename(src))
+  import shutil
+  shutil.copytree(src, run_dir)
+  with open(os.path.join(run_dir, "config.json"), "w") as f:
+    f.write('{"broken')
+  with pytest.raises(rundir.RunFileError, match="config.json"):
+    sweep.run_sweep(c, wd, log=lambda s: None)
+  assert open(os.path.join(run_dir, "config.json")).read() == '{"broken'
+
+
+def test_a_diverged_sae_is_flagged_and_counts_nothing():
+  """Audit D2: an SAE whose loss is NaN reported 0 matched codes, L0 0 and no flag."""
+  from toyticket.families.clause import reading as clause_reading
+  p, s, t = 2, 2, 2          # L1 coefficients, SAE seeds, templates; one dense run
+  dense = {"sae_fvu": np.array([[[0.1, 0.2], [np.nan, 0.3]]]),
+           "sae_mse": np.ones((1, p, s)), "sae_l0": np.ones((1, p, s)),
+           "sae_dead": np.zeros((1, p, s)), "sae_matched": np.ones((1, p, s, t), int),
+           "sae_stable": np.ones((1, p, t), int), "sae_random": np.zeros((1, s, t)),
+           "sae_codes": np.full((1, t), 3), "diverged_epoch": np.array([-1])}
+  rows = clause_reading.sae_rows([{"group": "g", "seed": 0}], [], (0.01, 0.1),
+                                 {"dense": dense, "cells": {}})
+  ok, bad = rows
+  assert not results.is_diverged(ok) and ok["sae_matched_4P"] == 1.0 and ok["sae_l0"] == 1.0
+  assert results.is_diverged(bad) and bad["sae_matched_4P"] is None and bad["sae_l0"] is None
+  assert list(ok) == list(bad)               # the same columns either way

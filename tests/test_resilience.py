@@ -137,9 +137,10 @@ def test_interrupted_sweep_resumes_to_identical_results(sig, reference, tmp_path
   assert not glob.glob(os.path.join(wd, "**", "*.tmp"), recursive=True)
 
 
-def test_sigterm_stops_in_one_line_with_exit_143(tmp_path):
-  """Issue 29: SIGTERM (a scheduler's stop) printed nothing; now one line, 128 + 15, and no
-  temporary file left."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_sigterm_stops_in_one_line_with_exit_143(tmp_path, sig):
+  """Issue 29: SIGTERM (a scheduler's stop) and SIGHUP (a closed terminal) printed
+  nothing; now one line, 128 + N, and no temporary file left."""
   wd = str(tmp_path)
   proc = subprocess.Popen([sys.executable, "-m", "experiments.sweep", *ARGS,
                            f"--workdir={wd}"], cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
@@ -147,10 +148,11 @@ def test_sigterm_stops_in_one_line_with_exit_143(tmp_path):
   deadline = time.time() + 300
   while time.time() < deadline and not glob.glob(os.path.join(wd, "*", "*", ".lock")):
     time.sleep(0.02)
-  proc.send_signal(signal.SIGTERM)
+  proc.send_signal(sig)
   _, stderr = proc.communicate(timeout=120)
   lines = stderr.strip().splitlines()
-  assert proc.returncode == 143 and len(lines) == 1 and "SIGTERM" in lines[0], stderr[-2000:]
+  assert proc.returncode == 128 + sig and len(lines) == 1, stderr[-2000:]
+  assert signal.Signals(sig).name in lines[0], lines[0]
   assert not glob.glob(os.path.join(wd, "**", "*.tmp"), recursive=True)
 
 

@@ -149,12 +149,13 @@ def _file_bytes(path: str) -> bytes:
     return f.read()
 
 
-def run_id(cfg_dict: dict) -> str:
-  """12 hex digits of sha256 over the result-changing config fields (all but NOT_HASHED)
-  as sorted JSON and the code version (`code_version`): changing only figures, chunk size
-  or the workdir reuses the run; changing result-changing code makes a new one."""
-  hashed = {k: v for k, v in cfg_dict.items() if k not in NOT_HASHED}
-  hashed["code_version"] = code_version()
+def run_id(cfg_dict: dict, version: str | None = None) -> str:
+  """12 hex digits of sha256 over the result-changing config fields (all but NOT_HASHED
+  and "provenance") as sorted JSON and the code version (`code_version()`, or `version`):
+  changing only figures, chunk size or the workdir reuses the run; changing
+  result-changing code makes a new one."""
+  hashed = {k: v for k, v in cfg_dict.items() if k not in NOT_HASHED + ("provenance",)}
+  hashed["code_version"] = code_version() if version is None else version
   return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()
                         ).hexdigest()[:12]
 
@@ -278,8 +279,11 @@ class RunDir:
       os.makedirs(os.path.join(rd.path, sub), exist_ok=True)
     prov, old = provenance(), None
     if os.path.exists(rd.file("config.json")):     # a resume: keep who made it
-      with contextlib.suppress(OSError, ValueError):
-        old = json.loads(_file_bytes(rd.file("config.json"))).get("provenance")
+      made = read_json(rd.file("config.json"))
+      old = made.get("provenance") if isinstance(made, dict) else None
+      if not isinstance(old, dict):                # never overwrite who made it
+        raise RunFileError(f"run file error: {rd.file('config.json')} is damaged (no "
+                           "provenance); restore it, or move the run directory away")
     if isinstance(old, dict):
       resumed = list(old.get("resumed", [])) + [{k: prov[k] for k in (
           "git_commit", "git_dirty", "code_version", "command", "utc")}]
@@ -391,25 +395,50 @@ def _file_digest(path: str) -> str:
 
 
 def plan_chunks(run_dir: str) -> list:
-  """The chunk names of the run's current plan in row order (`plan.json`; a run directory
-  written before it existed: every chunk, sorted)."""
+  """The chunk names of the run's current plan in row order (`plan.json`): distinct names
+  of chunks that are there, or RunFileError (one line naming the file)."""
   path = os.path.join(run_dir, "plan.json")
-  if os.path.exists(path):
-    plan = read_json(path)
-    if not isinstance(plan, dict) or not isinstance(plan.get("chunks"), list):
-      raise RunFileError(f"run file error: {path} is damaged (no chunk list)")
-    return plan["chunks"]
-  return [n[:-5] for n in sorted(os.listdir(os.path.join(run_dir, "chunks")))
-          if n.endswith(".json")]
+  plan = read_json(path)
+  names = plan.get("chunks") if isinstance(plan, dict) else None
+  if (not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+      or len(set(names)) != len(names)):
+    raise RunFileError(f"run file error: {path} is damaged (not a list of distinct chunk "
+                       "names)")
+  missing = [n for n in names if not os.path.isfile(os.path.join(run_dir, "chunks",
+                                                                  n + ".json"))]
+  if missing:
+    raise RunFileError(f"run file error: {path} names chunk {missing[0]!r}, which is not "
+                       "in chunks/")
+  return names
+
+
+def verified_chunks(run_dir: str) -> list:
+  """[(name, rows)] of every chunk of the plan in order, each chunk's rows checked against
+  the sha256 stored with them (RunFileError naming the file if edited or damaged); rows
+  is the chunk file without its "sha256" entry (group, dense_runs, cells, dense, ...)."""
+  out = []
+  for name in plan_chunks(run_dir):
+    path = os.path.join(run_dir, "chunks", name + ".json")
+    meta = read_json(path)
+    sums = meta.pop("sha256", None) if isinstance(meta, dict) else None
+    if not isinstance(sums, dict) or sums.get("rows") != _json_digest(meta):
+      raise RunFileError(f"run file error: {path} does not match its sha256 (edited or "
+                         "damaged)")
+    out.append((name, {**meta, "sha256": sums}))
+  return out
 
 
 def load_arrays(run_dir: str) -> dict:
   """Per-run arrays of every chunk of the current plan ({"cells/<key>", "dense/<key>",
-  "masks"}), concatenated in the order of the rows (`plan_chunks`). Groups of different
+  "masks"}), concatenated in the order of the rows (`plan_chunks`), each file checked
+  against the sha256 its chunk's rows hold (`verified_chunks`). Groups of different
   shapes (e.g. two H) give object arrays with one entry per run."""
   parts: dict = {}
-  for name in plan_chunks(run_dir):
+  for name, meta in verified_chunks(run_dir):
     path = os.path.join(run_dir, "trajectories", name + ".npz")
+    if not os.path.isfile(path) or _file_digest(path) != meta["sha256"].get("arrays"):
+      raise RunFileError(f"run file error: {path} is missing or does not match the sha256 "
+                         f"in chunks/{name}.json")
     try:
       with np.load(path) as z:
         for k in z.files:

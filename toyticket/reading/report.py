@@ -34,6 +34,12 @@ def load(run_dir: str) -> tuple[dict, plots.Results]:
   if not isinstance(m, dict) or not all(isinstance(m.get(k), list) for k in ("runs", "dense")):
     raise rundir.RunFileError(f"run file error: {m_path} is damaged (no lists of runs and "
                               "dense runs)")
+  chunks = [meta for _, meta in rundir.verified_chunks(run_dir)]
+  for key, table in (("runs", "cells"), ("dense", "dense")):
+    if m[key] != [r for meta in chunks for r in meta.get(table, [])]:
+      raise rundir.RunFileError(f"run file error: {m_path} disagrees with the checksummed "
+                                f"rows of chunks/ ({key}; edited?): re-run the sweep to "
+                                "rewrite it")
   tasks = rundir.read_json(os.path.join(run_dir, "tasks.json"))
   if not isinstance(tasks, dict):
     raise rundir.RunFileError(f"run file error: {run_dir}/tasks.json is damaged (not an "
@@ -104,6 +110,13 @@ def _draw(run_dir: str, name: str) -> list[str]:
   return plots.make_figures([name], load(run_dir)[1])
 
 
+def _ignore_interrupts() -> None:
+  """A figure worker leaves Ctrl-C (sent to the whole process group) to its parent, which
+  stops in one line; the worker then ends with the pool."""
+  import signal
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def build(run_dir: str, workers: int = 0) -> list[str]:
   """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
   (full table) and index.html of a finished run directory. Returns the PNG paths.
@@ -112,22 +125,27 @@ def build(run_dir: str, workers: int = 0) -> list[str]:
   per figure; 1: all in this process). Workers are spawned, not forked, so a caller that
   has started JAX's threads is safe; the files are the same either way."""
   cfg, res = load(run_dir)
+  names = cfg.get("figures", ())
+  fam = families.reading(cfg.get("task", {}).get("family", "clause"))
+  if not isinstance(names, list) or not all(n in fam.figures for n in names):
+    raise rundir.RunFileError(         # checked before any earlier figure is removed
+        f"run file error: {os.path.join(run_dir, 'config.json')} is damaged (figures "
+        f"{names!r}; allowed: a list of {', '.join(fam.figures)})")
   fig_dir = os.path.join(run_dir, "figures")
   for f in os.listdir(fig_dir) if os.path.isdir(fig_dir) else []:
     if f.endswith((".png", ".svg")):       # drawn by an earlier build: redraw all
       os.remove(os.path.join(fig_dir, f))
-  names = list(cfg.get("figures", ()))
   workers = min(workers or host.available_cores(), len(names))
   if workers > 1:
     import concurrent.futures
     import multiprocessing
     with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts) as pool:
       drawn = list(pool.map(_draw, [run_dir] * len(names), names))
   else:
     drawn = [plots.make_figures([name], res) for name in names]
   figures = dict(zip(names, drawn))
-  fam = families.reading(cfg.get("task", {}).get("family", "clause"))
   rundir.atomic_write(os.path.join(run_dir, "summary.txt"),
                       fam.summary(res.rows, res.dense_rows) + "\n")
   rundir.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))

@@ -191,10 +191,18 @@ def _ints(field, values, lo, hi=None, what=None):
       raise ConfigError(field, v, what or f"integers {rng}")
 
 
+# The cycle computes in float32: a number outside its normal range would become 0 or inf
+# there (e.g. discovery.grasp_temperature=1e-300 divides by 0) and yield NaN scores.
+FLOAT32_TINY, FLOAT32_MAX = 1.1754944e-38, 3.4028235e38
+
+
 def _nums(field, values, ok, allowed):
   for v in as_tuple(values):
     if not _is_num(v) or not ok(v):
       raise ConfigError(field, v, allowed)
+    if v != 0 and not FLOAT32_TINY <= abs(v) <= FLOAT32_MAX:
+      raise ConfigError(field, v, f"{allowed}, within float32's normal range "
+                        f"({FLOAT32_TINY:.3g} ≤ |value| ≤ {FLOAT32_MAX:.3g})")
 
 
 SEQUENCES = ("seeds", "embeddings", "methods", "densities", "rewinds", "probe_epochs",

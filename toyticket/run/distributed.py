@@ -62,9 +62,9 @@ def check(coordinator: str, num_processes: int, process_id: int, timeout_s: floa
   if not 0 <= process_id < num_processes:
     raise DistributedError(f"--process_id={process_id}: allowed values are 0.."
                            f"{num_processes - 1} (--num_processes={num_processes})")
-  if timeout_s <= 0:
+  if not timeout_s > 0 or timeout_s == float("inf"):   # NaN fails the first test
     raise DistributedError(f"--distributed_timeout={timeout_s}: allowed values are "
-                           "seconds > 0")
+                           "finite seconds > 0")
 
 
 def _send(sock: socket.socket, text: str) -> None:

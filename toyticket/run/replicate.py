@@ -86,7 +86,8 @@ def sweep_config(name: str, data_seed_index: int, reading: Reading, quick: bool)
 
 def _commit() -> str:
   try:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+    return subprocess.run(["git", "-C", os.path.dirname(rundir.PACKAGE_ROOT), "rev-parse",
+                           "--short", "HEAD"], capture_output=True,
                           text=True, timeout=10).stdout.strip() or "unknown"
   except OSError:
     return "unknown"
@@ -147,6 +148,17 @@ def ticket_cycle_section(t: replication.Tables | None) -> str:
   return "\n".join(out)
 
 
+def _check_writable(out: str) -> None:
+  """OSError naming `out` unless a report can be written there (a file, or a new file in
+  a directory that exists or can be made)."""
+  if os.path.isdir(out):
+    raise IsADirectoryError(21, "is a directory, not a report file", out)
+  parent = os.path.dirname(os.path.abspath(out))
+  os.makedirs(parent, exist_ok=True)
+  if not os.access(parent, os.W_OK):
+    raise PermissionError(13, "cannot write here", out)
+
+
 def run(workdir: str, out: str, quick: bool = False,
         log: Callable[[str], None] = print) -> str:
   """Runs (or resumes) every sweep in SWEEPS under workdir, for every data seed and (code
@@ -155,6 +167,7 @@ def run(workdir: str, out: str, quick: bool = False,
   gets its figures and report page; quick mode (a smoke test: two data seeds, two
   readings) writes tables only."""
   t0 = time.time()
+  _check_writable(out)                # before any sweep runs, not after all of them
   data_seeds = range(2 if quick else len(DATA_SEEDS))
   readings = READINGS[:2] if quick else READINGS
   by_reading = {r.label: {} for r in readings}
@@ -207,9 +220,9 @@ def run(workdir: str, out: str, quick: bool = False,
   text = replication.render(findings, header, extra, others)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   rundir.atomic_write(out, text)
-  with open(os.path.join(workdir, "replication.json"), "w") as f:
-    json.dump([{"claim": c.cid, "verdict": fd.verdict, "ours": fd.ours, "n": fd.n,
-                "detectable": fd.detectable, "reading": label}
-               for label, fs in {readings[0].label: findings, **others}.items()
-               for c, fd in fs], f, indent=1, default=lambda v: np.asarray(v).tolist())
+  rundir.atomic_write(os.path.join(workdir, "replication.json"), json.dumps(
+      [{"claim": c.cid, "verdict": fd.verdict, "ours": fd.ours, "n": fd.n,
+        "detectable": fd.detectable, "reading": label}
+       for label, fs in {readings[0].label: findings, **others}.items() for c, fd in fs],
+      indent=1, default=lambda v: np.asarray(v).tolist()))
   return text

@@ -37,6 +37,10 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
       raise ConfigError(name, ours, f"the restored run's value {theirs!r}")
   prov = src_cfg.get("provenance")
   src_version = prov.get("code_version", "unknown") if isinstance(prov, dict) else "unknown"
+  if rundir.run_id(src_cfg, str(src_version)) != os.path.basename(os.path.normpath(src)):
+    raise checkpoints.CheckpointError(   # an edited config.json would relabel its runs
+        f"checkpoint error: {cfg_path} does not hash to its run id "
+        f"{os.path.basename(os.path.normpath(src))!r} (edited, or the directory renamed)")
   if src_version != rundir.code_version() and not cfg.get("restore_any_version", False):
     raise ConfigError("restore_from", src, f"a run made by this code version "
                       f"{rundir.code_version()} (it was made by {src_version}; set "

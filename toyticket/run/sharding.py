@@ -20,7 +20,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from toyticket.core import host
-from toyticket.core.errors import ResourceError  # noqa: F401  (raised here; one line)
+from toyticket.core.errors import ConfigError, ResourceError  # noqa: F401  (one line)
 
 AXIS = "runs"
 FORCE_FLAG = "--xla_force_host_platform_device_count"
@@ -44,8 +44,12 @@ def use_compilation_cache(path: str) -> str:
   only process 0 writes) and an entry that cannot be read (say, read while another
   process writes it) is a miss with a warning, not an error
   (jax_raise_persistent_cache_errors is off). Returns the directory in use ("" if off)."""
-  path = os.environ.get("JAX_COMPILATION_CACHE_DIR") or path
+  env = os.environ.get("JAX_COMPILATION_CACHE_DIR")
+  path = env or path
   if path:
+    if os.path.exists(path) and not os.path.isdir(path):
+      raise ConfigError("JAX_COMPILATION_CACHE_DIR" if env else "--compilation_cache", path,
+                        "a directory (or '' to turn the cache off)")
     os.makedirs(path, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -94,6 +94,8 @@ def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
   reconstruction (fvu, mse), L0, dead latents, and per template the exact codes matched
   (mean and sd over SAE seeds, ddof 1), matched by every seed ("stable"), matched by
   random directions (mean over draws, the floor) and found by the code reader ("codes").
+  "diverged": the network diverged or an SAE's reconstruction is not finite (then its
+  numbers are None and every reader leaves the row out, `results.is_diverged`).
   [] when the sweep trains no SAEs."""
   if not l1s or "sae_fvu" not in out["dense"]:
     return []
@@ -103,10 +105,18 @@ def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
   rows = []
   for lab, d, i in nets:
     for p, l1 in enumerate(l1s):
+      finite = bool(np.all(np.isfinite(d["sae_fvu"][i, p]))
+                    and np.all(np.isfinite(d["sae_mse"][i, p])))
       row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d["sae_fvu"].shape[-1]),
-             "diverged_epoch": int(d["diverged_epoch"][i])}
+             "diverged_epoch": int(d["diverged_epoch"][i]),
+             "diverged": bool(d["diverged_epoch"][i] >= 0 or not finite)}
       for key in ("fvu", "mse", "l0", "dead"):
-        row[f"sae_{key}"] = results.num(np.mean(d[f"sae_{key}"][i, p]))
+        row[f"sae_{key}"] = results.num(np.mean(d[f"sae_{key}"][i, p])) if finite else None
+      if not finite:     # a diverged SAE matches nothing real: no counts, left out
+        rows.append({**row, **{f"sae_{k}_{name}{sd}": None for name in T_NAMES
+                               for k, sd in (("matched", ""), ("matched", "_sd"),
+                                             ("stable", ""), ("random", ""), ("codes", ""))}})
+        continue
       for t, name in enumerate(T_NAMES):
         m = d["sae_matched"][i, p, :, t].astype(float)
         row[f"sae_matched_{name}"] = results.num(m.mean())

@@ -89,6 +89,8 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
           "import toyticket.run.config, toyticket.reading.plots, toyticket.reading.results;"
           "import toyticket.reading.report, toyticket.reading.replication;"
           "import toyticket.core.rundir, toyticket.core.host, toyticket.core.errors;"
+          "import toyticket.families.clause.reading, toyticket.families.tms.reading;"
+          "toyticket.reading.plots.all_figures();"
           "assert 'jax' not in sys.modules, 'jax imported';"
           "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported';"
           "assert raw() == before, 'backend set'; print('ok')")
@@ -100,7 +102,10 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
 def test_vocabulary_matches_implementations():
   from toyticket.ticket import cycle
   from toyticket.families.clause import embeddings, metrics
-  assert tuple(plots.FIGURES) == names.FIGURES
+  figs = plots.all_figures()           # each family's figures, registered where drawn
+  from toyticket.core import families as fams
+  by_family = [fams.reading(n).figures for n in names.TASK_FAMILIES]
+  assert sorted(figs) == sorted(f for fs in by_family for f in fs) and all(by_family)
   assert tuple(discovery.IMPLS) == methods.NAMES
   assert cycle.REWINDS == names.REWINDS and embeddings.FAMILIES == names.FAMILIES
   assert metrics.LOAD_BINS == names.LOAD_BINS

@@ -17,6 +17,8 @@ from toyticket.core import rundir
 from toyticket.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from toyticket.core import families as _families
+CLAUSE_FIGURES = _families.reading("clause").figures
 
 
 def png_size(path):
@@ -30,7 +32,7 @@ def run(tmp_path_factory):
   """A tiny sweep with every clause figure kind and the methods those figures look for
   (the TMS figure: tests/test_cli.py's quick configs/tms.py run)."""
   from conftest import tiny_config
-  c = tiny_config(figures=tuple(f for f in names.FIGURES if f not in names.TMS_FIGURES),
+  c = tiny_config(figures=CLAUSE_FIGURES,
                   seeds=(0, 1, 2),
                   methods=("oracle", "random", "init_magnitude", "obs", "obs_iterative",
                            "static", "static-row", "checkpoint_magnitude"),
@@ -43,7 +45,7 @@ def run(tmp_path_factory):
 
 def test_every_figure_fits_a_page_and_has_an_svg(run):
   _, _, sw, _, figs = run
-  assert len(figs) >= len(names.FIGURES)
+  assert len(figs) >= len(CLAUSE_FIGURES)
   for p in figs:
     w, h = png_size(p)
     assert w <= plots.MAX_WIDTH_PX and h > 0, (os.path.basename(p), w, h)
@@ -82,7 +84,7 @@ def test_report_page_references_existing_figures_and_tables(run):
     assert os.path.relpath(p, sw.run_dir) in page
   for name in ("metrics.csv", "aggregate.csv", "paired.csv", "summary.txt"):
     assert f"href='{name}'" in page
-  assert "floor" in page and "Provenance" in page and plots.FIGURES["survival"].__doc__[:20] \
+  assert "floor" in page and "Provenance" in page and plots.all_figures()["survival"].__doc__[:20] \
       .split()[0] in page
 
 
@@ -157,7 +159,7 @@ def test_report_page_renders_in_headless_chromium(run, tmp_path):
                        text=True, timeout=120)
   m = re.search(r"<title>images=(\d+) broken=(\d+)</title>", dom.stdout)
   assert m, dom.stdout[-2000:] + dom.stderr[-2000:]
-  assert int(m.group(1)) >= len(names.FIGURES) and int(m.group(2)) == 0, m.group(0)
+  assert int(m.group(1)) >= len(CLAUSE_FIGURES) and int(m.group(2)) == 0, m.group(0)
   shot = str(tmp_path / "page.png")
   subprocess.run([BROWSER, *flags, f"--screenshot={shot}", "--window-size=1200,900", page],
                  capture_output=True, timeout=120)

@@ -15,14 +15,8 @@ OPTIMIZERS = ("sgd", "adam")                    # train.make_optimizer
 GRAD_IMPLS = ("auto", "autodiff", "fused")      # kernels.resolve
 FAMILIES = ("hadamard", "random_fixed", "learned", "identity")   # embeddings.make_c0
 TRAINABLE = {"hadamard": False, "random_fixed": False, "learned": True, "identity": False}
-FIGURES = ("methods", "recall", "near_code", "site_classes", "survival", "init_distance",
-           "class_trajectories", "support_growth", "jaccard_gain", "expansion", "scaling",
-           "translation", "rewind_modes", "probe_epochs", "ticket_cycle", "heatmaps",
-           "feature_support", "code_overlap", "imp", "sae", "tms")    # plots.FIGURES
 TASK_FAMILIES = tuple(families.PACKAGES)        # the task families' registry
 TMS_REPRESENTED_MIN = 0.5 ** 0.5   # tms.represented: ‖W_i‖ from which a feature counts
-TMS_FIGURES = ("tms",)                          # the figures a tms sweep draws (the others
-                                                # read clause codes and accuracies)
 CLASSES = ("stable", "recruited", "close_but_lost")   # metrics.site_classes, in this order
 
 # Survival tables (metrics.survival): row load 0..LOAD_BINS−2 and ≥ LOAD_BINS−1; initial

@@ -13,7 +13,7 @@ from toyticket.core import rundir
 # What each figure shows and which paper figure it corresponds to (the figure function's
 # docstring, first paragraph).
 CAPTIONS = {name: " ".join((fn.__doc__ or "").split("\n\n")[0].split())
-            for name, fn in plots.FIGURES.items()}
+            for name, fn in plots.all_figures().items()}
 CSVS = (("metrics.csv", "one row per sparse run"),
         ("aggregate.csv", "per setting and method, over seeds: n, mean, sd, 95 % CI"),
         ("paired.csv", "paired comparisons with random, oracle and init magnitude, and of "

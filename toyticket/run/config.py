@@ -263,7 +263,6 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("methods", c.methods, methods.NAMES)
   families.reading(t.family).validate(c)     # what this task family can run
   _choice("rewinds", c.rewinds, names.REWINDS)
-  _choice("figures", c.figures, names.FIGURES)
   _choice("codes.specificity", c.codes.specificity, names.SPECIFICITY)
   _choice("task.target", t.target, task.TARGETS)
   _choice("task.polarity", t.polarity, task.POLARITIES)

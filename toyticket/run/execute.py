@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from toyticket.ticket import cycle
 from toyticket.families.clause import embeddings

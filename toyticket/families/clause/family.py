@@ -7,7 +7,6 @@ paths of `kernels` (autodiff the reference; fused paths on CPU); readings are
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import jax
 import jax.numpy as jnp

@@ -9,11 +9,14 @@ import math
 
 import numpy as np
 
-from toyticket.core import names
+
 from toyticket.core.errors import ConfigError
 from toyticket.core.names import CLASSES, TEMPLATE_NAMES as T_NAMES
 from toyticket.discovery import methods
-from toyticket.reading import results
+from toyticket.families.clause import figures as _figures  # noqa: F401  (registers them)
+from toyticket.families.clause import heatmaps as _heatmaps  # noqa: F401
+from toyticket.families.clause import sae_figures as _sae_figures  # noqa: F401
+from toyticket.reading import plots, results
 
 
 def _as_tuple(v) -> tuple:
@@ -217,7 +220,7 @@ def best_table(rows: list, dense_rows: list, top: int = 3) -> str:
 class ClauseReading:
   name = "clause"
   paired_metrics = ("sparse_acc", "sparse_4P", "sparse_3N1P")
-  figures = tuple(f for f in names.FIGURES if f not in names.TMS_FIGURES)
+  figures = plots.family_figures("toyticket.families.clause")
 
   def validate(self, c) -> None:
     """Methods that apply to the clause world, its figures, at most C(n, k) clauses."""

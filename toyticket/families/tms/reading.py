@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import html
 
-from toyticket.core import names
+
 from toyticket.core.errors import ConfigError
 from toyticket.discovery import methods
-from toyticket.reading import results
+from toyticket.families.tms import figures as _figures  # noqa: F401  (registers them)
+from toyticket.reading import plots, results
 
 
 def _as_tuple(v) -> tuple:
@@ -100,7 +101,7 @@ class TmsReading:
   name = "tms"
   paired_metrics = ("sparse_loss", "sparse_represented", "same_feature_recall",
                     "gram_similarity")
-  figures = names.TMS_FIGURES
+  figures = plots.family_figures("toyticket.families.tms")
 
   def validate(self, c) -> None:
     """Its methods, embedding, widths, figures, and no SAEs (they read clause codes)."""

@@ -290,7 +290,7 @@ def test_bench_bad_input_one_line_nonzero_nothing_written(arg, flag, tmp_path):
 def test_replicate_quick_writes_a_report_row_per_claim(quick_workdir, tmp_path):
   """`make replicate` in quick mode: every sweep runs (or is found done, after the quick
   config runs above), every claim gets a row."""
-  from toyticket.reading import replication
+  from toyticket.reading import claims
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
   out = tmp_path / "replication.md"
   p = subprocess.run([sys.executable, "-m", "experiments.replicate", "--quick",
@@ -299,11 +299,11 @@ def test_replicate_quick_writes_a_report_row_per_claim(quick_workdir, tmp_path):
   assert p.returncode == 0, p.stderr[-3000:]
   text = out.read_text()
   assert "QUICK mode" in text
-  for c in replication.CLAIMS:
+  for c in claims.CLAIMS:
     assert f"\n| {c.cid} | {c.text} |" in text, c.cid
   verdicts = [line.split(" | ")[7] for line in text.splitlines()
               if line.startswith("| ") and line.split(" | ")[0][2:].isdigit()]
-  assert len(verdicts) == len(replication.CLAIMS)
+  assert len(verdicts) == len(claims.CLAIMS)
   assert all(v.split(" (")[0] in ("**reproduced**", "**not reproduced**", "**inconclusive**")
              for v in verdicts), verdicts
   # code claims are decided again under the row-specific reading (quick: two readings)

@@ -1,5 +1,5 @@
 """`python -m experiments.replicate`: run the sweeps the paper's claims need, evaluate every
-claim (`replication.CLAIMS`) on their saved results, write docs/replication.md.
+claim (`claims.CLAIMS`) on their saved results, write docs/replication.md.
 
 Each sweep runs its config's `:replicate` variant (only the cells the claims read, seeds
 sized by a power calculation, stated in each config's docstring) once per data seed of
@@ -21,7 +21,7 @@ import numpy as np
 
 from toyticket.run import config
 from toyticket.core import rundir
-from toyticket.reading import replication
+from toyticket.reading import claims, replication, rules
 from toyticket.core import stats
 from toyticket.run import sweep as sweep_lib
 
@@ -42,19 +42,19 @@ READINGS = (Reading("clause-local, τ = 0.25 (the paper's)", "none", 0.25),
             Reading("row-specific, τ = 0.25", "row", 0.25),
             Reading("clause-local, τ = 0.15", "none", 0.15),
             Reading("row-specific, τ = 0.15", "row", 0.15))
-CODE_SWEEPS = tuple(sorted({c.sweep for c in replication.CLAIMS if c.codes}))
+CODE_SWEEPS = tuple(sorted({c.sweep for c in claims.CLAIMS if c.codes}))
 
 
-def tables_of(run_dir: str, data_seed: int = 0) -> replication.Tables:
+def tables_of(run_dir: str, data_seed: int = 0) -> rules.Tables:
   """A finished run dir's rows (metrics.json) and per-run arrays, each row tagged with
   its data seed."""
   m = rundir.read_json(os.path.join(run_dir, "metrics.json"))
   tag = lambda rows: [{**r, "data_seed": data_seed} for r in rows]
-  return replication.Tables(tag(m["runs"]), tag(m["dense"]), tag(m["oracle"]),
+  return rules.Tables(tag(m["runs"]), tag(m["dense"]), tag(m["oracle"]),
                             rundir.load_arrays(run_dir))
 
 
-def pool(tables: list) -> replication.Tables:
+def pool(tables: list) -> rules.Tables:
   """One Tables of several sweeps' (rows concatenated; per-run arrays concatenated along
   their run axis where every sweep has them)."""
   arrays = {}
@@ -63,7 +63,7 @@ def pool(tables: list) -> replication.Tables:
       arrays[k] = np.concatenate([np.asarray(t.arrays[k]) for t in tables])
     except ValueError:     # shapes differ between sweeps: not poolable, left out
       pass
-  return replication.Tables(sum((t.rows for t in tables), []),
+  return rules.Tables(sum((t.rows for t in tables), []),
                             sum((t.dense for t in tables), []),
                             sum((t.oracle for t in tables), []), arrays)
 
@@ -93,7 +93,7 @@ def _commit() -> str:
     return "unknown"
 
 
-def earlybird_section(t: replication.Tables | None) -> str:
+def earlybird_section(t: rules.Tables | None) -> str:
   """Early-Bird's firing epochs (detect_epoch; −1 = never fired, fell back) of both rules:
   the authors' queue (`earlybird`, the one the figures use) and consecutive pairs
   (`earlybird_consecutive`)."""
@@ -120,7 +120,7 @@ def earlybird_section(t: replication.Tables | None) -> str:
   return "\n".join(out)
 
 
-def ticket_cycle_section(t: replication.Tables | None) -> str:
+def ticket_cycle_section(t: rules.Tables | None) -> str:
   """The representative-regime numbers: dense, masked-no-retrain and sparse (probe
   rewind) accuracy of the oracle ticket per density, mean [95 % CI] over runs (floor:
   the constant classifier's accuracy, averaged over the data seeds)."""
@@ -129,20 +129,20 @@ def ticket_cycle_section(t: replication.Tables | None) -> str:
   out = ["## The ticket cycle in the paper's regime (ticket_cycle, oracle mask)", "",
          "| density | dense | masked, no retrain | sparse (probe rewind) | random mask, sparse "
          "| floor |", "| --- | --- | --- | --- | --- | --- |"]
-  fmt = lambda v: replication._ci(stats.describe(list(v)))
+  fmt = lambda v: rules.ci_text(stats.describe(list(v)))
   for rho in sorted({r["density"] for r in t.rows}):
-    o = replication.select(t.rows, method="oracle", density=rho, rewind="probe")
-    rnd = replication.select(t.rows, method="random", density=rho, rewind="probe")
-    out.append(f"| {rho} | {fmt(replication.values(o, 'dense_acc').values())} | "
-               f"{fmt(replication.values(o, 'masked_acc').values())} | "
-               f"{fmt(replication.values(o, 'sparse_acc').values())} | "
-               f"{fmt(replication.values(rnd, 'sparse_acc').values())} | "
+    o = rules.select(t.rows, method="oracle", density=rho, rewind="probe")
+    rnd = rules.select(t.rows, method="random", density=rho, rewind="probe")
+    out.append(f"| {rho} | {fmt(rules.values(o, 'dense_acc').values())} | "
+               f"{fmt(rules.values(o, 'masked_acc').values())} | "
+               f"{fmt(rules.values(o, 'sparse_acc').values())} | "
+               f"{fmt(rules.values(rnd, 'sparse_acc').values())} | "
                f"{np.mean([r['floor_acc'] for r in o]):.3f} |" if o else "— |")
   for ds in sorted({r.get("data_seed", 0) for r in t.dense}):
     dense = [r["dense_acc"] for r in t.dense if r.get("data_seed", 0) == ds
              and r["dense_acc"] is not None]
     floor = [r["floor_acc"] for r in t.rows if r.get("data_seed", 0) == ds]
-    out.append(f"\nData seed {ds}: dense accuracy {replication._ci(stats.describe(dense))} "
+    out.append(f"\nData seed {ds}: dense accuracy {rules.ci_text(stats.describe(dense))} "
                f"(floor {np.mean(floor):.3f})." if floor else "")
   out.append("\nPaper (representative run): dense 0.978 → masked 0.725 at density 0.25.")
   return "\n".join(out)
@@ -189,8 +189,8 @@ def run(workdir: str, out: str, quick: bool = False,
         dirs.setdefault(name, []).append(sw.run_dir)
       by_reading[reading.label][name] = pool(parts)
   primary = by_reading[readings[0].label]
-  findings = replication.evaluate(replication.CLAIMS, primary)
-  others = {r.label: replication.evaluate([c for c in replication.CLAIMS if c.codes],
+  findings = replication.evaluate(claims.CLAIMS, primary)
+  others = {r.label: replication.evaluate([c for c in claims.CLAIMS if c.codes],
                                           by_reading[r.label]) for r in readings[1:]}
   header = "\n".join([
       "# Replication of arXiv 2605.17704, claim by claim",

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from toyticket.core import files, identity
 from toyticket.run import checkpoints, config, restore, sweep
 from toyticket.core import rundir
 from toyticket.reading import results
@@ -145,21 +146,21 @@ def test_edited_rows_or_flipped_checkpoint_bytes_are_recomputed(finished, tmp_pa
 
 def test_code_version_is_part_of_run_identity(monkeypatch):
   cfg = config.base_config().to_dict()
-  v = rundir.code_version()
-  assert len(v) == 12 and v == rundir.code_version()
-  a = rundir.run_id(cfg)
-  monkeypatch.setattr(rundir, "code_version", lambda: "0" * 12)
-  assert rundir.run_id(cfg) != a                       # other code: another run directory
-  assert rundir.fingerprint(cfg) != rundir.fingerprint({**cfg, "max_cells_per_chunk": 7})
+  v = identity.code_version()
+  assert len(v) == 12 and v == identity.code_version()
+  a = identity.run_id(cfg)
+  monkeypatch.setattr(identity, "code_version", lambda: "0" * 12)
+  assert identity.run_id(cfg) != a                       # other code: another run directory
+  assert identity.fingerprint(cfg) != identity.fingerprint({**cfg, "max_cells_per_chunk": 7})
 
 
 def test_restore_across_code_versions_is_refused_unless_allowed(finished, tmp_path):
   import shutil
   c, _, src, _, _ = finished
   meta = json.loads(open(os.path.join(src, "config.json")).read())
-  assert meta["provenance"]["code_version"] == rundir.code_version()
+  assert meta["provenance"]["code_version"] == identity.code_version()
   meta["provenance"]["code_version"] = "0123456789ab"   # as an older toyticket made it:
-  dst = str(tmp_path / rundir.run_id(meta, "0123456789ab"))   # named by that version's id
+  dst = str(tmp_path / identity.run_id(meta, "0123456789ab"))   # named by that version's id
   shutil.copytree(src, dst)
   cfg_path = os.path.join(dst, "config.json")
   with open(cfg_path, "w") as f:
@@ -234,7 +235,7 @@ def test_a_failed_write_names_its_file(tmp_path, monkeypatch):
   monkeypatch.setattr(builtins, "open", full)
   target = str(tmp_path / "metrics.json")
   with pytest.raises(OSError) as e:
-    rundir.atomic_write(target, "{}")
+    files.atomic_write(target, "{}")
   assert e.value.filename == target and "No space" in e.value.strerror
   assert not os.listdir(tmp_path)
 
@@ -288,7 +289,7 @@ def test_quick_keeps_smaller_data_sizes_and_validates_after():
 
 def test_atomic_write_leaves_no_tmp_on_failure(tmp_path):
   with pytest.raises(TypeError):
-    rundir.atomic_write(str(tmp_path / "x"), 12345)          # not bytes: write fails
+    files.atomic_write(str(tmp_path / "x"), 12345)          # not bytes: write fails
   assert os.listdir(tmp_path) == []
 
 

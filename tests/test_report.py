@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 
+from toyticket.core import files, identity
 from toyticket.core import names
 from toyticket.reading import plots, report, results
-from toyticket.core import rundir
 from toyticket.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,15 +103,15 @@ def test_loader_matches_metrics_csv_and_carries_config(run):
 
 def test_provenance_recorded_and_run_id_ignores_presentation_fields(run):
   c, _, sw, _, _ = run
-  cfg = rundir.read_json(os.path.join(sw.run_dir, "config.json"))
+  cfg = files.read_json(os.path.join(sw.run_dir, "config.json"))
   prov = cfg["provenance"]
   for key in ("git_commit", "git_dirty", "versions", "device", "command", "utc"):
     assert key in prov, key
   assert prov["versions"]["jax"] and prov["device"]["count"] >= 1
   d = c.to_dict()
   same = {**d, "figures": ("methods",), "max_cells_per_chunk": 7, "name": "other"}
-  assert rundir.run_id(same) == rundir.run_id(d)
-  assert rundir.run_id({**d, "seeds": (5,)}) != rundir.run_id(d)
+  assert identity.run_id(same) == identity.run_id(d)
+  assert identity.run_id({**d, "seeds": (5,)}) != identity.run_id(d)
 
 
 def test_short_summary_keeps_top_rows(run):
@@ -126,9 +126,9 @@ def test_report_rebuilds_from_saved_results(run, tmp_path):
   copy = str(tmp_path / "copy")
   shutil.copytree(sw.run_dir, copy)
   os.remove(os.path.join(copy, "index.html"))
-  cfg = rundir.read_json(os.path.join(copy, "config.json"))
+  cfg = files.read_json(os.path.join(copy, "config.json"))
   cfg["figures"] = ["methods", "survival"]       # two kinds keep this test quick
-  rundir.atomic_write(os.path.join(copy, "config.json"), json.dumps(cfg))
+  files.atomic_write(os.path.join(copy, "config.json"), json.dumps(cfg))
   figs = report.build(copy, workers=1)      # the fixture drew them in worker processes
   assert figs and os.path.exists(os.path.join(copy, "index.html"))
   for path in figs:

@@ -21,3 +21,7 @@ class ConfigError(ValueError):
 
   def __init__(self, field: str, value, allowed: str):
     super().__init__(f"config error: {field}={value!r} is invalid; allowed: {allowed}")
+
+
+class RunFileError(RuntimeError):
+  """An unreadable or damaged file of a run directory (one-line message naming it)."""

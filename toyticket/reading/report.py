@@ -6,6 +6,7 @@ import html
 import json
 import os
 
+from toyticket.core import files
 from toyticket.core import families, host
 from toyticket.reading import plots
 from toyticket.core import rundir
@@ -28,7 +29,7 @@ CSVS = (("metrics.csv", "one row per sparse run"),
 def load(run_dir: str) -> tuple[dict, plots.Results]:
   """(config.json as a dict, plots.Results) of a finished run directory."""
   cfg_path, m_path = (os.path.join(run_dir, f) for f in ("config.json", "metrics.json"))
-  cfg, m = rundir.read_json(cfg_path), rundir.read_json(m_path)
+  cfg, m = files.read_json(cfg_path), files.read_json(m_path)
   if not isinstance(cfg, dict):
     raise rundir.RunFileError(f"run file error: {cfg_path} is damaged (not a config object)")
   if not isinstance(m, dict) or not all(isinstance(m.get(k), list) for k in ("runs", "dense")):
@@ -40,7 +41,7 @@ def load(run_dir: str) -> tuple[dict, plots.Results]:
       raise rundir.RunFileError(f"run file error: {m_path} disagrees with the checksummed "
                                 f"rows of chunks/ ({key}; edited?): re-run the sweep to "
                                 "rewrite it")
-  tasks = rundir.read_json(os.path.join(run_dir, "tasks.json"))
+  tasks = files.read_json(os.path.join(run_dir, "tasks.json"))
   if not isinstance(tasks, dict):
     raise rundir.RunFileError(f"run file error: {run_dir}/tasks.json is damaged (not an "
                               "object of task tables)")
@@ -146,7 +147,7 @@ def build(run_dir: str, workers: int = 0) -> list[str]:
   else:
     drawn = [plots.make_figures([name], res) for name in names]
   figures = dict(zip(names, drawn))
-  rundir.atomic_write(os.path.join(run_dir, "summary.txt"),
+  files.atomic_write(os.path.join(run_dir, "summary.txt"),
                       fam.summary(res.rows, res.dense_rows) + "\n")
-  rundir.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))
+  files.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))
   return [p for paths in figures.values() for p in paths]

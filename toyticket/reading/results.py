@@ -220,10 +220,10 @@ def _load_table(path: str, key: str):
 
   import pandas as pd
 
-  from toyticket.core import rundir
+  from toyticket.core import files
   frames = []
   for d in run_dirs(path):
-    m = rundir.read_json(os.path.join(d, "metrics.json"))   # RunFileError names the file
+    m = files.read_json(os.path.join(d, "metrics.json"))   # RunFileError names the file
     df = pd.DataFrame(m[key])
     cols = {f"config.{k}": v for k, v in _config_columns(m["config"]).items()}
     df = df.assign(run_dir=d, run_id=os.path.basename(d), **cols)

@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from toyticket.core import rundir
+from toyticket.core import files
 from toyticket.core.errors import CheckpointError  # noqa: F401  (raised here; one-line message)
 
 
@@ -37,7 +37,7 @@ def checksum(tree) -> str:
   return h.hexdigest()
 
 
-file_digests = rundir.file_digests   # {path relative to root: sha256} of every file
+file_digests = files.file_digests   # {path relative to root: sha256} of every file
 
 
 def save(path: str, tree) -> None:

@@ -267,7 +267,7 @@ def share(value: str) -> str:
 
 def agree(fingerprint: str) -> None:
   """Every process proves it holds the same resolved config and code version
-  (`rundir.fingerprint`): the fingerprints are all-gathered, and if any differs from
+  (`identity.fingerprint`): the fingerprints are all-gathered, and if any differs from
   process 0's, every process raises the same DistributedError (one line) before anything
   is written. A collective; a no-op with one process."""
   if jax.process_count() == 1:

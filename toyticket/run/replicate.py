@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from toyticket.core import files, identity
 from toyticket.run import config
 from toyticket.core import rundir
 from toyticket.reading import claims, replication, rules
@@ -48,7 +49,7 @@ CODE_SWEEPS = tuple(sorted({c.sweep for c in claims.CLAIMS if c.codes}))
 def tables_of(run_dir: str, data_seed: int = 0) -> rules.Tables:
   """A finished run dir's rows (metrics.json) and per-run arrays, each row tagged with
   its data seed."""
-  m = rundir.read_json(os.path.join(run_dir, "metrics.json"))
+  m = files.read_json(os.path.join(run_dir, "metrics.json"))
   tag = lambda rows: [{**r, "data_seed": data_seed} for r in rows]
   return rules.Tables(tag(m["runs"]), tag(m["dense"]), tag(m["oracle"]),
                             rundir.load_arrays(run_dir))
@@ -86,7 +87,7 @@ def sweep_config(name: str, data_seed_index: int, reading: Reading, quick: bool)
 
 def _commit() -> str:
   try:
-    return subprocess.run(["git", "-C", os.path.dirname(rundir.PACKAGE_ROOT), "rev-parse",
+    return subprocess.run(["git", "-C", os.path.dirname(identity.PACKAGE_ROOT), "rev-parse",
                            "--short", "HEAD"], capture_output=True,
                           text=True, timeout=10).stdout.strip() or "unknown"
   except OSError:
@@ -219,8 +220,8 @@ def run(workdir: str, out: str, quick: bool = False,
       earlybird_section(primary.get("detectors"))) if s)
   text = replication.render(findings, header, extra, others)
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-  rundir.atomic_write(out, text)
-  rundir.atomic_write(os.path.join(workdir, "replication.json"), json.dumps(
+  files.atomic_write(out, text)
+  files.atomic_write(os.path.join(workdir, "replication.json"), json.dumps(
       [{"claim": c.cid, "verdict": fd.verdict, "ours": fd.ours, "n": fd.n,
         "detectable": fd.detectable, "reading": label}
        for label, fs in {readings[0].label: findings, **others}.items() for c, fd in fs],

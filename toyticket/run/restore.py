@@ -8,11 +8,11 @@ import os
 import ml_collections
 import numpy as np
 
+from toyticket.core import identity
 from toyticket.run import checkpoints
-from toyticket.core import rundir
 from toyticket.run.config import ConfigError
 from toyticket.run.grid import ModelGroup
-from toyticket.core.rundir import read_json
+from toyticket.core.files import read_json
 
 MUST_MATCH = ("data_seed", "task", "model", "train")   # fields that decide a dense run
 
@@ -37,13 +37,13 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
       raise ConfigError(name, ours, f"the restored run's value {theirs!r}")
   prov = src_cfg.get("provenance")
   src_version = prov.get("code_version", "unknown") if isinstance(prov, dict) else "unknown"
-  if rundir.run_id(src_cfg, str(src_version)) != os.path.basename(os.path.normpath(src)):
+  if identity.run_id(src_cfg, str(src_version)) != os.path.basename(os.path.normpath(src)):
     raise checkpoints.CheckpointError(   # an edited config.json would relabel its runs
         f"checkpoint error: {cfg_path} does not hash to its run id "
         f"{os.path.basename(os.path.normpath(src))!r} (edited, or the directory renamed)")
-  if src_version != rundir.code_version() and not cfg.get("restore_any_version", False):
+  if src_version != identity.code_version() and not cfg.get("restore_any_version", False):
     raise ConfigError("restore_from", src, f"a run made by this code version "
-                      f"{rundir.code_version()} (it was made by {src_version}; set "
+                      f"{identity.code_version()} (it was made by {src_version}; set "
                       "--config.restore_any_version=True to restore it anyway)")
   table = {}
   chunk_dir = os.path.join(src, "chunks")

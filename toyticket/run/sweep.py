@@ -12,6 +12,7 @@ from typing import Callable
 
 import ml_collections
 
+from toyticket.core import identity
 from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
 from toyticket.core import families, rundir
 from toyticket.reading import report, results
@@ -74,7 +75,7 @@ def _prepare(cfg: ml_collections.ConfigDict, path: str,
   before anything is written, the memory check (ResourceError) included: that chunk's
   program is compiled here (or loaded from the cache), and run later without a second
   compile."""
-  distributed.agree(rundir.fingerprint(cfg.to_dict()))   # every process: same config, code
+  distributed.agree(identity.fingerprint(cfg.to_dict()))   # every process: same config, code
   plan = grid.plan(cfg)
   restored = restore.load(cfg.restore_from, cfg) if cfg.restore_from else None
   if restored is not None:           # every dense run must be there before any write

@@ -1,5 +1,6 @@
 """The replication rules on fabricated result tables: one claim reproduced, one not, one
 inconclusive; and the report's table."""
+import numpy as np
 import pytest
 
 from toyticket.reading import claims as C
@@ -137,11 +138,21 @@ def test_pool_tags_data_seeds_and_keeps_runs_apart(tmp_path):
   import json
   import os
   from toyticket.run import replicate
-  for name in ("a", "b"):
-    os.makedirs(tmp_path / name / "chunks")
-    (tmp_path / name / "metrics.json").write_text(json.dumps(
-        {"runs": rows("oracle", [0.9, 0.91]), "dense": [], "oracle": []}))
-    (tmp_path / name / "plan.json").write_text(json.dumps({"chunks": []}))
+  from toyticket.core import files
+  for name in ("a", "b"):                 # a minimal run dir: one checksummed chunk
+    d = tmp_path / name
+    for sub in ("chunks", "trajectories"):
+      os.makedirs(d / sub)
+    runs = rows("oracle", [0.9, 0.91])
+    meta = {"group": "g", "dense_runs": [], "cells": runs, "dense": [], "oracle": [],
+            "sae": []}
+    arrays = files.save_npz(str(d / "trajectories" / "c.npz"), {"masks": np.zeros((2, 1))})
+    meta["sha256"] = {"rows": files._json_digest(meta), "arrays": arrays}
+    (d / "chunks" / "c.json").write_text(json.dumps(meta))
+    (d / "metrics.json").write_text(json.dumps({"runs": runs, "dense": [], "oracle": []}))
+    (d / "plan.json").write_text(json.dumps({"chunks": ["c"]}))
+    (d / "config.json").write_text("{}")
+    (d / "tasks.json").write_text("{}")
   p = replicate.pool([replicate.tables_of(str(tmp_path / "a"), 0),
                       replicate.tables_of(str(tmp_path / "b"), 5)])
   assert len(p.rows) == 4 and len(Ru.values(p.rows, "sparse_acc")) == 4

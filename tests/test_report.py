@@ -174,6 +174,11 @@ def test_quickstart_notebook_runs_headless(tmp_path):
   nbclient = pytest.importorskip("nbclient")
   nb = nbformat.read(os.path.join(ROOT, "notebooks", "quickstart.ipynb"), as_version=4)
   nb.cells[1].source = f"QUICK = True\nWORKDIR = {str(tmp_path)!r}"
-  nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                          resources={"metadata": {"path": ROOT}}).execute()
+  nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",   # opened from notebooks/
+                          resources={"metadata": {"path": os.path.join(ROOT, "notebooks")}}
+                          ).execute()
   assert glob.glob(str(tmp_path / "*" / "*" / "figures" / "quickstart.png"))
+  text = lambda c: "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+                           for o in c.get("outputs", []))
+  assert "plan:" in text(nb.cells[2])                       # the sweep's log is kept
+  assert "oracle" in text(nb.cells[5]) and "p_holm" in text(nb.cells[5])   # paired table

@@ -12,7 +12,6 @@ pyplot (and a notebook's backend) alone.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import matplotlib
@@ -22,22 +21,10 @@ from matplotlib.figure import Figure
 from toyticket.core import families, stats
 from toyticket.discovery.methods import ROW_METHODS
 from toyticket.reading import results
+from toyticket.reading.run import Run
 
 
-@dataclasses.dataclass
-class Results:
-  """rows: per sparse run; dense_rows: per dense run; arrays: {"cells/...", "dense/...",
-  "masks"} concatenated in row order; run_dir; config: the run's config.json as a dict;
-  oracle_rows: per (dense run, density), the dense run's oracle-supported site classes;
-  sae_rows: per (network, SAE L1 coefficient), `results.sae_rows`."""
-  rows: list
-  dense_rows: list
-  arrays: dict
-  run_dir: str
-  config: object
-  oracle_rows: list = dataclasses.field(default_factory=list)
-  sae_rows: list = dataclasses.field(default_factory=list)
-  tasks: dict = dataclasses.field(default_factory=dict)   # tasks.json: {group: tables}
+Results = Run   # what every figure reads (`run.Run`)
 
 
 def uniq(rows, key):

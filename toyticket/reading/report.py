@@ -9,6 +9,7 @@ import os
 from toyticket.core import files
 from toyticket.core import families, host
 from toyticket.reading import plots
+from toyticket.reading.run import Run
 from toyticket.core import rundir
 
 # What each figure shows and which paper figure it corresponds to (the figure function's
@@ -26,27 +27,10 @@ CSVS = (("metrics.csv", "one row per sparse run"),
         ("summary.txt", "the full summary table"), ("config.json", "config and provenance"))
 
 
-def load(run_dir: str) -> tuple[dict, plots.Results]:
-  """(config.json as a dict, plots.Results) of a finished run directory."""
-  cfg_path, m_path = (os.path.join(run_dir, f) for f in ("config.json", "metrics.json"))
-  cfg, m = files.read_json(cfg_path), files.read_json(m_path)
-  if not isinstance(cfg, dict):
-    raise rundir.RunFileError(f"run file error: {cfg_path} is damaged (not a config object)")
-  if not isinstance(m, dict) or not all(isinstance(m.get(k), list) for k in ("runs", "dense")):
-    raise rundir.RunFileError(f"run file error: {m_path} is damaged (no lists of runs and "
-                              "dense runs)")
-  chunks = [meta for _, meta in rundir.verified_chunks(run_dir)]
-  for key, table in (("runs", "cells"), ("dense", "dense")):
-    if m[key] != [r for meta in chunks for r in meta.get(table, [])]:
-      raise rundir.RunFileError(f"run file error: {m_path} disagrees with the checksummed "
-                                f"rows of chunks/ ({key}; edited?): re-run the sweep to "
-                                "rewrite it")
-  tasks = files.read_json(os.path.join(run_dir, "tasks.json"))
-  if not isinstance(tasks, dict):
-    raise rundir.RunFileError(f"run file error: {run_dir}/tasks.json is damaged (not an "
-                              "object of task tables)")
-  return cfg, plots.Results(m["runs"], m["dense"], rundir.load_arrays(run_dir), run_dir, cfg,
-                            m.get("oracle", []), m.get("sae", []), tasks)
+def load(run_dir: str) -> tuple[dict, Run]:
+  """(config.json as a dict, the checked `Run`) of a finished run directory."""
+  run = Run.load(run_dir)
+  return run.config, run
 
 
 REPLICATION_MD = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -58,7 +42,7 @@ def _replication_href(run_dir: str) -> str:
   return os.path.relpath(REPLICATION_MD, os.path.abspath(run_dir))
 
 
-def page(cfg: dict, res: plots.Results, figures: dict) -> str:
+def page(cfg: dict, res: Run, figures: dict) -> str:
   """The report page: config, provenance, best methods, figures with captions, CSVs."""
   prov = cfg.get("provenance", {})
   config = {k: v for k, v in cfg.items() if k != "provenance"}

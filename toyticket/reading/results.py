@@ -202,32 +202,25 @@ def run_dirs(path: str) -> list[str]:
                                                                    "metrics.json")))
 
 
-def _config_columns(cfg: dict) -> dict:
+def config_columns(cfg: dict) -> dict:
   """Config fields flattened to "a.b" columns (tuples as text), provenance left out."""
   out = {}
   for k, v in cfg.items():
     if k == "provenance":
       continue
     if isinstance(v, dict):
-      out.update({f"{k}.{kk}": vv for kk, vv in _config_columns(v).items()})
+      out.update({f"{k}.{kk}": vv for kk, vv in config_columns(v).items()})
     else:
       out[k] = str(tuple(v)) if isinstance(v, (list, tuple)) else v
   return out
 
 
 def _load_table(path: str, key: str):
-  import os
-
+  """One table of every finished run at `path` (`run.Run.frame`), concatenated."""
   import pandas as pd
 
-  from toyticket.core import files
-  frames = []
-  for d in run_dirs(path):
-    m = files.read_json(os.path.join(d, "metrics.json"))   # RunFileError names the file
-    df = pd.DataFrame(m[key])
-    cols = {f"config.{k}": v for k, v in _config_columns(m["config"]).items()}
-    df = df.assign(run_dir=d, run_id=os.path.basename(d), **cols)
-    frames.append(df)
+  from toyticket.reading.run import Run
+  frames = [Run.load(d, arrays=False).frame(key) for d in run_dirs(path)]
   if not frames:
     raise FileNotFoundError(f"no finished run (metrics.json) at {path}")
   return pd.concat(frames, ignore_index=True)

@@ -68,11 +68,24 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.pat
                           "configs")
 
 
+def resolve(path: str) -> str:
+  """The config file `path` names: itself if it exists, else the file of that name in
+  CONFIG_DIR (so 'ticket_cycle', 'ticket_cycle.py' and 'configs/ticket_cycle.py' work
+  from any directory); `path` unchanged if neither exists."""
+  if os.path.isfile(path):
+    return path
+  name = os.path.basename(path)
+  found = os.path.join(CONFIG_DIR, name if name.endswith(".py") else name + ".py")
+  return found if name and os.path.isfile(found) else path
+
+
 def load_file(spec: str) -> ml_collections.ConfigDict:
-  """get_config(arg) of a config file given as 'path.py' or 'path.py:arg'; ConfigError
-  (one line) if the file is missing, does not import, has no get_config, or refuses arg."""
+  """get_config(arg) of a config file given as 'path.py' or 'path.py:arg' (or a config's
+  name, `resolve`); ConfigError (one line) if the file is missing, does not import, has no
+  get_config, or refuses arg."""
   import importlib.util
   path, _, arg = spec.partition(":")
+  path = resolve(path)
   mod_spec = importlib.util.spec_from_file_location("_toyticket_config", path)
   if mod_spec is None or not os.path.isfile(path):
     raise ConfigError("config", spec, "a path to a config file in configs/")

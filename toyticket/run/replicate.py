@@ -21,8 +21,8 @@ import numpy as np
 
 from toyticket.core import files, identity
 from toyticket.run import config
-from toyticket.core import rundir
 from toyticket.reading import claims, replication, rules
+from toyticket.reading.run import Run
 from toyticket.core import stats
 from toyticket.run import sweep as sweep_lib
 
@@ -47,12 +47,11 @@ CODE_SWEEPS = tuple(sorted({c.sweep for c in claims.CLAIMS if c.codes}))
 
 
 def tables_of(run_dir: str, data_seed: int = 0) -> rules.Tables:
-  """A finished run dir's rows (metrics.json) and per-run arrays, each row tagged with
-  its data seed."""
-  m = files.read_json(os.path.join(run_dir, "metrics.json"))
+  """A finished run dir's rows and per-run arrays (`Run.load`: every file checked), each
+  row tagged with its data seed."""
+  run = Run.load(run_dir)
   tag = lambda rows: [{**r, "data_seed": data_seed} for r in rows]
-  return rules.Tables(tag(m["runs"]), tag(m["dense"]), tag(m["oracle"]),
-                            rundir.load_arrays(run_dir))
+  return rules.Tables(tag(run.rows), tag(run.dense_rows), tag(run.oracle_rows), run.arrays)
 
 
 def pool(tables: list) -> rules.Tables:

@@ -222,7 +222,7 @@ def test_earlybird_select_returns_firing_epoch_or_falls_back():
   mask, _, epoch = D.IMPLS["earlybird"].select(None, ctx, jnp.float32(0.5))
   assert int(epoch) == 4                                    # δ_3 = δ_4 = 0
   np.testing.assert_array_equal(mask, D.topk_mask(w_early, jnp.float32(0.5)))
-  ctx = ctx._replace(hp=D.DiscoveryConfig(earlybird_eps=0.1, earlybird_window=6))
+  ctx = ctx.replace(hp=D.DiscoveryConfig(earlybird_eps=0.1, earlybird_window=6))
   mask, _, epoch = D.IMPLS["earlybird"].select(None, ctx, jnp.float32(0.5))
   assert int(epoch) == -1                                   # never fires: dense-final mask
   np.testing.assert_array_equal(mask, D.topk_mask(w_late, jnp.float32(0.5)))

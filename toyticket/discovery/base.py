@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, NamedTuple
 
+import flax.struct
 import jax
 import jax.numpy as jnp
 
@@ -43,14 +44,17 @@ class DiscoveryConfig:
   specificity: str = "none"        # code reading used by feature-space scores (codes.py)
 
 
-class Context(NamedTuple):
-  """What a method may read for one dense run.
+@flax.struct.dataclass
+class Context:
+  """What a method may read for one dense run (a typed pytree: `flax.struct`; `replace`
+  gives a copy with fields changed).
 
   traj: dense params stacked over epochs 0..E.  probe_epoch: the probe epoch e (int).
   start, start_epoch: set only for state-adaptive methods (`Method.scores_at` "start").
   key: PRNG key.  x, y: scoring examples (first `score_examples` of the train set).
   clause_vars (m, k), clause_pols (m, k): None for a task without clauses (TMS).
-  loss: the task family's loss (`cycle.FAMILIES`), which OBS, SNIP and GraSP differentiate.
+  hp: the methods' static hyperparameters; loss: the task family's loss
+  (`Family.loss`), which OBS, SNIP and GraSP differentiate (both static fields).
   """
   traj: model.Params
   probe_epoch: jax.Array
@@ -59,10 +63,10 @@ class Context(NamedTuple):
   y: jax.Array
   clause_vars: jax.Array
   clause_pols: jax.Array
-  hp: DiscoveryConfig
+  hp: DiscoveryConfig = flax.struct.field(pytree_node=False)
   start: model.Params | None = None     # state-adaptive methods: the cell's start point
   start_epoch: jax.Array | None = None  # ... and the dense epoch it is (0 for fresh)
-  loss: Callable = model.loss          # the task family's loss(params, mask, x, y)
+  loss: Callable = flax.struct.field(pytree_node=False, default=model.loss)
 
 
 def at(traj: model.Params, epoch) -> model.Params:

@@ -133,7 +133,7 @@ def discover(spec: CycleSpec, traj, dense_in, cells, data):
       def select(i, rho, rw):
         ctx = _context(spec, tr, key, probes[pick(i)], data)
         if adaptive:    # reads the cell's own start point (final: dense-final W1)
-          ctx = ctx._replace(start=rewind_params(spec, tr, key, rw, i, discovery.final_w1(ctx)),
+          ctx = ctx.replace(start=rewind_params(spec, tr, key, rw, i, discovery.final_w1(ctx)),
                              start_epoch=rewind_epoch(spec, tr, rw, i))
         return impl.select(jax.tree.map(lambda v: v[pick(i)], aux), ctx, rho)
 

@@ -89,11 +89,19 @@ _NAMED_IMPLS: dict[str, Impl] = {
 
 
 def _impl(m) -> Impl:
+  """A declared method's implementation: its named one, or the feature-space pair its
+  site score and translation name (a weight-space method without one fails at import)."""
   if m.name in _NAMED_IMPLS:
     return _NAMED_IMPLS[m.name]
+  if m.space == "weight":
+    raise KeyError(f"method {m.name!r} is declared in methods.METHODS but has no "
+                   "implementation in discovery.impls._NAMED_IMPLS")
   if m.scores_at == "start":
     return adaptive_impl(m.translation)
   return feature_impl(m.site_score, m.translation)
 
 
-IMPLS: dict[str, Impl] = {name: _impl(m) for name, m in METHODS.items()}
+_undeclared = set(_NAMED_IMPLS) - set(METHODS)
+if _undeclared:        # an implementation must be declared (its properties) to be run
+  raise KeyError(f"discovery.impls implements undeclared methods {sorted(_undeclared)}")
+IMPLS: dict[str, Impl] = {name: _impl(m) for name, m in METHODS.items()}   # derived

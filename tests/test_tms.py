@@ -15,7 +15,7 @@ from toyticket.families.tms import model as tms
 
 def test_model_and_loss_on_a_hand_computed_case():
   # n = 2 features, m = 1 hidden dim: W = [[1, -1]], b = [0, 0.5]
-  p = {"C0": jnp.eye(2), "W1": jnp.array([[1.0, -1.0]]), "b": jnp.array([0.0, 0.5])}
+  p = {"C0": jnp.eye(2), "W": jnp.array([[1.0, -1.0]]), "b": jnp.array([0.0, 0.5])}
   ones = jnp.ones((1, 2))
   x = jnp.array([[1.0, 0.0], [0.5, 0.5]])
   # h = x1 − x2: (1, 0); x̂ = relu(Wᵀ h + b): (relu(1), relu(−1 + .5)) = (1, 0) and (0, .5)
@@ -97,7 +97,7 @@ def test_tms_cycle_batched_equals_one_at_a_time(tms_run):
   g, block, batched = tms_run
   strip = lambda labs: [{k: v for k, v in lab.items() if k != "dense_pos"} for lab in labs]
   labels = strip(g.cell_labels(block))
-  pick = lambda out, c: {k: out["sparse_final"][k][c] for k in ("W1", "b", "C0")}
+  pick = lambda out, c: {k: out["sparse_final"][k][c] for k in ("W", "b", "C0")}
   for r in (0, 2):
     alone = execute.execute(g, [r])
     for j, lab in enumerate(strip(g.cell_labels([r]))):
@@ -123,17 +123,17 @@ def test_tms_cycle_readings_equal_direct_computations(tms_run):
     mask, r = out["masks"][j], lab["dense_pos"]
     p = jax.tree.map(lambda v: v[j], out["sparse_final"])
     d = jax.tree.map(lambda v: v[r], dense_final)
-    assert mask.mean() == lab["density"] and np.all(p["W1"][mask == 0] == 0)
+    assert mask.mean() == lab["density"] and np.all(p["W"][mask == 0] == 0)
     np.testing.assert_array_equal(p["C0"], np.eye(6, dtype=np.float32))
     np.testing.assert_allclose(out["cells"]["sparse_loss"][j],
                                tms.loss_of(p, mask, data["x_test"], data["y_test"], decay),
                                rtol=1e-5)
-    c1 = p["W1"] * mask
+    c1 = p["W"] * mask
     assert out["cells"]["sparse_represented"][j] == int(tms.represented(c1).sum())
     np.testing.assert_allclose(out["cells"]["same_feature_recall"][j],
-                               tms.same_feature_recall(d["W1"], c1), rtol=1e-6)
+                               tms.same_feature_recall(d["W"], c1), rtol=1e-6)
   for r in block:
-    w = jnp.asarray(dense_final["W1"][r])
+    w = jnp.asarray(dense_final["W"][r])
     assert out["dense"]["represented"][r, -1] == int(tms.represented(w).sum())
     np.testing.assert_allclose(out["dense"]["dim_ends"][r, 1], tms.feature_dimensionality(w),
                                rtol=1e-5)
@@ -159,9 +159,9 @@ def test_tms_saliency_methods_differentiate_the_tms_loss(tms_run):
            and lab["dense_pos"] == 1)
   p0 = jax.tree.map(lambda v: v[1, 0], out["dense_traj"])
   x = data["x_train"][:g.spec.score_examples]
-  grad = jax.grad(lambda w: tms.loss_of({**p0, "W1": w}, jnp.ones_like(w), x, x,
-                                        g.spec.options.importance_decay))(p0["W1"])
-  want = discovery.topk_mask(jnp.abs(grad * p0["W1"]), 0.5)
+  grad = jax.grad(lambda w: tms.loss_of({**p0, "W": w}, jnp.ones_like(w), x, x,
+                                        g.spec.options.importance_decay))(p0["W"])
+  want = discovery.topk_mask(jnp.abs(grad * p0["W"]), 0.5)
   np.testing.assert_array_equal(out["masks"][j], want)
 
 

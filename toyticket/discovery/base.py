@@ -54,7 +54,9 @@ class Context:
   key: PRNG key.  x, y: scoring examples (first `score_examples` of the train set).
   clause_vars (m, k), clause_pols (m, k): None for a task without clauses (TMS).
   hp: the methods' static hyperparameters; loss: the task family's loss
-  (`Family.loss`), which OBS, SNIP and GraSP differentiate (both static fields).
+  (`Family.loss`), which OBS, SNIP and GraSP differentiate; prunable: the family's masked
+  leaf (`Family.prunable`), the one every weight-space method scores; scored: the leaves a
+  whole-network method (GraSP) differentiates together (`Family.scored`); all static.
   """
   traj: model.Params
   probe_epoch: jax.Array
@@ -67,6 +69,8 @@ class Context:
   start: model.Params | None = None     # state-adaptive methods: the cell's start point
   start_epoch: jax.Array | None = None  # ... and the dense epoch it is (0 for fresh)
   loss: Callable = flax.struct.field(pytree_node=False, default=model.loss)
+  prunable: str = flax.struct.field(pytree_node=False, default="W1")   # the masked leaf
+  scored: tuple = flax.struct.field(pytree_node=False, default=("W1", "W2"))   # GraSP's
 
 
 def at(traj: model.Params, epoch) -> model.Params:
@@ -109,12 +113,12 @@ class Impl(NamedTuple):
 
 
 def final_w1(ctx):
-  return at(ctx.traj, -1)["W1"]
+  return at(ctx.traj, -1)[ctx.prunable]
 
 
 EPOCH = {"init": lambda ctx: jnp.int32(0),
          "probe": lambda ctx: jnp.asarray(ctx.probe_epoch, jnp.int32),
-         "final": lambda ctx: jnp.int32(ctx.traj["W1"].shape[0] - 1)}
+         "final": lambda ctx: jnp.int32(ctx.traj[ctx.prunable].shape[0] - 1)}
 
 
 def score_method(score_fn: Callable, reads: str) -> Impl:

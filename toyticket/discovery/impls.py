@@ -66,9 +66,10 @@ def feature_impl(kind: str, translation: str) -> Impl:
 _NAMED_IMPLS: dict[str, Impl] = {
     "random": score_method(lambda ctx: jax.random.uniform(ctx.key, final_w1(ctx).shape),
                            "init"),
-    "init_magnitude": score_method(lambda ctx: jnp.abs(at(ctx.traj, 0)["W1"]), "init"),
+    "init_magnitude": score_method(lambda ctx: jnp.abs(at(ctx.traj, 0)[ctx.prunable]),
+                                   "init"),
     "checkpoint_magnitude": score_method(
-        lambda ctx: jnp.abs(at(ctx.traj, ctx.probe_epoch)["W1"]), "probe"),
+        lambda ctx: jnp.abs(at(ctx.traj, ctx.probe_epoch)[ctx.prunable]), "probe"),
     "oracle": score_method(lambda ctx: jnp.abs(final_w1(ctx)), "final"),
     "obs": score_method(_obs, "final"),
     "obs_iterative": Impl(_obs_iterative_prepare, _obs_iterative_select),
@@ -83,7 +84,7 @@ _NAMED_IMPLS: dict[str, Impl] = {
     "w1_kappa": score_method(lambda ctx: _kappa(ctx, False), "probe"),
     "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True), "probe"),
     "feature_columns": Impl(lambda ctx: None, lambda _, ctx, rho: (
-        feature_columns(at(ctx.traj, ctx.probe_epoch)["W1"], rho), final_w1(ctx),
+        feature_columns(at(ctx.traj, ctx.probe_epoch)[ctx.prunable], rho), final_w1(ctx),
         EPOCH["probe"](ctx))),
 }
 

@@ -12,20 +12,22 @@ from toyticket.families.clause import kernels, model
 from toyticket.discovery.base import EPOCH, at, final_w1, keep_count, topk_mask
 
 
-def w1_loss(w1: jax.Array, params: model.Params, x, y, loss=model.loss) -> jax.Array:
-  """Training loss `loss` (the task family's) as a function of W1 alone (dense mask)."""
-  return loss({**params, "W1": w1}, jnp.ones_like(w1), x, y)
+def w1_loss(w1: jax.Array, params: model.Params, x, y, loss=model.loss,
+            leaf: str = "W1") -> jax.Array:
+  """Training loss `loss` (the task family's) as a function of the masked leaf alone
+  (`leaf`, W1 for the clause model; dense mask)."""
+  return loss({**params, leaf: w1}, jnp.ones_like(w1), x, y)
 
 
-def w1_grad(params, x, y, loss=model.loss):
-  return jax.grad(w1_loss)(params["W1"], params, x, y, loss)
+def w1_grad(params, x, y, loss=model.loss, leaf: str = "W1"):
+  return jax.grad(w1_loss)(params[leaf], params, x, y, loss, leaf)
 
 
-def w1_hessian(params, x, y, loss=model.loss) -> jax.Array:
-  """(H·d, H·d) Hessian of the loss over flattened W1 (exact; W1 is small here)."""
-  shape = params["W1"].shape
-  f = lambda w: w1_loss(w.reshape(shape), params, x, y, loss)
-  return jax.hessian(f)(params["W1"].ravel())
+def w1_hessian(params, x, y, loss=model.loss, leaf: str = "W1") -> jax.Array:
+  """(H·d, H·d) Hessian of the loss over the flattened masked leaf (exact; it is small)."""
+  shape = params[leaf].shape
+  f = lambda w: w1_loss(w.reshape(shape), params, x, y, loss, leaf)
+  return jax.hessian(f)(params[leaf].ravel())
 
 
 def damped_inverse(hess: jax.Array, damping: float) -> jax.Array:
@@ -40,10 +42,10 @@ def obs_saliency(w1: jax.Array, hinv: jax.Array) -> jax.Array:
   return (w1.ravel() ** 2 / (2.0 * jnp.diag(hinv))).reshape(w1.shape)
 
 
-def hvp_w1(params, x, y, v: jax.Array, loss=model.loss) -> jax.Array:
-  """H v for the loss Hessian over W1 (forward-over-reverse)."""
-  g = lambda w: jax.grad(w1_loss)(w, params, x, y, loss)
-  return jax.jvp(g, (params["W1"],), (v,))[1]
+def hvp_w1(params, x, y, v: jax.Array, loss=model.loss, leaf: str = "W1") -> jax.Array:
+  """H v for the loss Hessian over the masked leaf (forward-over-reverse)."""
+  g = lambda w: jax.grad(w1_loss)(w, params, x, y, loss, leaf)
+  return jax.jvp(g, (params[leaf],), (v,))[1]
 
 
 def synflow_scores(layers: list[jax.Array]) -> tuple[list[jax.Array], jax.Array]:
@@ -68,16 +70,16 @@ def synflow_scores(layers: list[jax.Array]) -> tuple[list[jax.Array], jax.Array]
 
 def _snip(ctx):
   p = at(ctx.traj, 0)
-  return jnp.abs(w1_grad(p, ctx.x, ctx.y, ctx.loss) * p["W1"])
+  return jnp.abs(w1_grad(p, ctx.x, ctx.y, ctx.loss, ctx.prunable) * p[ctx.prunable])
 
 
-# Weight matrices of the built-in families that a whole-network method (GraSP) prunes: the
-# clause model's W1 and W2 (the embedding C0 and the biases are not pruned), TMS's W1 alone.
+# Weight matrices of the clause model that a whole-network method (GraSP) prunes: W1 and W2
+# (the embedding C0 and the biases are not); a family states its own (`Family.scored`).
 PRUNABLE = ("W1", "W2")
 
 
 def grasp_scores(params: model.Params, x, y, loss=model.loss, temperature: float = 200.0,
-                 prunable: tuple = PRUNABLE) -> dict:
+                 prunable: tuple = PRUNABLE, leaf: str = "W1") -> dict:
   """GraSP (Wang et al., 2020) as Synaptic-Flow's `GraSP.score` computes it.
 
   L_T(θ) = loss with the network output divided by T = `temperature` (their T = 200);
@@ -86,9 +88,10 @@ def grasp_scores(params: model.Params, x, y, loss=model.loss, temperature: float
   weight, so W1's score carries the cross-layer term H₁₂ g₂. Higher scores are KEPT
   (Synaptic-Flow keeps the top θ ⊙ Hg; Wang et al. remove the top −θ ⊙ Hg: the same
   ranking). Their normalisation by |Σ scores| is a positive constant and is dropped.
-  Returns {name: score (shape of params[name])} for the prunable leaves present."""
+  Returns {name: score (shape of params[name])} for the prunable leaves present; `leaf` is
+  the masked one (the loss's mask has its shape)."""
   names = tuple(k for k in prunable if k in params)
-  ones = jnp.ones_like(params["W1"])
+  ones = jnp.ones_like(params[leaf])
   f = lambda w: loss({**params, **w}, ones, x, y, temperature=temperature)
   w = {k: params[k] for k in names}
   g = jax.lax.stop_gradient(jax.grad(f)(w))
@@ -97,26 +100,29 @@ def grasp_scores(params: model.Params, x, y, loss=model.loss, temperature: float
 
 
 def _grasp(ctx):
-  return grasp_scores(at(ctx.traj, 0), ctx.x, ctx.y, ctx.loss, ctx.hp.grasp_temperature)["W1"]
+  return grasp_scores(at(ctx.traj, 0), ctx.x, ctx.y, ctx.loss, ctx.hp.grasp_temperature,
+                      ctx.scored, ctx.prunable)[ctx.prunable]
 
 
 def _grasp_w1(ctx):
   """`grasp_w1`, the cheaper variant of earlier versions: T = 1 and the W1 block of the
   Hessian only, score W1 ⊙ H₁₁ g₁ (kept beside `grasp`; not the authors' computation)."""
-  p = at(ctx.traj, 0)
-  return p["W1"] * hvp_w1(p, ctx.x, ctx.y, w1_grad(p, ctx.x, ctx.y, ctx.loss), ctx.loss)
+  p, leaf = at(ctx.traj, 0), ctx.prunable
+  return p[leaf] * hvp_w1(p, ctx.x, ctx.y, w1_grad(p, ctx.x, ctx.y, ctx.loss, leaf),
+                          ctx.loss, leaf)
 
 
 def _obs(ctx):
   p = at(ctx.traj, -1)
-  return obs_saliency(p["W1"], damped_inverse(w1_hessian(p, ctx.x, ctx.y, ctx.loss),
-                                              ctx.hp.obs_damping))
+  return obs_saliency(p[ctx.prunable], damped_inverse(
+      w1_hessian(p, ctx.x, ctx.y, ctx.loss, ctx.prunable), ctx.hp.obs_damping))
 
 
 
 def _obs_iterative_prepare(ctx):
   p = at(ctx.traj, -1)
-  return damped_inverse(w1_hessian(p, ctx.x, ctx.y, ctx.loss), ctx.hp.obs_damping)
+  return damped_inverse(w1_hessian(p, ctx.x, ctx.y, ctx.loss, ctx.prunable),
+                        ctx.hp.obs_damping)
 
 
 def _obs_iterative_select(hinv, ctx, rho):
@@ -232,7 +238,7 @@ def earlybird_select(rule: Callable) -> Callable:
   the ticket is m_e at the firing epoch e, or the dense-final mask m_E if it never fires
   (detect_epoch −1 then)."""
   def select(_, ctx, rho):
-    masks = jax.vmap(lambda w: topk_mask(jnp.abs(w), rho))(ctx.traj["W1"])  # (E+1, H, d)
+    masks = jax.vmap(lambda w: topk_mask(jnp.abs(w), rho))(ctx.traj[ctx.prunable])  # E+1
     e = rule(masks, ctx.hp.earlybird_eps, ctx.hp.earlybird_window)
     return masks[jnp.where(e >= 0, e, masks.shape[0] - 1)], final_w1(ctx), e
   return select

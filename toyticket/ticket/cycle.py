@@ -109,7 +109,8 @@ def _context(spec, traj, key, probe_epoch, data):
   n = spec.score_examples
   return discovery.Context(traj, probe_epoch, stream(key, prng.DISCOVERY), data["x_train"][:n],
                            data["y_train"][:n], data.get("clause_vars"),
-                           data.get("clause_pols"), spec.discovery, loss=loss_fn(spec))
+                           data.get("clause_pols"), spec.discovery, loss=loss_fn(spec),
+                           prunable=family_of(spec).prunable, scored=family_of(spec).scored)
 
 
 def discover(spec: CycleSpec, traj, dense_in, cells, data):

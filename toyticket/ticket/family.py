@@ -15,7 +15,8 @@ from toyticket.ticket.train import Step
 
 class Family(Protocol):
   name: str
-  prunable: str   # the masked leaf of params, (H, d)
+  prunable: str   # the masked leaf of params, (H, d): what every weight-space method scores
+  scored: tuple   # the leaves a whole-network saliency (GraSP) differentiates together
 
   def validate(self, cfg) -> None:
     """Raises config.ConfigError (one line) for what this family cannot run."""

@@ -35,6 +35,7 @@ def _as_tuple(v) -> tuple:
 class ClauseFamily:
   name = "clause"
   prunable = "W1"
+  scored = ("W1", "W2")   # what GraSP differentiates together (C0 and biases are not pruned)
 
   def tasks(self, cfg) -> list:
     """One task per task.m ("m8")."""

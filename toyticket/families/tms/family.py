@@ -44,7 +44,8 @@ def _as_tuple(v) -> tuple:
 
 class TmsFamily:
   name = "tms"
-  prunable = "W1"   # TMS's W (m, n), named like the clause model's masked leaf
+  prunable = "W"      # TMS's W (m, n)
+  scored = ("W",)     # its only weight matrix (GraSP)
 
   def tasks(self, cfg) -> list:
     """One task per task.sparsity ("S0.9")."""
@@ -70,7 +71,7 @@ class TmsFamily:
     return "autodiff"
 
   def step(self, spec, path: str) -> Step:
-    return Step(jax.value_and_grad(self.loss(spec)))
+    return Step(jax.value_and_grad(self.loss(spec)), prunable=self.prunable)
 
   def loss(self, spec):
     return functools.partial(tms.loss_of, decay=spec.options.importance_decay)

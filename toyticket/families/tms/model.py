@@ -4,10 +4,10 @@ the feature-geometry measures; the "tms" task family of the ticket cycle (`cycle
 Data: n features, x_i = 0 with probability S (the sparsity), else x_i ~ U[0, 1],
 independently; a finite train and test set from the data seed (`make_task`), like the
 clause world's. Importance I_i = decay^i.
-Model (m < n hidden dims), with the ticket mask M on W. Its params use the clause model's
-names so that every weight-space discovery method reads it unchanged: "W1" is TMS's W
-(m, n), "C0" the identity (n, n) (TMS features ARE the inputs, so the feature-space
-weights C1 = (W1 ⊙ M) C0 are W itself; C0 never trains), "b" the output bias (n,):
+Model (m < n hidden dims), with the ticket mask M on W: params "W" (m, n), the family's
+masked leaf (`family.TmsFamily.prunable`, which every weight-space discovery method reads),
+"C0" the identity (n, n) (TMS features ARE the inputs, so the feature-space weights
+C1 = (W ⊙ M) C0 are W itself; C0 never trains), "b" the output bias (n,):
   h = C1 x ∈ R^m,   x̂ = relu(C1ᵀ h + b) ∈ R^n.
 Loss: mean over examples of Σ_i I_i (y_i − x̂_i)², target y = x  (`loss`).
 
@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from toyticket.discovery import impls as discovery
-from toyticket.families.clause import metrics, model
+from toyticket.families.clause import metrics
 from toyticket.core import names
 from toyticket.ticket import train
 
@@ -83,16 +83,21 @@ def make_task(data_seed: int, n: int, sparsity: float, n_train: int, n_test: int
 
 
 def init_params(key: jax.Array, c0: jax.Array, hidden: int, n_out: int = 0) -> dict:
-  """W1 ~ N(0, 2/(n + m)) (Xavier normal, as in the TMS notebooks), b = 0; C0 is passed
+  """W ~ N(0, 2/(n + m)) (Xavier normal, as in the TMS notebooks), b = 0; C0 is passed
   in (the identity). The signature is `model.init_params`'s (n_out is unused: n_out = n)."""
   n = c0.shape[1]
   w = jax.random.normal(key, (hidden, c0.shape[0]), jnp.float32) * jnp.sqrt(2.0 / (n + hidden))
-  return {"C0": c0, "W1": w, "b": jnp.zeros((n,), jnp.float32)}
+  return {"C0": c0, "W": w, "b": jnp.zeros((n,), jnp.float32)}
+
+
+def feature_weights(params: dict, mask: jax.Array) -> jax.Array:
+  """C1 = (W ⊙ M) C0, shape (m, n): feature i's direction in the hidden space is C1[:, i]."""
+  return (params["W"] * mask) @ params["C0"]
 
 
 def apply(params: dict, mask: jax.Array, x: jax.Array) -> jax.Array:
-  """Reconstructions x̂ (B, n) of x (B, n): relu((x C1ᵀ) C1 + b), C1 = (W1 ⊙ M) C0."""
-  c1 = model.feature_weights(params, mask)
+  """Reconstructions x̂ (B, n) of x (B, n): relu((x C1ᵀ) C1 + b), C1 = (W ⊙ M) C0."""
+  c1 = feature_weights(params, mask)
   return jax.nn.relu((x @ c1.T) @ c1 + params["b"])
 
 
@@ -157,9 +162,9 @@ def loss_of(params: dict, mask: jax.Array, x: jax.Array, y: jax.Array,
 
 
 def geometry(params: dict, mask: jax.Array) -> dict:
-  """Feature geometry of one network: C1 = (W1 ⊙ M) C0 (m, n) and per feature its norm,
+  """Feature geometry of one network: C1 = (W ⊙ M) C0 (m, n) and per feature its norm,
   dimensionality, represented and superposed flags (n,)."""
-  c1 = model.feature_weights(params, mask)
+  c1 = feature_weights(params, mask)
   return {"c1": c1, "norms": feature_norms(c1), "dim": feature_dimensionality(c1),
           "represented": represented(c1), "superposed": superposed(c1)}
 
@@ -173,7 +178,7 @@ def dense_readings(traj: dict, losses: jax.Array, data: dict, decay: float) -> d
   """One dense TMS run, traj leaves (E+1, ...), losses (E,): per epoch the test loss,
   represented and superposed feature counts and mean dimensionality (E+1,); at θ0 and the
   dense end (2, ...): norms and dimensionality (n,) and W (m, n)."""
-  ones = jnp.ones_like(traj["W1"][0])
+  ones = jnp.ones_like(traj["W"][0])
   test = jax.vmap(lambda p: loss_of(p, ones, data["x_test"], data["y_test"], decay))(traj)
   geo = jax.vmap(lambda p: geometry(p, ones))(traj)
   ends = jax.tree.map(lambda v: jnp.stack([v[0], v[-1]]), geo)
@@ -197,12 +202,12 @@ def cell_readings(traj: dict, start: dict, mask: jax.Array, density: jax.Array,
   ones = jnp.ones_like(mask)
   dense, sparse = geometry(d_end, ones), geometry(s_end, mask)
   chance, masked = geometry(at(traj, 0), mask), geometry(d_end, mask)
-  oracle = discovery.topk_mask(jnp.abs(d_end["W1"]), density)
+  oracle = discovery.topk_mask(jnp.abs(d_end["W"]), density)
   return {
       "realised_density": mask.mean(), "loss": slosses,
       "sparse_loss": test(s_end), "masked_loss": test(d_end), "rewind_loss": test(start),
       "diverged_epoch": train.diverged_epoch(straj, slosses),
-      "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W1"] != 0)),
+      "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W"] != 0)),
       "collapsed_rows": jnp.sum(mask.sum(1) == 0),
       "cut_features": jnp.sum((mask @ jnp.abs(d_end["C0"])).sum(0) == 0),
       "sparse_represented": sparse["represented"].sum(),
@@ -217,5 +222,5 @@ def cell_readings(traj: dict, start: dict, mask: jax.Array, density: jax.Array,
       "jaccard_mask_oracle": metrics.jaccard(mask, oracle),
       "sparse_norms": sparse["norms"], "sparse_dim": sparse["dim"], "sparse_w": sparse["c1"],
       "represented_traj": jax.vmap(
-          lambda p: represented(model.feature_weights(p, mask)).sum())(straj),
+          lambda p: represented(feature_weights(p, mask)).sum())(straj),
   }

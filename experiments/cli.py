@@ -49,10 +49,26 @@ def parse_flags(argv):
     fail(f"flag error: {e}")
 
 
+def _unraisable(hook):
+  """A sys.unraisablehook that re-delivers a signal whose exception Python swallowed (it
+  was raised inside a callback, e.g. JAX's gc callback: "Exception ignored in ..."), so the
+  stop still happens, in one line, at the next point the main thread runs Python code."""
+  def handle(unraisable):
+    exc = unraisable.exc_value
+    if isinstance(exc, Terminated):
+      os.kill(os.getpid(), exc.signum)
+    elif isinstance(exc, KeyboardInterrupt):
+      os.kill(os.getpid(), signal.SIGINT)
+    else:
+      hook(unraisable)
+  return handle
+
+
 def run(main, interrupted: str = INTERRUPTED) -> None:
   """app.run(main) with every stop a user can cause in one line (module docstring)."""
   for s in SIGNALS:
     signal.signal(s, _on_signal)
+  sys.unraisablehook = _unraisable(sys.unraisablehook)
   try:
     app.run(main, flags_parser=parse_flags)
   except app.UsageError as e:

@@ -13,7 +13,8 @@ import pytest
 
 from toyticket.core import files, identity
 from toyticket.core import names
-from toyticket.reading import plots, report, results
+from toyticket.reading import plots, report
+from toyticket.reading import run as run_lib
 from toyticket.run import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -90,15 +91,15 @@ def test_report_page_references_existing_figures_and_tables(run):
 
 def test_loader_matches_metrics_csv_and_carries_config(run):
   c, wd, sw, _, _ = run
-  df = results.load(sw.run_dir)
+  df = run_lib.load(sw.run_dir)
   with open(os.path.join(sw.run_dir, "metrics.csv")) as f:
     assert len(df) == sum(1 for _ in csv.DictReader(f))
   for col in ("config.data_seed", "config.task.m", "config.train.lr", "config.densities",
               "run_id", "sparse_acc", "method"):
     assert col in df.columns, col
-  assert len(results.load(wd)) == len(df)                      # a whole workdir
-  assert len(results.load_dense(sw.run_dir)) == len(sw.dense_rows)
-  assert results.load_arrays(sw.run_dir)["masks"].shape[0] == len(df)
+  assert len(run_lib.load(wd)) == len(df)                      # a whole workdir
+  assert len(run_lib.load_dense(sw.run_dir)) == len(sw.dense_rows)
+  assert run_lib.load_arrays(sw.run_dir)["masks"].shape[0] == len(df)
 
 
 def test_provenance_recorded_and_run_id_ignores_presentation_fields(run):

@@ -191,17 +191,6 @@ def diverged_note(agg: dict) -> str:
 
 
 # ------------------------------------------------------------------------ loading
-def run_dirs(path: str) -> list[str]:
-  """The finished run directories at `path`: itself if it holds a metrics.json, else every
-  <path>/<name>/<run id>/ (a workdir) that does, sorted."""
-  import glob
-  import os
-  if os.path.isfile(os.path.join(path, "metrics.json")):
-    return [path]
-  return sorted(os.path.dirname(p) for p in glob.glob(os.path.join(path, "*", "*",
-                                                                   "metrics.json")))
-
-
 def config_columns(cfg: dict) -> dict:
   """Config fields flattened to "a.b" columns (tuples as text), provenance left out."""
   out = {}
@@ -213,32 +202,3 @@ def config_columns(cfg: dict) -> dict:
     else:
       out[k] = str(tuple(v)) if isinstance(v, (list, tuple)) else v
   return out
-
-
-def _load_table(path: str, key: str):
-  """One table of every finished run at `path` (`run.Run.frame`), concatenated."""
-  import pandas as pd
-
-  from toyticket.reading.run import Run
-  frames = [Run.load(d, arrays=False).frame(key) for d in run_dirs(path)]
-  if not frames:
-    raise FileNotFoundError(f"no finished run (metrics.json) at {path}")
-  return pd.concat(frames, ignore_index=True)
-
-
-def load(path: str):
-  """pandas DataFrame of the cell rows (metrics.csv's columns) of a run directory, or of
-  every run under a workdir concatenated, with columns run_dir, run_id and the config's
-  fields as "config.<field>" (nested fields "config.task.m"; tuples as text)."""
-  return _load_table(path, "runs")
-
-
-def load_dense(path: str):
-  """As `load`, for the dense-run rows (dense.csv)."""
-  return _load_table(path, "dense")
-
-
-def load_arrays(path: str) -> dict:
-  """Per-run arrays of one run directory (`rundir.load_arrays`), in row order."""
-  from toyticket.core import rundir
-  return rundir.load_arrays(path)

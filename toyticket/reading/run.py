@@ -5,7 +5,7 @@ checksummed rows of every chunk of plan.json), the per-run arrays (each npz chec
 against its sha256), and tasks.json (the task tables figures need); the aggregate over
 seeds is computed once, on first use. Every reader uses it: the report page and figures
 (`report`, `plots`), `make replicate` (`run.replicate.tables_of`), the pandas loaders
-(`results.load`) and the notebook. A damaged or edited file stops with RunFileError (one
+(`load`, `load_dense`: pandas) and the notebook. A damaged or edited file stops with RunFileError (one
 line naming the file).
 """
 from __future__ import annotations
@@ -77,3 +77,40 @@ class Run:
     cols = {f"config.{k}": v for k, v in results.config_columns(self.config).items()}
     return pd.DataFrame(rows).assign(run_dir=self.run_dir,
                                      run_id=os.path.basename(self.run_dir), **cols)
+
+
+def run_dirs(path: str) -> list[str]:
+  """The finished run directories at `path`: itself if it holds a metrics.json, else every
+  <path>/<name>/<run id>/ (a workdir) that does, sorted."""
+  import glob
+  import os
+  if os.path.isfile(os.path.join(path, "metrics.json")):
+    return [path]
+  return sorted(os.path.dirname(p) for p in glob.glob(os.path.join(path, "*", "*",
+                                                                   "metrics.json")))
+
+
+def _load_table(path: str, key: str):
+  """One table of every finished run at `path` (`run.Run.frame`), concatenated."""
+  import pandas as pd
+  frames = [Run.load(d, arrays=False).frame(key) for d in run_dirs(path)]
+  if not frames:
+    raise FileNotFoundError(f"no finished run (metrics.json) at {path}")
+  return pd.concat(frames, ignore_index=True)
+
+
+def load(path: str):
+  """pandas DataFrame of the cell rows (metrics.csv's columns) of a run directory, or of
+  every run under a workdir concatenated, with columns run_dir, run_id and the config's
+  fields as "config.<field>" (nested fields "config.task.m"; tuples as text)."""
+  return _load_table(path, "runs")
+
+
+def load_dense(path: str):
+  """As `load`, for the dense-run rows (dense.csv)."""
+  return _load_table(path, "dense")
+
+
+def load_arrays(path: str) -> dict:
+  """Per-run arrays of one run directory (`rundir.load_arrays`), in row order."""
+  return rundir.load_arrays(path)

@@ -114,8 +114,7 @@ class ModelGroup:
     """Labels of dense runs `block` (indices into `dense`), in order: group, hidden, the
     family's size labels, embedding, seed, the family's floor_* labels
     (`Family.dense_labels`)."""
-    size, floor = _split_floor(cycle.family_of(self.spec).dense_labels(self.task,
-                                                                       self.spec.options))
+    size, floor = cycle.family_of(self.spec).dense_labels(self.task, self.spec.options)
     return [{"group": self.gid, "hidden": self.spec.hidden, **size,
              "embedding": self.dense[r][0], "seed": self.dense[r][1], **floor} for r in block]
 
@@ -133,13 +132,6 @@ class ModelGroup:
     per = max(1, max_cells // max(1, len(self.grid)))
     idx = list(range(len(self.dense)))
     return [idx[i:i + per] for i in range(0, len(idx), per)]
-
-
-def _split_floor(labels: dict) -> tuple[dict, dict]:
-  """A family's dense labels split into its size fields and its floor_* fields (the
-  floors follow the run's embedding and seed in a row, as they always have)."""
-  return ({k: v for k, v in labels.items() if not k.startswith("floor_")},
-          {k: v for k, v in labels.items() if k.startswith("floor_")})
 
 
 def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:

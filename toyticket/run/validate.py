@@ -8,19 +8,10 @@ import math
 import ml_collections
 
 from toyticket.core import families, names
+from toyticket.core.checks import as_tuple, choice as _choice
 from toyticket.core.errors import ConfigError
 from toyticket.discovery import methods
 from toyticket.families.clause import task
-
-
-def as_tuple(v) -> tuple:
-  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
-
-
-def _choice(field, values, allowed):
-  for v in as_tuple(values):
-    if v not in allowed:
-      raise ConfigError(field, v, ", ".join(allowed))
 
 
 def _is_int(v) -> bool:

@@ -32,8 +32,9 @@ class Family(Protocol):
     """The task's device arrays the cycle reads ("x_train", "y_train", "x_test", "y_test"
     and whatever its readings need)."""
 
-  def dense_labels(self, task, options) -> dict:
-    """Row labels every dense run of this task carries (its size and floor)."""
+  def dense_labels(self, task, options) -> tuple[dict, dict]:
+    """Row labels every dense run of this task carries: (its size, its floor_* labels);
+    a row holds the size after the hidden width and the floors after the seed."""
 
   def init(self, spec, key, c0) -> dict:
     """θ of one network around embedding c0."""

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from toyticket.families.clause import kernels, model, readings, sae, task
+from toyticket.core.checks import as_tuple
 from toyticket.ticket.train import Step
 
 
@@ -28,9 +29,6 @@ TASK_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_
                "decoy_vars", "decoy_pols")
 
 
-def _as_tuple(v) -> tuple:
-  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
-
 
 class ClauseFamily:
   name = "clause"
@@ -41,20 +39,20 @@ class ClauseFamily:
     """One task per task.m ("m8")."""
     t = cfg.task
     return [(f"m{m}", task.make_task(cfg.data_seed, t.n, m, t.k, t.target, t.polarity,
-                                     t.n_train, t.n_test)) for m in _as_tuple(t.m)]
+                                     t.n_train, t.n_test)) for m in as_tuple(t.m)]
 
   def options(self, cfg, tk) -> ClauseOptions:
     s = cfg.sae
     return ClauseOptions(cfg.codes.tau, cfg.codes.readout_check, cfg.codes.specificity,
-                         sae.SaeSpec(_as_tuple(s.l1), s.latents, s.seeds, s.steps, s.lr,
+                         sae.SaeSpec(as_tuple(s.l1), s.latents, s.seeds, s.steps, s.lr,
                                      min(s.examples, cfg.task.n_train)))
 
   def task_arrays(self, tk) -> dict:
     return {k: jnp.asarray(getattr(tk, k)) for k in TASK_ARRAYS}
 
-  def dense_labels(self, tk, options) -> dict:
-    """m and floor_acc, the constant classifier's test accuracy (`task.Task.floor_acc`)."""
-    return {"m": tk.m, "floor_acc": round(tk.floor_acc, 6)}
+  def dense_labels(self, tk, options) -> tuple[dict, dict]:
+    """({m}, {floor_acc}): the constant classifier's test accuracy (`Task.floor_acc`)."""
+    return {"m": tk.m}, {"floor_acc": round(tk.floor_acc, 6)}
 
   def init(self, spec, key, c0) -> dict:
     return model.init_params(key, c0, spec.hidden, spec.n_out)

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 
+from toyticket.core.checks import as_tuple, choice
 from toyticket.core.errors import ConfigError
 from toyticket.core.names import CLASSES, TEMPLATE_NAMES as T_NAMES
 from toyticket.discovery import methods
@@ -19,8 +20,8 @@ from toyticket.families.clause import sae_figures as _sae_figures  # noqa: F401
 from toyticket.reading import plots, results
 
 
-def _as_tuple(v) -> tuple:
-  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+_num = results.text_num   # a summary number (p decimals, "  nan" for None)
 
 
 def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tuple,
@@ -113,20 +114,17 @@ def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
       row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d["sae_fvu"].shape[-1]),
              "diverged_epoch": int(d["diverged_epoch"][i]),
              "diverged": bool(d["diverged_epoch"][i] >= 0 or not finite)}
-      for key in ("fvu", "mse", "l0", "dead"):
-        row[f"sae_{key}"] = results.num(np.mean(d[f"sae_{key}"][i, p])) if finite else None
-      if not finite:     # a diverged SAE matches nothing real: no counts, left out
-        rows.append({**row, **{f"sae_{k}_{name}{sd}": None for name in T_NAMES
-                               for k, sd in (("matched", ""), ("matched", "_sd"),
-                                             ("stable", ""), ("random", ""), ("codes", ""))}})
-        continue
+      numbers = {f"sae_{key}": results.num(np.mean(d[f"sae_{key}"][i, p]))
+                 for key in ("fvu", "mse", "l0", "dead")}
       for t, name in enumerate(T_NAMES):
         m = d["sae_matched"][i, p, :, t].astype(float)
-        row[f"sae_matched_{name}"] = results.num(m.mean())
-        row[f"sae_matched_{name}_sd"] = results.num(m.std(ddof=1)) if m.size > 1 else None
-        row[f"sae_stable_{name}"] = int(d["sae_stable"][i, p, t])
-        row[f"sae_random_{name}"] = results.num(np.mean(d["sae_random"][i, :, t]))
-        row[f"sae_codes_{name}"] = int(d["sae_codes"][i, t])
+        numbers[f"sae_matched_{name}"] = results.num(m.mean())
+        numbers[f"sae_matched_{name}_sd"] = results.num(m.std(ddof=1)) if m.size > 1 else None
+        numbers[f"sae_stable_{name}"] = int(d["sae_stable"][i, p, t])
+        numbers[f"sae_random_{name}"] = results.num(np.mean(d["sae_random"][i, :, t]))
+        numbers[f"sae_codes_{name}"] = int(d["sae_codes"][i, t])
+      # a diverged SAE matches nothing real: same columns, no numbers, left out
+      row.update(numbers if finite else dict.fromkeys(numbers))
       rows.append(row)
   return rows
 
@@ -141,11 +139,11 @@ def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) ->
   accuracy plus the references (random, oracle), best first."""
   lines = []
   for d in results.aggregate(dense_rows, ("group", "embedding")):
-    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {results.text_num(d['dense_acc_mean'])} ± "
-                 f"{results.text_num(d['dense_acc_ci95'])} (floor {results.text_num(d['floor_acc_mean'])})  dense 4P "
-                 f"{results.text_num(d['dense_4P_mean'], 1)} 3N1P {results.text_num(d['dense_3N1P_mean'], 1)}  (θ0: 4P "
-                 f"{results.text_num(d['init_4P_mean'], 1)} 3N1P {results.text_num(d['init_3N1P_mean'], 1)}; decoy 4P "
-                 f"{results.text_num(d['decoy_dense_4P_mean'], 1)})  n={d['n']}" +
+    lines.append(f"{d['group']} {d['embedding']:<13} dense acc {_num(d['dense_acc_mean'])} ± "
+                 f"{_num(d['dense_acc_ci95'])} (floor {_num(d['floor_acc_mean'])})  dense 4P "
+                 f"{_num(d['dense_4P_mean'], 1)} 3N1P {_num(d['dense_3N1P_mean'], 1)}  (θ0: 4P "
+                 f"{_num(d['init_4P_mean'], 1)} 3N1P {_num(d['init_3N1P_mean'], 1)}; decoy 4P "
+                 f"{_num(d['decoy_dense_4P_mean'], 1)})  n={d['n']}" +
                  results.diverged_note(d))
   head = (f"{'group':<8} {'embedding':<13} {'method':<20} {'dens':>5} {'rewind':<6} "
           f"{'floor':>5} {'masked':>6} {'sparse acc':>13} {'4P':>5} {'(θ0)':>5} {'3N1P':>5} "
@@ -154,9 +152,9 @@ def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) ->
   if rep is not None:
     lines.append(f"representative run ({rep['group']} {rep['embedding']}, seed {rep['seed']}: "
                  f"median masked-no-retrain accuracy of {rep['method']} at density "
-                 f"{rep['density']}): dense {results.text_num(rep['dense_acc'])} → masked "
-                 f"{results.text_num(rep['masked_acc'])} → sparse ({rep['rewind']} rewind) "
-                 f"{results.text_num(rep['sparse_acc'])}; floor {results.text_num(rep['floor_acc'])}")
+                 f"{rep['density']}): dense {_num(rep['dense_acc'])} → masked "
+                 f"{_num(rep['masked_acc'])} → sparse ({rep['rewind']} rewind) "
+                 f"{_num(rep['sparse_acc'])}; floor {_num(rep['floor_acc'])}")
   lines += ["", "± is the 95 % CI half-width over seeds; floor = constant-classifier "
             "accuracy; (θ0) = codes of the mask at θ0 (chance level)", head, "-" * len(head)]
   agg = results.aggregate(rows)
@@ -172,13 +170,13 @@ def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) ->
   for a in agg:
     lines.append(
         f"{a['group']:<8} {a['embedding']:<13} {a['method']:<20} {a['density']:>5} "
-        f"{a['rewind']:<6} {results.text_num(a['floor_acc_mean']):>5} {results.text_num(a['masked_acc_mean']):>6} "
-        f"{results.text_num(a['sparse_acc_mean'])}±{results.text_num(a['sparse_acc_ci95'])} "
-        f"{results.text_num(a['sparse_4P_mean'], 1):>5} "
-        f"{results.text_num(a['chance_4P_mean'], 1):>5} {results.text_num(a['sparse_3N1P_mean'], 1):>5} "
-        f"{results.text_num(a['chance_3N1P_mean'], 1):>5} {results.text_num(a['decoy_sparse_4P_mean'], 1):>5} "
-        f"{results.text_num(a['same_site_recall_4P_mean'], 2):>6} "
-        f"{results.text_num(a['family_recall_4P_mean'], 2):>6} {a['n']:>3} {a['n_diverged']:>3}")
+        f"{a['rewind']:<6} {_num(a['floor_acc_mean']):>5} {_num(a['masked_acc_mean']):>6} "
+        f"{_num(a['sparse_acc_mean'])}±{_num(a['sparse_acc_ci95'])} "
+        f"{_num(a['sparse_4P_mean'], 1):>5} "
+        f"{_num(a['chance_4P_mean'], 1):>5} {_num(a['sparse_3N1P_mean'], 1):>5} "
+        f"{_num(a['chance_3N1P_mean'], 1):>5} {_num(a['decoy_sparse_4P_mean'], 1):>5} "
+        f"{_num(a['same_site_recall_4P_mean'], 2):>6} "
+        f"{_num(a['family_recall_4P_mean'], 2):>6} {a['n']:>3} {a['n_diverged']:>3}")
   return "\n".join(lines)
 
 
@@ -224,13 +222,12 @@ class ClauseReading:
 
   def validate(self, c) -> None:
     """Methods that apply to the clause world, its figures, at most C(n, k) clauses."""
-    _choice = lambda field, values, allowed: _check_choice(field, values, allowed)
-    _choice("methods", c.methods, methods.for_task("clause"))
-    _choice("figures", c.figures, self.figures)
+    choice("methods", c.methods, methods.for_task("clause"))
+    choice("figures", c.figures, self.figures)
     t = c.task
     ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (t.n, t.k))
     limit = math.comb(t.n, t.k) if ints and 1 <= t.k <= t.n else None   # else: task.k's
-    for m in _as_tuple(t.m):
+    for m in as_tuple(t.m):
       if limit is not None and isinstance(m, int) and m > limit:
         raise ConfigError("task.m", t.m, f"integers in [1, C(task.n, task.k) = {limit}] "
                           "(distinct clauses)")
@@ -253,12 +250,6 @@ class ClauseReading:
                 f"{rep['masked_acc']:.3f} → sparse {rep['sparse_acc']:.3f} (floor "
                 f"{rep['floor_acc']:.3f}).</p>")
     return rep_line, best_table(rows, dense_rows)
-
-
-def _check_choice(field, values, allowed):
-  for v in _as_tuple(values):
-    if v not in allowed:
-      raise ConfigError(field, values, ", ".join(map(str, allowed)))
 
 
 READING = ClauseReading()

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 
 from toyticket.families.tms import model as tms
+from toyticket.core.checks import as_tuple
 from toyticket.ticket.train import Step
 
 
@@ -38,9 +39,6 @@ def analyse_cells_tms(spec, traj, start, masks, density, straj, slosses, data):
 
 
 
-def _as_tuple(v) -> tuple:
-  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
-
 
 class TmsFamily:
   name = "tms"
@@ -51,7 +49,7 @@ class TmsFamily:
     """One task per task.sparsity ("S0.9")."""
     t = cfg.task
     return [(f"S{s}", tms.make_task(cfg.data_seed, t.n, s, t.n_train, t.n_test))
-            for s in _as_tuple(t.sparsity)]
+            for s in as_tuple(t.sparsity)]
 
   def options(self, cfg, tk) -> TmsOptions:
     return TmsOptions(cfg.task.importance_decay)
@@ -59,10 +57,10 @@ class TmsFamily:
   def task_arrays(self, tk) -> dict:
     return {k: jnp.asarray(getattr(tk, k)) for k in TASK_ARRAYS}
 
-  def dense_labels(self, tk, options) -> dict:
-    """n, sparsity S and floor_loss, the best constant reconstruction's test loss."""
-    return {"n": tk.n, "sparsity": tk.sparsity,
-            "floor_loss": round(tk.floor_loss(options.importance_decay), 6)}
+  def dense_labels(self, tk, options) -> tuple[dict, dict]:
+    """({n, sparsity S}, {floor_loss}): the best constant reconstruction's test loss."""
+    return ({"n": tk.n, "sparsity": tk.sparsity},
+            {"floor_loss": round(tk.floor_loss(options.importance_decay), 6)})
 
   def init(self, spec, key, c0) -> dict:
     return tms.init_params(key, c0, spec.hidden, spec.n_out)

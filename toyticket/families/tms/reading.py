@@ -7,14 +7,12 @@ from __future__ import annotations
 import html
 
 
+from toyticket.core.checks import as_tuple, choice
 from toyticket.core.errors import ConfigError
 from toyticket.discovery import methods
 from toyticket.families.tms import figures as _figures  # noqa: F401  (registers them)
 from toyticket.reading import plots, results
 
-
-def _as_tuple(v) -> tuple:
-  return tuple(v) if isinstance(v, (tuple, list)) else (v,)
 
 
 TMS_CELL_FIELDS = ("realised_density", "sparse_loss", "masked_loss", "rewind_loss",
@@ -24,6 +22,8 @@ TMS_CELL_COUNTS = ("sparse_represented", "sparse_superposed", "chance_represente
                    "chance_superposed",
                    "masked_represented", "new_features", "cut_features", "pruned_nonzero",
                    "collapsed_rows", "detect_epoch", "diverged_epoch")
+
+_num = results.text_num   # a summary number (p decimals, "  nan" for None)
 
 
 def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tuple[list, list]:
@@ -69,13 +69,13 @@ def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
   superposed, mean dimensionality, same-feature recall and Gram similarity."""
   lines = []
   for d in results.aggregate(dense_rows, ("group", "embedding")):
-    lines.append(f"{d['group']:<10} dense loss {results.text_num(d['dense_loss_mean'], 4)} ± "
-                 f"{results.text_num(d['dense_loss_ci95'], 4)} (floor {results.text_num(d['floor_loss_mean'], 4)})  "
-                 f"represented {results.text_num(d['dense_represented_mean'], 1)} (θ0 "
-                 f"{results.text_num(d['init_represented_mean'], 1)})  superposed "
-                 f"{results.text_num(d['dense_superposed_mean'], 1)} (θ0 "
-                 f"{results.text_num(d['init_superposed_mean'], 1)})  dimensionality "
-                 f"{results.text_num(d['feature_dimensionality_dense_mean'], 2)}  n={d['n']}" +
+    lines.append(f"{d['group']:<10} dense loss {_num(d['dense_loss_mean'], 4)} ± "
+                 f"{_num(d['dense_loss_ci95'], 4)} (floor {_num(d['floor_loss_mean'], 4)})  "
+                 f"represented {_num(d['dense_represented_mean'], 1)} (θ0 "
+                 f"{_num(d['init_represented_mean'], 1)})  superposed "
+                 f"{_num(d['dense_superposed_mean'], 1)} (θ0 "
+                 f"{_num(d['init_superposed_mean'], 1)})  dimensionality "
+                 f"{_num(d['feature_dimensionality_dense_mean'], 2)}  n={d['n']}" +
                  results.diverged_note(d))
   head = (f"{'group':<10} {'method':<20} {'dens':>5} {'rewind':<6} {'masked':>7} "
           f"{'sparse loss':>15} {'repr':>5} {'(θ0)':>5} {'sup':>5} {'(θ0)':>5} {'dim':>5} "
@@ -86,13 +86,13 @@ def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
   for a in results.aggregate(rows):
     lines.append(
         f"{a['group']:<10} {a['method']:<20} {a['density']:>5} {a['rewind']:<6} "
-        f"{results.text_num(a['masked_loss_mean'], 4):>7} {results.text_num(a['sparse_loss_mean'], 4)}±"
-        f"{results.text_num(a['sparse_loss_ci95'], 4)} {results.text_num(a['sparse_represented_mean'], 1):>5} "
-        f"{results.text_num(a['chance_represented_mean'], 1):>5} "
-        f"{results.text_num(a['sparse_superposed_mean'], 1):>5} "
-        f"{results.text_num(a['chance_superposed_mean'], 1):>5} "
-        f"{results.text_num(a['feature_dimensionality_sparse_mean'], 2):>5} "
-        f"{results.text_num(a['same_feature_recall_mean'], 2):>6} {results.text_num(a['gram_similarity_mean'], 2):>5} "
+        f"{_num(a['masked_loss_mean'], 4):>7} {_num(a['sparse_loss_mean'], 4)}±"
+        f"{_num(a['sparse_loss_ci95'], 4)} {_num(a['sparse_represented_mean'], 1):>5} "
+        f"{_num(a['chance_represented_mean'], 1):>5} "
+        f"{_num(a['sparse_superposed_mean'], 1):>5} "
+        f"{_num(a['chance_superposed_mean'], 1):>5} "
+        f"{_num(a['feature_dimensionality_sparse_mean'], 2):>5} "
+        f"{_num(a['same_feature_recall_mean'], 2):>6} {_num(a['gram_similarity_mean'], 2):>5} "
         f"{a['n']:>3} {a['n_diverged']:>3}")
   return "\n".join(lines)
 
@@ -105,17 +105,14 @@ class TmsReading:
 
   def validate(self, c) -> None:
     """Its methods, embedding, widths, figures, and no SAEs (they read clause codes)."""
-    for field, values, allowed in (("methods", c.methods, methods.for_task("tms")),
-                                   ("figures", c.figures, self.figures)):
-      for v in _as_tuple(values):
-        if v not in allowed:
-          raise ConfigError(field, values, ", ".join(map(str, allowed)))
-    if _as_tuple(c.embeddings) != ("identity",):
+    choice("methods", c.methods, methods.for_task("tms"))
+    choice("figures", c.figures, self.figures)
+    if as_tuple(c.embeddings) != ("identity",):
       raise ConfigError("embeddings", c.embeddings, "('identity',) with task.family='tms' "
                         "(TMS features are the inputs)")
     if c.model.d != c.task.n:
       raise ConfigError("model.d", c.model.d, f"task.n={c.task.n} with task.family='tms'")
-    if _as_tuple(c.sae.l1):
+    if as_tuple(c.sae.l1):
       raise ConfigError("sae.l1", c.sae.l1, "() with task.family='tms' (SAEs read clause "
                         "codes)")
 

@@ -90,8 +90,8 @@ def test_cycle_batched_equals_one_at_a_time(tiny_group):
     for j, lab in enumerate(strip(g.cell_labels([r]))):
       i = labels.index(lab)
       chex.assert_trees_all_close(pick(batched, i), pick(alone, j), rtol=1e-7, atol=1e-5)
-      np.testing.assert_allclose(batched["cells"]["sparse_acc"][i],
-                                 alone["cells"]["sparse_acc"][j], atol=1e-5)
+      np.testing.assert_allclose(batched["cells"].sparse_acc[i],
+                                 alone["cells"].sparse_acc[j], atol=1e-5)
 
 
 def test_masks_exact_and_pruned_weights_stay_zero(tiny_group):
@@ -102,7 +102,7 @@ def test_masks_exact_and_pruned_weights_stay_zero(tiny_group):
   for j, lab in enumerate(labels):
     assert masks[j].mean() == lab["density"]                  # realised == requested
     assert np.all(w1[j][masks[j] == 0] == 0.0)                # exactly zero, never revived
-  assert int(out["cells"]["pruned_nonzero"].sum()) == 0
+  assert int(out["cells"].pruned_nonzero.sum()) == 0
   # Learned C0 trains; Hadamard C0 does not move at all.
   c0 = out["sparse_final"]["C0"]
   emb = [lab["embedding"] for lab in labels]
@@ -119,9 +119,9 @@ def test_nan_run_is_flagged_and_others_unaffected(tiny_group):
   ok = cycle.full_cycle_jit(g.spec, dense_in, cells, data)
   bad_in = {**dense_in, "c0": dense_in["c0"] * jnp.array([1.0, 1e30])[:, None, None]}
   bad = cycle.full_cycle_jit(g.spec, bad_in, cells, data)
-  assert int(bad["dense"]["diverged_epoch"][0]) == -1
-  assert int(bad["dense"]["diverged_epoch"][1]) >= 1
-  out = {k: grid.CellGrid.flatten(v) if k in cycle.CELL_OUTPUTS else v
+  assert int(bad["dense"].diverged_epoch[0]) == -1
+  assert int(bad["dense"].diverged_epoch[1]) >= 1
+  out = {k: jax.tree.map(grid.CellGrid.flatten, v) if k in cycle.CELL_OUTPUTS else v
          for k, v in jax.tree.map(np.asarray, bad).items()}
   rows, dense_rows, _ = clause_reading.chunk_rows(g.dense_labels([0, 1]),
                                                   g.cell_labels([0, 1]), g.densities, out)
@@ -193,16 +193,16 @@ def test_dense_oracle_classes_and_decoys_match_direct_readings(tiny_group):
     end = jax.tree.map(lambda v: v[r, -1], out["dense_traj"])
     ones = jnp.ones_like(end["W1"])
     dec = codes.codes_of(end, ones, data["decoy_vars"], data["decoy_pols"])
-    np.testing.assert_array_equal(d["decoy_codes"][r, 1], codes.counts(dec))
+    np.testing.assert_array_equal(d.decoy_codes[r, 1], codes.counts(dec))
     final = codes.codes_of(end, ones, data["clause_vars"], data["clause_pols"])
     for p, rho in enumerate(g.densities):
       oracle = discovery.topk_mask(jnp.abs(end["W1"]), rho)
       p0 = jax.tree.map(lambda v: v[r, 0], out["dense_traj"])
       sup = codes.codes_of(p0, oracle, data["clause_vars"], data["clause_pols"]).near
-      stable, recruited, lost = d["oracle_class_counts"][r, p]
+      stable, recruited, lost = d.oracle_class_counts[r, p]
       np.testing.assert_array_equal(stable + recruited, codes.counts(final))
       np.testing.assert_array_equal(stable + lost, np.asarray(sup).sum((0, 1)))
-      surv = d["oracle_survival"][r, p]
+      surv = d.oracle_survival[r, p]
       assert surv[0].sum() == np.asarray(sup).sum() and surv[1].sum() == stable.sum()
 
 
@@ -263,7 +263,7 @@ def test_imp_masks_nested_exact_and_level_one_is_the_oracle(imp_group):
               lab["method"] == "oracle" and lab["rewind"] == rw]
       np.testing.assert_array_equal(out["masks"][idx[0]], out["masks"][o])  # L = 1 ≡ oracle
       chex.assert_trees_all_close(pick(idx[0]), pick(o), rtol=1e-7, atol=1e-5)
-      assert abs(out["cells"]["sparse_acc"][idx[0]] - out["cells"]["sparse_acc"][o]) < 1e-3
+      assert abs(out["cells"].sparse_acc[idx[0]] - out["cells"].sparse_acc[o]) < 1e-3
 
 
 def test_imp_levels_of_a_batch_equal_levels_run_alone(imp_group):

@@ -5,7 +5,9 @@ import os
 import subprocess
 import sys
 
+import jax
 import numpy as np
+import pytest
 
 from toyticket.discovery import impls as discovery, methods
 from toyticket.run import grid
@@ -90,6 +92,7 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
           "import toyticket.reading.report, toyticket.reading.replication;"
           "import toyticket.core.rundir, toyticket.core.host, toyticket.core.errors;"
           "import toyticket.families.clause.reading, toyticket.families.tms.reading;"
+          "import toyticket.reading.run, toyticket.reading.family, toyticket.core.readings;"
           "toyticket.reading.plots.all_figures();"
           "assert 'jax' not in sys.modules, 'jax imported';"
           "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported';"
@@ -115,6 +118,15 @@ def test_vocabulary_matches_implementations():
   from toyticket.families.tms import model as tms
   assert tms.REPRESENTED_MIN == names.TMS_REPRESENTED_MIN
   np.testing.assert_array_equal(metrics.DIST_BINS, np.linspace(0, 2, 11, dtype=np.float32))
+
+
+def test_a_method_is_implemented_once_where_it_is_written():
+  from toyticket.discovery import base
+  assert set(base.NAMED) == {m.name for m in methods.METHODS.values() if m.space == "weight"
+                             or m.site_score is None or m.translation not in methods.TRANSLATIONS}
+  with pytest.raises(KeyError, match="implemented twice"):
+    base.implements("snip", reads="init")(lambda ctx: None)
+  assert discovery.IMPLS["snip"] is base.NAMED["snip"]
 
 
 def test_feature_methods_are_pairs_and_properties_are_typed():
@@ -145,7 +157,7 @@ def test_cell_grid_owns_order_labels_inputs_and_flattening():
   np.testing.assert_array_equal(inputs[0]["probe_index"], [[0, 1, 0, 1]] * 3)
   np.testing.assert_array_equal(inputs[0]["rewind"], [[names.REWINDS.index("probe")] * 4] * 3)
   out = {"a": np.arange(3 * 8).reshape(3, 8), "p": {"W": np.zeros((3, 8, 2, 2))}}
-  flat = grid.CellGrid.flatten(out)
+  flat = jax.tree.map(grid.CellGrid.flatten, out)
   np.testing.assert_array_equal(flat["a"], np.arange(24))       # row r·C + c
   assert flat["p"]["W"].shape == (24, 2, 2)
 

@@ -176,10 +176,17 @@ def test_majority_needs_more_than_half_significant():
   assert Ru.majority([(better, base)] + [(noise, base)] * 17).verdict == "inconclusive"
 
 
-def test_a_missing_field_is_no_data_with_its_cause_not_a_verdict():
+def test_a_misspelt_field_fails_loudly_and_missing_cells_are_explicit_no_data():
+  """Only an explicit NoData (the sweep lacks the claim's cells) reads as inconclusive; a
+  field no row has (a misspelt or renamed reading) is a KeyError, never a verdict."""
   t = Ru.Tables(rows("oracle", [0.9] * 4), dense_rows())   # no family_recall_4P field
-  f = R.evaluate([c for c in C.CLAIMS if c.cid == "6"], {"precursors": t})[0][1]
-  assert f.verdict == "inconclusive" and f.ours == "no data" and "KeyError" in f.note
+  with pytest.raises(KeyError, match="family_recall_4P"):
+    R.evaluate([c for c in C.CLAIMS if c.cid == "6"], {"precursors": t})
+  survival = [c for c in C.CLAIMS if "survival" in c.measure.__name__]
+  assert survival, "a claim reads the oracle survival arrays"
+  f = R.evaluate(survival[:1], {survival[0].sweep: Ru.Tables(rows("oracle", [0.9] * 4),
+                                                            dense_rows())})[0][1]
+  assert f.verdict == "inconclusive" and f.ours == "no data" and "oracle survival" in f.note
 
 
 def test_every_setting_must_reproduce():

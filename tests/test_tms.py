@@ -103,8 +103,8 @@ def test_tms_cycle_batched_equals_one_at_a_time(tms_run):
     for j, lab in enumerate(strip(g.cell_labels([r]))):
       i = labels.index(lab)
       chex.assert_trees_all_close(pick(batched, i), pick(alone, j), rtol=1e-7, atol=1e-5)
-      np.testing.assert_allclose(batched["cells"]["sparse_loss"][i],
-                                 alone["cells"]["sparse_loss"][j], rtol=1e-5)
+      np.testing.assert_allclose(batched["cells"].sparse_loss[i],
+                                 alone["cells"].sparse_loss[j], rtol=1e-5)
 
 
 def test_tms_cycle_readings_equal_direct_computations(tms_run):
@@ -125,17 +125,17 @@ def test_tms_cycle_readings_equal_direct_computations(tms_run):
     d = jax.tree.map(lambda v: v[r], dense_final)
     assert mask.mean() == lab["density"] and np.all(p["W"][mask == 0] == 0)
     np.testing.assert_array_equal(p["C0"], np.eye(6, dtype=np.float32))
-    np.testing.assert_allclose(out["cells"]["sparse_loss"][j],
+    np.testing.assert_allclose(out["cells"].sparse_loss[j],
                                tms.loss_of(p, mask, data["x_test"], data["y_test"], decay),
                                rtol=1e-5)
     c1 = p["W"] * mask
-    assert out["cells"]["sparse_represented"][j] == int(tms.represented(c1).sum())
-    np.testing.assert_allclose(out["cells"]["same_feature_recall"][j],
+    assert out["cells"].sparse_represented[j] == int(tms.represented(c1).sum())
+    np.testing.assert_allclose(out["cells"].same_feature_recall[j],
                                tms.same_feature_recall(d["W"], c1), rtol=1e-6)
   for r in block:
     w = jnp.asarray(dense_final["W"][r])
-    assert out["dense"]["represented"][r, -1] == int(tms.represented(w).sum())
-    np.testing.assert_allclose(out["dense"]["dim_ends"][r, 1], tms.feature_dimensionality(w),
+    assert out["dense"].represented[r, -1] == int(tms.represented(w).sum())
+    np.testing.assert_allclose(out["dense"].dim_ends[r, 1], tms.feature_dimensionality(w),
                                rtol=1e-5)
 
 
@@ -144,7 +144,7 @@ def test_tms_restore_then_rewind_equals_the_run_in_memory(tms_run, tmp_path):
   (`execute(..., restored)`, the restore_from path) gives exactly the in-memory outputs."""
   g, block, out = tms_run
   checkpoints.save(str(tmp_path / "ck"), {"dense_traj": out["dense_traj"],
-                                          "dense_losses": out["dense"]["loss"]})
+                                          "dense_losses": out["dense"].loss})
   rest = execute.execute(g, block, checkpoints.restore(str(tmp_path / "ck")))
   keep = lambda o: {k: o[k] for k in ("masks", "sparse_final", "cells")}
   chex.assert_trees_all_equal(keep(out), keep(rest))

@@ -126,3 +126,21 @@ def score_method(score_fn: Callable, reads: str) -> Impl:
   "probe", "final") is the dense epoch it reads, its detect_epoch."""
   return Impl(lambda ctx: score_fn(ctx),
               lambda aux, ctx, rho: (topk_mask(aux, rho), final_w1(ctx), EPOCH[reads](ctx)))
+
+
+NAMED: dict[str, Impl] = {}   # method name → Impl, filled by `implements` where each is written
+
+
+def implements(name: str, reads: str | None = None, prepare: Callable | None = None):
+  """Registers the decorated function as the implementation of method `name` (declared,
+  with its JAX-free properties, in `methods.METHODS`): with `reads` the function is a
+  score ctx → (H, d) kept top-ρ (`score_method`); otherwise it is select(aux, ctx, ρ)
+  with `prepare` (default: no aux). A name is implemented once; `impls.IMPLS` is derived
+  from this registry and the declarations, both directions checked at import."""
+  def register(fn):
+    if name in NAMED:
+      raise KeyError(f"discovery method {name!r} is implemented twice")
+    NAMED[name] = (score_method(fn, reads) if reads is not None
+                   else Impl(prepare or (lambda ctx: None), fn))
+    return fn
+  return register

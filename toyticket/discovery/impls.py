@@ -4,19 +4,15 @@ space methods (`weight`), the feature-space scores (`sites`) and their translati
 (`translate`). See `base` for the contract (exact density, nested masks)."""
 from __future__ import annotations
 
-
-import jax
 import jax.numpy as jnp
 
 from toyticket.discovery.methods import METHODS
-from toyticket.discovery.base import (EPOCH, Context, DiscoveryConfig, Impl, at,  # noqa: F401
-                                     final_w1, keep_count, score_method, topk_mask)
-from toyticket.discovery.sites import (_kappa, clause_couplings, coordinate_contributions,  # noqa: F401
+from toyticket.discovery.base import (EPOCH, NAMED, Context, DiscoveryConfig, Impl,  # noqa: F401
+                                     at, final_w1, keep_count, score_method, topk_mask)
+from toyticket.discovery.sites import (clause_couplings, coordinate_contributions,  # noqa: F401
                                       site_geometry, site_scores, zscore)
 from toyticket.discovery.translate import TRANSLATE
-from toyticket.discovery.weight import (_grasp, _grasp_w1, _obs, _obs_iterative_prepare,  # noqa: F401
-                                       _obs_iterative_select, _snip, _synflow_joint_select,
-                                       _synflow_select, damped_inverse, earlybird_epoch,
+from toyticket.discovery.weight import (damped_inverse, earlybird_epoch,  # noqa: F401
                                        earlybird_epoch_consecutive, earlybird_select,
                                        feature_columns, grasp_scores, hvp_w1, obs_saliency,
                                        synflow_scores, w1_grad, w1_hessian, w1_loss)
@@ -61,48 +57,21 @@ def feature_impl(kind: str, translation: str) -> Impl:
   return Impl(prepare, select)
 
 
-# every weight-space method, and feature-space rules that are not (site score,
-# translation) pairs (TMS's feature_columns)
-_NAMED_IMPLS: dict[str, Impl] = {
-    "random": score_method(lambda ctx: jax.random.uniform(ctx.key, final_w1(ctx).shape),
-                           "init"),
-    "init_magnitude": score_method(lambda ctx: jnp.abs(at(ctx.traj, 0)[ctx.prunable]),
-                                   "init"),
-    "checkpoint_magnitude": score_method(
-        lambda ctx: jnp.abs(at(ctx.traj, ctx.probe_epoch)[ctx.prunable]), "probe"),
-    "oracle": score_method(lambda ctx: jnp.abs(final_w1(ctx)), "final"),
-    "obs": score_method(_obs, "final"),
-    "obs_iterative": Impl(_obs_iterative_prepare, _obs_iterative_select),
-    "snip": score_method(_snip, "init"),
-    "grasp": score_method(_grasp, "init"),
-    "grasp_w1": score_method(_grasp_w1, "init"),
-    "synflow": Impl(lambda ctx: None, _synflow_select),
-    "synflow_joint": Impl(lambda ctx: None, _synflow_joint_select),
-    "earlybird": Impl(lambda ctx: None, earlybird_select(earlybird_epoch)),
-    "earlybird_consecutive": Impl(lambda ctx: None,
-                                  earlybird_select(earlybird_epoch_consecutive)),
-    "w1_kappa": score_method(lambda ctx: _kappa(ctx, False), "probe"),
-    "w1_grad_kappa": score_method(lambda ctx: _kappa(ctx, True), "probe"),
-    "feature_columns": Impl(lambda ctx: None, lambda _, ctx, rho: (
-        feature_columns(at(ctx.traj, ctx.probe_epoch)[ctx.prunable], rho), final_w1(ctx),
-        EPOCH["probe"](ctx))),
-}
-
-
 def _impl(m) -> Impl:
-  """A declared method's implementation: its named one, or the feature-space pair its
-  site score and translation name (a weight-space method without one fails at import)."""
-  if m.name in _NAMED_IMPLS:
-    return _NAMED_IMPLS[m.name]
+  """A declared method's implementation: the one registered under its name where it is
+  written (`base.implements`), or the feature-space pair its site score and translation
+  name (a weight-space method without one fails at import)."""
+  if m.name in NAMED:
+    return NAMED[m.name]
   if m.space == "weight":
-    raise KeyError(f"method {m.name!r} is declared in methods.METHODS but has no "
-                   "implementation in discovery.impls._NAMED_IMPLS")
+    raise KeyError(f"method {m.name!r} is declared in methods.METHODS but no module "
+                   "registers an implementation (`base.implements`)")
   if m.scores_at == "start":
     return adaptive_impl(m.translation)
   return feature_impl(m.site_score, m.translation)
 
 
-_undeclared = set(_NAMED_IMPLS) - set(METHODS)
+_undeclared = set(NAMED) - set(METHODS)
 if _undeclared:        # an implementation must be declared (its properties) to be run
   raise KeyError(f"discovery.impls implements undeclared methods {sorted(_undeclared)}")
 IMPLS: dict[str, Impl] = {name: _impl(m) for name, m in METHODS.items()}   # derived

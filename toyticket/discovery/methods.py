@@ -1,7 +1,10 @@
 """The mask-discovery methods as named objects with their properties (no JAX).
 
-`METHODS[name]` is a `Method`; `discovery.IMPLS[name]` implements it (tests check the two
-name sets are equal). Feature-space methods are (site score, translation) pairs: their
+`METHODS[name]` is a `Method`: its properties, declared here (plain Python) because config
+checks and figures read them without JAX. Its implementation is registered where it is
+written (`discovery.base.implements` in `weight` and `sites`; the feature-space pairs from
+their site score and translation), and `discovery.impls.IMPLS` is derived from both, every
+declared name implemented and every implemented name declared (checked at import). Feature-space methods are (site score, translation) pairs: their
 name is `site_score` for the greedy translation and `f"{site_score}-{translation}"`
 otherwise, built here once; nothing parses a name back (read `.site_score` and
 `.translation`, or look a pair up with `feature_method`).

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from toyticket.families.clause import codes as codes_lib
 from toyticket.families.clause import model
-from toyticket.discovery.base import Context, at
+from toyticket.discovery.base import Context, at, implements
 from toyticket.discovery.weight import w1_grad
 
 
@@ -80,3 +80,7 @@ def _kappa(ctx, use_grad: bool):
   a = clause_couplings(p["C0"], ctx.clause_vars, ctx.clause_pols)   # (m, R, d)
   w = -w1_grad(p, ctx.x, ctx.y) if use_grad else p["W1"]
   return jnp.max(w[:, None, None, :] * a[None], axis=(1, 2))
+
+
+implements("w1_kappa", reads="probe")(lambda ctx: _kappa(ctx, False))
+implements("w1_grad_kappa", reads="probe")(lambda ctx: _kappa(ctx, True))

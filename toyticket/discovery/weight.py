@@ -9,7 +9,32 @@ import jax
 import jax.numpy as jnp
 
 from toyticket.families.clause import kernels, model
-from toyticket.discovery.base import EPOCH, at, final_w1, keep_count, topk_mask
+from toyticket.discovery.base import EPOCH, at, final_w1, implements, keep_count, topk_mask
+
+
+# ------------------------------------------------------ controls and magnitudes
+@implements("random", reads="init")
+def random_scores(ctx):
+  """Uniform scores from the run's DISCOVERY stream: a random mask at exact density."""
+  return jax.random.uniform(ctx.key, final_w1(ctx).shape)
+
+
+@implements("init_magnitude", reads="init")
+def init_magnitude(ctx):
+  """|W| at θ0."""
+  return jnp.abs(at(ctx.traj, 0)[ctx.prunable])
+
+
+@implements("checkpoint_magnitude", reads="probe")
+def checkpoint_magnitude(ctx):
+  """|W| at the probe epoch."""
+  return jnp.abs(at(ctx.traj, ctx.probe_epoch)[ctx.prunable])
+
+
+@implements("oracle", reads="final")
+def oracle_magnitude(ctx):
+  """|W| at the dense end (the one-shot oracle, a post-training reference)."""
+  return jnp.abs(final_w1(ctx))
 
 
 def w1_loss(w1: jax.Array, params: model.Params, x, y, loss=model.loss,
@@ -68,6 +93,7 @@ def synflow_scores(layers: list[jax.Array]) -> tuple[list[jax.Array], jax.Array]
 
 
 
+@implements("snip", reads="init")
 def _snip(ctx):
   p = at(ctx.traj, 0)
   return jnp.abs(w1_grad(p, ctx.x, ctx.y, ctx.loss, ctx.prunable) * p[ctx.prunable])
@@ -99,11 +125,13 @@ def grasp_scores(params: model.Params, x, y, loss=model.loss, temperature: float
   return {k: w[k] * hg[k] for k in names}
 
 
+@implements("grasp", reads="init")
 def _grasp(ctx):
   return grasp_scores(at(ctx.traj, 0), ctx.x, ctx.y, ctx.loss, ctx.hp.grasp_temperature,
                       ctx.scored, ctx.prunable)[ctx.prunable]
 
 
+@implements("grasp_w1", reads="init")
 def _grasp_w1(ctx):
   """`grasp_w1`, the cheaper variant of earlier versions: T = 1 and the W1 block of the
   Hessian only, score W1 ⊙ H₁₁ g₁ (kept beside `grasp`; not the authors' computation)."""
@@ -112,6 +140,7 @@ def _grasp_w1(ctx):
                           ctx.loss, leaf)
 
 
+@implements("obs", reads="final")
 def _obs(ctx):
   p = at(ctx.traj, -1)
   return obs_saliency(p[ctx.prunable], damped_inverse(
@@ -125,6 +154,7 @@ def _obs_iterative_prepare(ctx):
                         ctx.hp.obs_damping)
 
 
+@implements("obs_iterative", prepare=_obs_iterative_prepare)
 def _obs_iterative_select(hinv, ctx, rho):
   """Removes weights one at a time (least w²/2[H⁻¹]qq first), applying the OBS correction
   δw = −(w_q/[H⁻¹]_qq) H⁻¹e_q and the rank-one downdate of H⁻¹ after each removal."""
@@ -146,6 +176,7 @@ def _obs_iterative_select(hinv, ctx, rho):
   return alive.reshape(w1.shape), w.reshape(w1.shape), EPOCH["final"](ctx)
 
 
+@implements("synflow")
 def _synflow_select(_, ctx, rho):
   """SynFlow (Tanaka et al., 2020) under the W1-only budget: T rounds, round t keeping the
   top ρ^(t/T) of W1 by |∂R/∂W1 ⊙ W1|, R = 1ᵀ|W2||W1 ⊙ M||C0|1, nested.
@@ -165,6 +196,7 @@ def _synflow_select(_, ctx, rho):
           EPOCH["init"](ctx))
 
 
+@implements("synflow_joint")
 def _synflow_joint_select(_, ctx, rho):
   """SynFlow with W1 and W2 pruned jointly, as the original prunes every layer: round t
   keeps the top ρ^(t/T) of all W1 ∪ W2 entries by one global ranking of |∂R/∂θ ⊙ θ|, with
@@ -244,6 +276,10 @@ def earlybird_select(rule: Callable) -> Callable:
   return select
 
 
+implements("earlybird")(earlybird_select(earlybird_epoch))
+implements("earlybird_consecutive")(earlybird_select(earlybird_epoch_consecutive))
+
+
 def feature_columns(w1: jax.Array, density: jax.Array) -> jax.Array:
   """TMS's feature-space rule (`methods.METHODS["feature_columns"]`): sites are features,
   the columns W1[:, i]; features are ranked by their norm ‖W1[:, i]‖ and kept whole in
@@ -251,3 +287,10 @@ def feature_columns(w1: jax.Array, density: jax.Array) -> jax.Array:
   part). Returns a 0/1 mask of w1's shape at exact density (`topk_mask`)."""
   norms = jnp.broadcast_to(jnp.linalg.norm(w1, axis=0)[None], w1.shape)
   return topk_mask(norms, density, tiebreak=jnp.abs(w1))
+
+
+@implements("feature_columns")
+def _feature_columns_select(_, ctx, rho):
+  """`feature_columns` of W at the probe epoch."""
+  return (feature_columns(at(ctx.traj, ctx.probe_epoch)[ctx.prunable], rho), final_w1(ctx),
+          EPOCH["probe"](ctx))

@@ -10,8 +10,8 @@ from typing import Callable
 import numpy as np
 
 from toyticket.core import stats
-from toyticket.reading.rules import (Claim, Finding, Tables, direction, every, majority, near,
-                                     noninferior, run_key, select, usable, values)
+from toyticket.reading.rules import (Claim, Finding, NoData, Tables, direction, every, majority,
+                                     near, need, noninferior, run_key, select, usable, values)
 
 def survival_rates_by_load(t: "Tables", density: float, split: int = 3) -> tuple:
   """Per non-diverged dense run (first clause count): the survival rate of its
@@ -19,10 +19,12 @@ def survival_rates_by_load(t: "Tables", density: float, split: int = 3) -> tuple
   initial distances), from dense/oracle_survival (R, P, 2, L, D) (rows of the array follow
   t.dense); runs without supported sites on a side have no rate there. Returns
   ({key: low rate}, {key: high rate})."""
-  arr = t.arrays["dense/oracle_survival"]
+  arr = t.arrays.get("dense/oracle_survival")
   dens = list(dict.fromkeys(r["density"] for r in t.oracle))   # the config's order
+  if arr is None or density not in dens:
+    raise NoData(f"oracle survival at density {density}")
   p = dens.index(density)
-  m = min(r["m"] for r in t.dense)
+  m = min(need((r["m"] for r in t.dense), "dense runs"))
   low, high = {}, {}
   for r, a in zip(t.dense, arr):
     if r["m"] != m or not usable(r):
@@ -33,15 +35,6 @@ def survival_rates_by_load(t: "Tables", density: float, split: int = 3) -> tuple
       if sup > 0:
         out[run_key(r)] = float(s[1, side].sum() / sup)
   return low, high
-
-
-def survival_by_load(arrays: dict, density_index: int, split: int = 3) -> tuple:
-  """Oracle-supported sites and survivors pooled over dense runs, templates and initial
-  distances, for row load < split and ≥ split, from dense/oracle_survival
-  (R, P, 2, L, D): (survived_low, supported_low, survived_high, supported_high)."""
-  s = np.stack(list(arrays["dense/oracle_survival"]))[:, density_index].sum((0, -1))  # (2, L)
-  return (int(s[1, :split].sum()), int(s[0, :split].sum()), int(s[1, split:].sum()),
-          int(s[0, split:].sum()))
 
 
 # ------------------------------------------------------------------------- claims
@@ -55,7 +48,7 @@ FEATURE_RULES = ("static", "dynamic", "combined")
 
 def _first_m(rows: list) -> list:
   """The rows of the smallest clause count (configs that sweep m: the paper's m = 8)."""
-  m = min(r["m"] for r in rows)
+  m = min(need((r["m"] for r in rows), "rows"))
   return [r for r in rows if r["m"] == m]
 
 
@@ -163,7 +156,7 @@ def _survival_load(t: Tables) -> Finding:
 
 
 def _obs_expansion(t: Tables) -> Finding:
-  big = max(r["hidden"] for r in t.rows)
+  big = max(need((r["hidden"] for r in t.rows), "rows"))
   return direction(values(select(t.rows, hidden=big, method="obs", rewind="probe"),
                           "sparse_acc"),
                    values(select(t.rows, hidden=big, method="random", rewind="probe"),
@@ -171,7 +164,8 @@ def _obs_expansion(t: Tables) -> Finding:
 
 
 def _random_expansion(t: Tables) -> Finding:
-  big, small = max(r["hidden"] for r in t.rows), min(r["hidden"] for r in t.rows)
+  widths = need((r["hidden"] for r in t.rows), "rows")
+  big, small = max(widths), min(widths)
   strip = lambda v: {(k[0],) + k[2:]: x for k, x in v.items()}     # drop the group
   sparse = strip(values(select(t.rows, hidden=big, method="random", rewind="probe"),
                         "sparse_acc"))
@@ -209,7 +203,7 @@ def _adaptive_fresh(t: Tables) -> Finding:
 
 def _checkpoint_later(t: Tables) -> Finding:
   rows = _cell(t, "checkpoint_magnitude", "fixed")
-  epochs = sorted({r["probe_epoch"] for r in rows})
+  epochs = sorted(set(need((r["probe_epoch"] for r in rows), "checkpoint_magnitude fixed cells")))
   return direction(values(select(rows, probe_epoch=epochs[-1]), "sparse_acc"),
                    values(select(rows, probe_epoch=epochs[0]), "sparse_acc"), True,
                    f"detection at epoch {epochs[-1]} − at {epochs[0]} (rewind fixed): ")

@@ -198,9 +198,9 @@ def lines(res, name, x, series, ys, panel="embedding", **where):
 
 
 def pooled(res, key, **where):
-  """Sum over the cells matching `where` of the per-cell array cells/<key>."""
+  """The cells matching `where` of the typed cell reading `key` (`Run.cells`)."""
   idx = [i for i, r in enumerate(res.rows) if all(r[k] == v for k, v in where.items())]
-  return res.arrays["cells/" + key][idx]
+  return getattr(res.cells, key)[idx]
 
 
 # ------------------------------------------------------------------------- figures

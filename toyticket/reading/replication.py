@@ -4,11 +4,12 @@ rules of `rules`, rendered as markdown, with the code-count table (numpy only).
 from __future__ import annotations
 
 from toyticket.reading.claims import template_excess
-from toyticket.reading.rules import BARS, RULES, Claim, Finding, diff_ci_text
+from toyticket.reading.rules import BARS, RULES, Claim, Finding, NoData, diff_ci_text
 
 def evaluate(claims, tables: dict) -> list[tuple[Claim, Finding]]:
   """Each claim's finding on tables[claim.sweep] (inconclusive if that sweep is absent or
-  has none of the cells the claim reads)."""
+  has none of the cells the claim reads: `rules.NoData`; a misspelt field or any other
+  error propagates)."""
   out = []
   for c in claims:
     t = tables.get(c.sweep)
@@ -17,9 +18,8 @@ def evaluate(claims, tables: dict) -> list[tuple[Claim, Finding]]:
       continue
     try:
       f = c.measure(t)
-    except (KeyError, ValueError, IndexError) as e:   # cells or fields the claim reads
-      f = Finding("no data", 0, "inconclusive", "—",
-                  note=f"{type(e).__name__}: {str(e)[:120]}")
+    except NoData as e:   # the cells the claim reads are not in the sweep
+      f = Finding("no data", 0, "inconclusive", "—", note=f"no {str(e)[:120]}")
     out.append((c, f))
   return out
 

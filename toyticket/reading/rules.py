@@ -122,6 +122,19 @@ def run_key(r: dict) -> tuple:
   return (r.get("data_seed", 0), r["group"], r["embedding"], r["seed"])
 
 
+class NoData(Exception):
+  """A claim's cells are not in the sweep (e.g. a density or width it did not run): the
+  claim is inconclusive. Any other exception in a claim is a bug and propagates."""
+
+
+def need(items, what: str):
+  """items if there are any, else NoData naming `what`."""
+  items = list(items)
+  if not items:
+    raise NoData(what)
+  return items
+
+
 def usable(r: dict) -> bool:
   return not results.is_diverged(r)
 

@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import os
 
-from toyticket.core import files, rundir
+from toyticket.core import families, files, readings, rundir
 from toyticket.core.errors import RunFileError
 from toyticket.reading import results
 
@@ -62,6 +62,19 @@ class Run:
   def family(self) -> str:
     """The run's task family (`core.families`)."""
     return self.config.get("task", {}).get("family", "clause")
+
+  @functools.cached_property
+  def dense(self):
+    """The family's typed dense readings (`FamilyReading.dense_readings`) of every dense run,
+    numpy arrays in dense-row order; a reading the run did not save is None."""
+    return readings.from_arrays(families.reading(self.family).dense_readings, self.arrays,
+                                "dense")
+
+  @functools.cached_property
+  def cells(self):
+    """The family's typed cell readings, numpy arrays in row order (as `dense`)."""
+    return readings.from_arrays(families.reading(self.family).cell_readings, self.arrays,
+                                "cells")
 
   @functools.cached_property
   def aggregate(self) -> list:

@@ -62,7 +62,8 @@ def execute(g: ModelGroup, block: list[int], restored: dict | None = None,
     out = sharding.run_sharded(fn, g.spec, args, n_replicated=1)
   else:
     out = sharding.to_host(sharding.compiled(jitted, args, (g.spec,))(*args))
-  return {k: g.grid.flatten(v) if k in cycle.CELL_OUTPUTS else v for k, v in out.items()}
+  return {k: jax.tree.map(g.grid.flatten, v) if k in cycle.CELL_OUTPUTS else v
+          for k, v in out.items()}
 
 
 def memory_need(g: ModelGroup, block: list[int], restored: dict | None = None,

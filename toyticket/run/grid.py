@@ -89,12 +89,10 @@ class CellGrid:
     return tuple(out)
 
   @staticmethod
-  def flatten(tree):
-    """(R, C, ...) leaves (nested dicts of arrays) → (R·C, ...): row r·C + c is cell c of
-    dense run r."""
-    if isinstance(tree, dict):
-      return {k: CellGrid.flatten(v) for k, v in tree.items()}
-    a = np.asarray(tree)
+  def flatten(a):
+    """An (R, C, ...) array → (R·C, ...): row r·C + c is cell c of dense run r (map it
+    over a pytree of cell outputs)."""
+    a = np.asarray(a)
     return a.reshape(-1, *a.shape[2:])
 
 

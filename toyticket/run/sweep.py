@@ -14,7 +14,7 @@ import ml_collections
 
 from toyticket.core import identity
 from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
-from toyticket.core import families, rundir
+from toyticket.core import families, readings, rundir
 from toyticket.reading import report, results
 
 
@@ -126,7 +126,9 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
       tables = fam.chunk_rows(g.dense_labels(block), g.cell_labels(block), g.densities, out,
                               g.spec.options)
       meta = {"group": g.gid, "dense_runs": [g.dense[r] for r in block], **tables}
-      rd.save_chunk(cid, {k: out[k] for k in ("dense", "cells", "masks")}, meta,
+      arrays = {**readings.to_arrays(out["dense"], "dense"),
+                **readings.to_arrays(out["cells"], "cells"), "masks": out["masks"]}
+      rd.save_chunk(cid, arrays, meta,
                     lambda path: checkpoints.save(path, checkpoint_tree(out)))
       times.append(time.time() - t0)
       left = len(plan) - n - 1
@@ -168,7 +170,7 @@ def plan_text(plan: list, cfg: ml_collections.ConfigDict, run_dir: str,
 def checkpoint_tree(out: dict) -> dict:
   """What a chunk's checkpoint holds: every dense epoch (so any rewind point and any
   trajectory-based method can be recomputed), dense losses, masks, sparse-final params."""
-  return {"dense_traj": out["dense_traj"], "dense_losses": out["dense"]["loss"],
+  return {"dense_traj": out["dense_traj"], "dense_losses": out["dense"].loss,
           "masks": out["masks"], "sparse_final": out["sparse_final"]}
 
 

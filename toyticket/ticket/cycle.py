@@ -203,7 +203,8 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
     cells = family_of(spec).analyse_cells(spec, traj, start, mask, jnp.full((r, k), rho),
                                           straj, slosses, data)
     final = jax.tree.map(lambda v: v[:, :, -1], straj)
-    cells["detect_epoch"] = jnp.full((r, k), traj[leaf].shape[1] - 1, jnp.int32)
+    cells = dataclasses.replace(cells, detect_epoch=jnp.full((r, k), traj[leaf].shape[1] - 1,
+                                                             jnp.int32))
     return (mask, final[leaf]), (cells, final, mask)
 
   n_w1 = traj[leaf].shape[-2] * traj[leaf].shape[-1]
@@ -221,8 +222,8 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
   when spec.imp_levels > 0, a last dict of IMP inputs (`imp_phase`), whose K·L cells
   follow the one-shot cells on the cell axis.
 
-  Returns {"dense": per-dense-run readings (R, ...), "dense_traj": traj, "cells": per-cell
-  readings (R, C, ...), "sparse_final": sparse-final params (R, C, ...), "masks":
+  Returns {"dense": the family's typed per-dense-run readings (R, ...), "dense_traj":
+  traj, "cells": its typed per-cell readings (R, C, ...), "sparse_final": sparse-final params (R, C, ...), "masks":
   (R, C, H, d)}. The sparse groups train on the fused path's once-embedded inputs when
   every C0 is frozen (`spec.c0_frozen`)."""
   imp = cells[len(spec.methods)] if spec.imp_levels else None
@@ -236,19 +237,17 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
   straj, slosses = train_batch(spec, start, masks, dense_in, data,
                                train_path(spec, shared_frozen_c0=spec.c0_frozen))
   fam = family_of(spec)
-  per_cell = ({**fam.analyse_cells(spec, traj, start, masks, density, straj, slosses, data),
-               "detect_epoch": detect_epoch},
+  cell_readings = fam.analyse_cells(spec, traj, start, masks, density, straj, slosses, data)
+  per_cell = (dataclasses.replace(cell_readings, detect_epoch=detect_epoch),
               jax.tree.map(lambda v: v[:, :, -1], straj), masks)
   if imp is not None:
     per_cell = jax.tree.map(lambda a, b: jnp.concatenate([a, b], 1), per_cell,
                             imp_phase(spec, traj, dense_in, imp, data))
   dense = fam.analyse_dense(spec, traj, dense_losses, dense_in["densities"], data)
-  more_dense, more_cells = fam.network_readings(      # e.g. SAEs on every final network
-      spec, jax.tree.map(lambda v: v[:, -1], traj), per_cell[1], per_cell[2],
-      dense_in["key"], data)
-  dense.update(more_dense)
-  per_cell[0].update(more_cells)
-  return {"dense": dense, "cells": per_cell[0], "dense_traj": traj, "sparse_final": per_cell[1],
+  dense, cells = fam.network_readings(      # e.g. SAEs on every final network
+      spec, dense, per_cell[0], jax.tree.map(lambda v: v[:, -1], traj), per_cell[1],
+      per_cell[2], dense_in["key"], data)
+  return {"dense": dense, "cells": cells, "dense_traj": traj, "sparse_final": per_cell[1],
           "masks": per_cell[2]}
 
 

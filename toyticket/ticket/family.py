@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from typing import Any, Callable, Hashable, Protocol
 
+import jax
+
 from toyticket.ticket.train import Step
+
+
+def register_readings(*classes) -> None:
+  """Registers a family's readings classes (`toyticket.core.readings`: plain frozen
+  dataclasses, every field an array or None) as JAX pytrees, once."""
+  for cls in classes:
+    if not getattr(cls, "_pytree", False):
+      jax.tree_util.register_dataclass(cls)
+      cls._pytree = True
 
 
 class Family(Protocol):
@@ -48,13 +59,16 @@ class Family(Protocol):
   def loss(self, spec) -> Callable:
     """loss(params, mask, x, y, temperature=1.0): what saliency methods differentiate."""
 
-  def analyse_dense(self, spec, traj, losses, densities, data) -> dict:
-    """Per-dense-run readings (R, ...) from trajectories (R, E+1, ...), losses (R, E)
-    and the densities (R, P) at which dense-run readings are taken."""
+  def analyse_dense(self, spec, traj, losses, densities, data):
+    """Per-dense-run readings (R, ...): the family's typed dense readings
+    (`toyticket.core.readings`, registered with `register_readings`) from trajectories
+    (R, E+1, ...), losses (R, E) and the densities (R, P) at which dense-run readings are
+    taken. Its `loss` field is the dense losses (checkpointed) and `diverged_epoch` (R,)."""
 
-  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data) -> dict:
-    """Per-cell readings (R, C, ...) of sparse runs."""
+  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data):
+    """Per-cell typed readings (R, C, ...) of sparse runs; their `detect_epoch` field is
+    left None for the cycle to fill."""
 
-  def network_readings(self, spec, dense_final, cells_final, masks, keys, data):
-    """Readings of every final network, dense (R, ...) and sparse (R, C, ...), added to
-    the dense and cell readings: ({}, {}) if the family has none."""
+  def network_readings(self, spec, dense, cells, dense_final, cells_final, masks, keys, data):
+    """The dense (R, ...) and cell (R, C, ...) readings with the readings of every final
+    network added (e.g. SAEs); returned unchanged if the family has none."""

@@ -73,23 +73,23 @@ class ClauseFamily:
   def loss(self, spec):
     return model.loss
 
-  def analyse_dense(self, spec, traj, losses, densities, data) -> dict:
+  def analyse_dense(self, spec, traj, losses, densities, data):
     return readings.analyse_dense(spec, traj, losses, densities, data)
 
-  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data) -> dict:
+  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data):
     return readings.analyse_cells(spec, traj, start, masks, density, straj, slosses, data)
 
-  def network_readings(self, spec, dense_final, cells_final, masks, keys, data):
-    """SAEs on every dense-final network and every sparse ticket (`readings.sae_readings`),
-    when options.sae has L1 coefficients."""
+  def network_readings(self, spec, dense, cells, dense_final, cells_final, masks, keys, data):
+    """SAEs on every dense-final network and every sparse ticket (`readings.sae_readings`,
+    the sae_* fields), when options.sae has L1 coefficients."""
     if not spec.options.sae.l1s:
-      return {}, {}
-    dense = jax.vmap(lambda p, key: readings.sae_readings(spec, p, jnp.ones_like(p["W1"]),
+      return dense, cells
+    on_dense = jax.vmap(lambda p, key: readings.sae_readings(spec, p, jnp.ones_like(p["W1"]),
                                                           key, data))(dense_final, keys)
-    cells = jax.vmap(lambda ps, ms, key: jax.vmap(
+    on_cells = jax.vmap(lambda ps, ms, key: jax.vmap(
         lambda p, m: readings.sae_readings(spec, p, m, key, data))(ps, ms))(
             cells_final, masks, keys)
-    return dense, cells
+    return dataclasses.replace(dense, **on_dense), dataclasses.replace(cells, **on_cells)
 
 
 FAMILY = ClauseFamily()

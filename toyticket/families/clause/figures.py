@@ -103,7 +103,7 @@ def survival_figure(res):
   supported sites pooled over runs and template types."""
   dens = list(res.config["densities"])
   methods = plots.uniq(res.rows, "method")
-  dense = res.arrays.get("dense/oracle_survival")
+  dense = res.dense.oracle_survival
   n_left = len(dens) if dense is not None else 0
   fig, axes = plots.grid(1, n_left + len(methods), w=3.4, h=3.0)
   im = None
@@ -143,7 +143,7 @@ def class_trajectories_figure(res):
   dens = list(res.config["densities"])
   p = int(np.argmin(dens))
   for r, key in enumerate(("oracle_class_dist", "oracle_class_margin")):
-    a = np.stack(list(res.arrays["dense/" + key]))[:, p]   # (R, E+1, 3, T)
+    a = np.stack(list(getattr(res.dense, key)))[:, p]   # (R, E+1, 3, T)
     for t, tname in enumerate(TEMPLATE_NAMES):
       for k, cls in enumerate(CLASSES):
         axes[r, t].plot(plots.nanmean0(a[:, :, k, t]), label=cls.replace("_", "-"))

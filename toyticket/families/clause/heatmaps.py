@@ -32,26 +32,26 @@ def heatmap_panels(res, cell_indices, name):
   from saved arrays; every cell is paired with its own dense run."""
   if not cell_indices:
     return []
-  a = res.arrays
+  d, c = res.dense, res.cells
   first = res.rows[cell_indices[0]]
   di = _dense_index(res, first)
   cv = _clause_vars(res, first)
-  panels = [("dense θ0", a["dense/w1_ends"][di][0], a["dense/c1_ends"][di][0],
-             a["dense/exact_ends"][di][0]),
-            ("dense final", a["dense/w1_ends"][di][1], a["dense/c1_ends"][di][1],
-             a["dense/exact_ends"][di][1])]
+  panels = [("dense θ0", d.w1_ends[di][0], d.c1_ends[di][0],
+             d.exact_ends[di][0]),
+            ("dense final", d.w1_ends[di][1], d.c1_ends[di][1],
+             d.exact_ends[di][1])]
   shown = set()
   for j in cell_indices:
-    r, mask = res.rows[j], a["masks"][j]
+    r, mask = res.rows[j], res.arrays["masks"][j]
     dj = _dense_index(res, r)
     if (dj, r["method"], r["density"]) not in shown:   # the same mask for every rewind
       shown.add((dj, r["method"], r["density"]))
-      w1 = a["dense/w1_ends"][dj][1] * mask
-      panels.append((f"masked, no retrain ({r['method']})", w1, w1 @ a["dense/c0_final"][dj],
-                     a["cells/masked_exact"][j]))
+      w1 = d.w1_ends[dj][1] * mask
+      panels.append((f"masked, no retrain ({r['method']})", w1, w1 @ d.c0_final[dj],
+                     c.masked_exact[j]))
     panels.append((f"sparse final {r['method']} ρ={r['density']} {r['rewind']}",
-                   a["cells/sparse_w1"][j], a["cells/sparse_c1"][j],
-                   a["cells/sparse_exact"][j]))
+                   c.sparse_w1[j], c.sparse_c1[j],
+                   c.sparse_exact[j]))
   fig, axes = plots.grid(2, len(panels), w=2.9, h=3.0)
   for i, (title, w1, c1, exact) in enumerate(panels):
     for ax, m in ((axes[0, i], w1), (axes[1, i], c1)):
@@ -117,12 +117,12 @@ def feature_support_figure(res):
                                                            first["group"]))
   cv = _clause_vars(res, first)
   fig, axes = plots.grid(1, 1 + len(picks), w=3.2, h=3.3)
-  _c1_panel(axes[0, 0], res.arrays["dense/c1_init"][di], res.arrays["dense/near_init"][di],
+  _c1_panel(axes[0, 0], res.dense.c1_init[di], res.dense.near_init[di],
             cv, f"dense θ0 ({first['embedding']}, seed {first['seed']})")
   for k, j in enumerate(picks):
     r = res.rows[j]
-    _c1_panel(axes[0, k + 1], res.arrays["cells/rewind_c1"][j],
-              res.arrays["cells/rewind_near"][j], cv,
+    _c1_panel(axes[0, k + 1], res.cells.rewind_c1[j],
+              res.cells.rewind_near[j], cv,
               f"{r['method']} mask at {r['rewind']} rewind, ρ={rho}")
   axes[0, 0].set_ylabel("hidden row h")
   return plots.save(fig, res, "feature_support")

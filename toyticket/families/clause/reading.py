@@ -10,10 +10,12 @@ import math
 import numpy as np
 
 
+from toyticket.core import readings
 from toyticket.core.checks import as_tuple, choice
 from toyticket.core.errors import ConfigError
-from toyticket.core.names import CLASSES, TEMPLATE_NAMES as T_NAMES
+from toyticket.core.names import TEMPLATE_NAMES as T_NAMES
 from toyticket.discovery import methods
+from toyticket.families.clause import schema
 from toyticket.families.clause import figures as _figures  # noqa: F401  (registers them)
 from toyticket.families.clause import heatmaps as _heatmaps  # noqa: F401
 from toyticket.families.clause import sae_figures as _sae_figures  # noqa: F401
@@ -27,66 +29,26 @@ _num = results.text_num   # a summary number (p decimals, "  nan" for None)
 def chunk_rows(dense_labels: list[dict], cell_labels: list[dict], densities: tuple,
                out: dict) -> tuple[list, list, list]:
   """Per-cell rows, per-dense-run rows and per-(dense run, density) oracle rows (plain
-  JSON-able dicts) of one chunk of the clause world.
+  JSON-able dicts) of one chunk of the clause world: labels, then the columns the readings
+  declare (`schema`, `core.readings.row`).
 
   dense_labels[i] labels dense run i of the chunk (`grid.ModelGroup.dense_labels`);
   cell_labels[j] labels flat cell j, with "dense_pos" naming its dense run's position in
-  the block (`grid.ModelGroup.cell_labels`); out: `execute.execute`'s outputs (numpy,
-  "dense" leaves (R, ...), "cells" leaves (R·C, ...)); densities: the oracle densities."""
+  the block (`grid.ModelGroup.cell_labels`); out: `execute.execute`'s outputs ("dense" a
+  `schema.DenseReadings` of (R, ...) numpy arrays, "cells" a `schema.CellReadings` of
+  (R·C, ...)); densities: the oracle densities."""
   d, c = out["dense"], out["cells"]
   dense_rows, oracle_rows = [], []
   for i, lab in enumerate(dense_labels):
-    row = {**lab, "dense_acc": results.num(d["acc"][i, -1]),
-           "dense_acc_init": results.num(d["acc"][i, 0]), "diverged_epoch": int(d["diverged_epoch"][i]),
-           "max_row_codes_init": int(d["max_row_codes"][i, 0]),
-           "max_row_codes_dense": int(d["max_row_codes"][i, 1])}
-    for t, name in enumerate(T_NAMES):
-      row[f"dense_{name}"] = int(d["code_counts"][i, -1, t])
-      row[f"init_{name}"] = int(d["code_counts"][i, 0, t])
-      row[f"dense_near_{name}"] = int(d["near_counts"][i, 1, t])
-      row[f"init_near_{name}"] = int(d["near_counts"][i, 0, t])
-      row[f"decoy_dense_{name}"] = int(d["decoy_codes"][i, 1, t])
-      row[f"decoy_init_{name}"] = int(d["decoy_codes"][i, 0, t])
-      row[f"decoy_dense_near_{name}"] = int(d["decoy_near"][i, 1, t])
+    row = {**lab, **readings.row(d, "dense", (i,), T_NAMES)}
     dense_rows.append(row)
-    for p, rho in enumerate(densities):
-      orow = {**lab, "density": rho, "diverged_epoch": row["diverged_epoch"]}
-      for t, name in enumerate(T_NAMES):
-        orow[f"oracle_supported_{name}"] = int(d["oracle_supported"][i, p, t])
-        for k, cls in enumerate(CLASSES):
-          orow[f"{cls}_{name}"] = int(d["oracle_class_counts"][i, p, k, t])
-      oracle_rows.append(orow)
+    oracle_rows += [{**lab, "density": rho, **readings.row(d, "oracle", (i, p), T_NAMES, row)}
+                    for p, rho in enumerate(densities)]
   rows = []
   for j, lab in enumerate(cell_labels):
-    dr = dense_rows[lab["dense_pos"]]
     row = {k: v for k, v in lab.items() if k != "dense_pos"}
-    row.update({"dense_acc": dr["dense_acc"], "masked_acc": results.num(c["masked_acc"][j]),
-                "sparse_acc": results.num(c["sparse_acc"][j]), "rewind_acc": results.num(c["rewind_acc"][j]),
-                "realised_density": results.num(c["realised_density"][j]),
-                "jaccard_mask_oracle": results.num(c["jaccard_mask_oracle"][j]),
-                "jaccard_sites_oracle": results.num(c["jaccard_sites_oracle"][j]),
-                "jaccard_codes_dense": results.num(c["jaccard_codes_dense"][j]),
-                "max_row_codes": int(c["max_row_codes"][j]),
-                "dense_max_row_codes": dr["max_row_codes_dense"],
-                "pruned_nonzero": int(c["pruned_nonzero"][j]),
-                "collapsed_rows": int(c["collapsed_rows"][j]),
-                "detect_epoch": int(c["detect_epoch"][j]),
-                "dense_diverged_epoch": dr["diverged_epoch"],
-                "diverged_epoch": int(c["diverged_epoch"][j])})
-    row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
-    for t, name in enumerate(T_NAMES):
-      row[f"dense_{name}"] = dr[f"dense_{name}"]
-      for key in ("sparse_codes", "chance_codes", "masked_codes", "supported",
-                  "supported_but_lost", "stable_kept", "sparse_near", "decoy_sparse_codes",
-                  "decoy_sparse_near", "decoy_chance_codes"):
-        row[f"{key.replace('_codes', '')}_{name}"] = int(c[key][j, t])
-      row[f"decoy_dense_{name}"] = dr[f"decoy_dense_{name}"]
-      for key in ("same_site_recall", "family_recall", "code_overlap"):
-        row[f"{key}_{name}"] = results.num(c[key][j, t])
-      for k, fate in enumerate(("kept", "moved", "lost")):
-        row[f"code_{fate}_{name}"] = results.num(c["code_fates"][j, k, t])
-      row[f"near_codes_start_{name}"] = results.num(c["near_frac_codes"][j, 0, t])
-      row[f"near_rest_start_{name}"] = results.num(c["near_frac_rest"][j, 0, t])
+    row.update(readings.row(c, "cells", (j,), T_NAMES, dense_rows[lab["dense_pos"]],
+                            after_scalars=readings.mark_diverged))
     rows.append(row)
   return rows, dense_rows, oracle_rows
 
@@ -101,7 +63,7 @@ def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
   "diverged": the network diverged or an SAE's reconstruction is not finite (then its
   numbers are None and every reader leaves the row out, `results.is_diverged`).
   [] when the sweep trains no SAEs."""
-  if not l1s or "sae_fvu" not in out["dense"]:
+  if not l1s or out["dense"].sae_fvu is None:
     return []
   nets = [({**lab, "ticket": "dense"}, out["dense"], i) for i, lab in enumerate(dense_labels)]
   nets += [({**{k: v for k, v in lab.items() if k != "dense_pos"}, "ticket": "sparse"},
@@ -109,20 +71,19 @@ def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
   rows = []
   for lab, d, i in nets:
     for p, l1 in enumerate(l1s):
-      finite = bool(np.all(np.isfinite(d["sae_fvu"][i, p]))
-                    and np.all(np.isfinite(d["sae_mse"][i, p])))
-      row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d["sae_fvu"].shape[-1]),
-             "diverged_epoch": int(d["diverged_epoch"][i]),
-             "diverged": bool(d["diverged_epoch"][i] >= 0 or not finite)}
-      numbers = {f"sae_{key}": results.num(np.mean(d[f"sae_{key}"][i, p]))
+      finite = bool(np.all(np.isfinite(d.sae_fvu[i, p])) and np.all(np.isfinite(d.sae_mse[i, p])))
+      row = {**lab, "sae_l1": float(l1), "sae_seeds": int(d.sae_fvu.shape[-1]),
+             "diverged_epoch": int(d.diverged_epoch[i]),
+             "diverged": bool(d.diverged_epoch[i] >= 0 or not finite)}
+      numbers = {f"sae_{key}": results.num(np.mean(getattr(d, f"sae_{key}")[i, p]))
                  for key in ("fvu", "mse", "l0", "dead")}
       for t, name in enumerate(T_NAMES):
-        m = d["sae_matched"][i, p, :, t].astype(float)
+        m = d.sae_matched[i, p, :, t].astype(float)
         numbers[f"sae_matched_{name}"] = results.num(m.mean())
         numbers[f"sae_matched_{name}_sd"] = results.num(m.std(ddof=1)) if m.size > 1 else None
-        numbers[f"sae_stable_{name}"] = int(d["sae_stable"][i, p, t])
-        numbers[f"sae_random_{name}"] = results.num(np.mean(d["sae_random"][i, :, t]))
-        numbers[f"sae_codes_{name}"] = int(d["sae_codes"][i, t])
+        numbers[f"sae_stable_{name}"] = int(d.sae_stable[i, p, t])
+        numbers[f"sae_random_{name}"] = results.num(np.mean(d.sae_random[i, :, t]))
+        numbers[f"sae_codes_{name}"] = int(d.sae_codes[i, t])
       # a diverged SAE matches nothing real: same columns, no numbers, left out
       row.update(numbers if finite else dict.fromkeys(numbers))
       rows.append(row)
@@ -219,6 +180,7 @@ class ClauseReading:
   name = "clause"
   paired_metrics = ("sparse_acc", "sparse_4P", "sparse_3N1P")
   figures = plots.family_figures("toyticket.families.clause")
+  dense_readings, cell_readings = schema.DenseReadings, schema.CellReadings
 
   def validate(self, c) -> None:
     """Methods that apply to the clause world, its figures, at most C(n, k) clauses."""

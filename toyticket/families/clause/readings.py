@@ -16,7 +16,11 @@ from toyticket.core import prng
 from toyticket.discovery import impls as discovery
 from toyticket.families.clause import codes as codes_lib
 from toyticket.families.clause import metrics, model, sae
+from toyticket.families.clause.schema import CellReadings, DenseReadings
 from toyticket.ticket import train
+from toyticket.ticket.family import register_readings
+
+register_readings(DenseReadings, CellReadings)
 
 
 def codes_fn(spec, data, decoy=False):
@@ -59,19 +63,20 @@ def analyse_dense(spec, traj, losses, densities, data):
               "oracle_survival": metrics.survival(sup.near, final.exact, sup.row_load,
                                                   sup.dist)}
 
-    return {"acc": acc, "loss": ls, "diverged_epoch": train.diverged_epoch(tr, ls),
-            "code_counts": cs.exact.sum((1, 2)),
-            "max_row_codes": jnp.stack([codes_lib.max_row_codes(c) for c in (first, final)]),
-            "decoy_codes": jnp.stack([codes_lib.counts(c) for c in (decoy_0, decoy_end)]),
-            "decoy_near": jnp.stack([codes_lib.near_counts(c) for c in (decoy_0, decoy_end)]),
-            "near_counts": jnp.stack([codes_lib.near_counts(c) for c in (first, final)]),
-            "c1_init": model.feature_weights(d_0, ones), "near_init": cs.near[0],
-            # for heat maps (plots read saved arrays only): θ0 and dense-final W1, C1,
-            # exact sites (2, H, m, T), and the dense-final C0
-            "w1_ends": jnp.stack([d_0["W1"], d_end["W1"]]),
-            "c1_ends": jnp.stack([model.feature_weights(p, ones) for p in (d_0, d_end)]),
-            "exact_ends": jnp.stack([first.exact, final.exact]), "c0_final": d_end["C0"],
-            **jax.vmap(per_density)(dens)}
+    return DenseReadings(
+        acc=acc, loss=ls, diverged_epoch=train.diverged_epoch(tr, ls),
+        code_counts=cs.exact.sum((1, 2)),
+        max_row_codes=jnp.stack([codes_lib.max_row_codes(c) for c in (first, final)]),
+        decoy_codes=jnp.stack([codes_lib.counts(c) for c in (decoy_0, decoy_end)]),
+        decoy_near=jnp.stack([codes_lib.near_counts(c) for c in (decoy_0, decoy_end)]),
+        near_counts=jnp.stack([codes_lib.near_counts(c) for c in (first, final)]),
+        c1_init=model.feature_weights(d_0, ones), near_init=cs.near[0],
+        # for heat maps (plots read saved arrays only): θ0 and dense-final W1, C1,
+        # exact sites (2, H, m, T), and the dense-final C0
+        w1_ends=jnp.stack([d_0["W1"], d_end["W1"]]),
+        c1_ends=jnp.stack([model.feature_weights(p, ones) for p in (d_0, d_end)]),
+        exact_ends=jnp.stack([first.exact, final.exact]), c0_final=d_end["C0"],
+        **jax.vmap(per_density)(dens))
 
   return jax.vmap(one)(traj, losses, densities)
 
@@ -129,31 +134,30 @@ def analyse_cells(spec, traj, start, masks, density, straj, slosses, data):
       masked = codes_of(d_end, mask)
       out = metrics.cell_metrics(dense_final, dense_init_near, rewind, sparse_final,
                                  sparse_traj.near, codes_of(p_start, oracle), mask, oracle)
-      out.update({
-          "realised_density": mask.mean(),
-          "masked_acc": acc(d_end, mask),
-          "sparse_acc": acc(s_end, mask),
-          "rewind_acc": acc(p_start, mask),
-          "sparse_codes": codes_lib.counts(sparse_final),
-          "sparse_near": codes_lib.near_counts(sparse_final),
-          "chance_codes": codes_lib.counts(codes_of(d_0, mask)),
-          "masked_codes": codes_lib.counts(masked),
-          "masked_exact": masked.exact,           # heat maps: masked, no retraining
-          "sparse_w1": s_end["W1"] * mask, "sparse_c1": model.feature_weights(s_end, mask),
-          "sparse_exact": sparse_final.exact,
-          "max_row_codes": codes_lib.max_row_codes(sparse_final),
-          "decoy_sparse_codes": codes_lib.counts(decoy_end),
-          "decoy_sparse_near": codes_lib.near_counts(decoy_end),
-          "decoy_chance_codes": codes_lib.counts(decoys_of(d_0, mask)),
-          "rewind_c1": model.feature_weights(p_start, mask),
-          "rewind_near": rewind.near,
-          "code_counts_traj": sparse_traj.exact.sum((1, 2)),
-          "loss": sl,
-          "diverged_epoch": train.diverged_epoch(st, sl),
-          "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W1"] != 0)),
-          "collapsed_rows": jnp.sum(mask.sum(1) == 0),
-      })
-      return out
+      return CellReadings(
+          **out,
+          realised_density=mask.mean(),
+          masked_acc=acc(d_end, mask),
+          sparse_acc=acc(s_end, mask),
+          rewind_acc=acc(p_start, mask),
+          sparse_codes=codes_lib.counts(sparse_final),
+          sparse_near=codes_lib.near_counts(sparse_final),
+          chance_codes=codes_lib.counts(codes_of(d_0, mask)),
+          masked_codes=codes_lib.counts(masked),
+          masked_exact=masked.exact,           # heat maps: masked, no retraining
+          sparse_w1=s_end["W1"] * mask, sparse_c1=model.feature_weights(s_end, mask),
+          sparse_exact=sparse_final.exact,
+          max_row_codes=codes_lib.max_row_codes(sparse_final),
+          decoy_sparse_codes=codes_lib.counts(decoy_end),
+          decoy_sparse_near=codes_lib.near_counts(decoy_end),
+          decoy_chance_codes=codes_lib.counts(decoys_of(d_0, mask)),
+          rewind_c1=model.feature_weights(p_start, mask),
+          rewind_near=rewind.near,
+          code_counts_traj=sparse_traj.exact.sum((1, 2)),
+          loss=sl,
+          diverged_epoch=train.diverged_epoch(st, sl),
+          pruned_nonzero=jnp.sum((mask == 0) & (s_end["W1"] != 0)),
+          collapsed_rows=jnp.sum(mask.sum(1) == 0))
 
     return jax.vmap(one)(run_starts, run_masks, run_densities, run_trajs, run_losses)
 

@@ -74,14 +74,14 @@ class TmsFamily:
   def loss(self, spec):
     return functools.partial(tms.loss_of, decay=spec.options.importance_decay)
 
-  def analyse_dense(self, spec, traj, losses, densities, data) -> dict:
+  def analyse_dense(self, spec, traj, losses, densities, data):
     return analyse_dense_tms(spec, traj, losses, densities, data)
 
-  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data) -> dict:
+  def analyse_cells(self, spec, traj, start, masks, density, straj, slosses, data):
     return analyse_cells_tms(spec, traj, start, masks, density, straj, slosses, data)
 
-  def network_readings(self, spec, dense_final, cells_final, masks, keys, data):
-    return {}, {}
+  def network_readings(self, spec, dense, cells, dense_final, cells_final, masks, keys, data):
+    return dense, cells
 
 
 FAMILY = TmsFamily()

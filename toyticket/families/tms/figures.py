@@ -34,9 +34,8 @@ def tms_figure(res):
             ("per_feature", "feature dimensionality D_i")]
   fig, axes = plots.grid(len(panels), len(cols), h=2.6)
   stat = lambda rs, f: np.array([plots.stat([r for r in rs if r["sparsity"] == s], f) for s in xs])
-  arr = lambda k: res.arrays.get(k)
-  dim_ends, sparse_dim = arr("dense/dim_ends"), arr("cells/sparse_dim")
-  norm_ends, sparse_norms = arr("dense/norms_ends"), arr("cells/sparse_norms")
+  dim_ends, sparse_dim = res.dense.dim_ends, res.cells.sparse_dim
+  norm_ends, sparse_norms = res.dense.norms_ends, res.cells.sparse_norms
   for j, (rho, rw) in enumerate(cols):
     cr = [r for r in rows if (r["density"], r["rewind"]) == (rho, rw)]
     for i, (key, label) in enumerate(panels):

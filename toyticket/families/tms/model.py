@@ -30,7 +30,11 @@ import numpy as np
 from toyticket.discovery import impls as discovery
 from toyticket.families.clause import metrics
 from toyticket.core import names
+from toyticket.families.tms.schema import CellReadings, DenseReadings
 from toyticket.ticket import train
+from toyticket.ticket.family import register_readings
+
+register_readings(DenseReadings, CellReadings)
 
 # ‖W_i‖ from which feature i counts as represented: its gain ‖W_i‖² (how much of x_i
 # returns along W_i) is at least 1/2
@@ -182,10 +186,11 @@ def dense_readings(traj: dict, losses: jax.Array, data: dict, decay: float) -> d
   test = jax.vmap(lambda p: loss_of(p, ones, data["x_test"], data["y_test"], decay))(traj)
   geo = jax.vmap(lambda p: geometry(p, ones))(traj)
   ends = jax.tree.map(lambda v: jnp.stack([v[0], v[-1]]), geo)
-  return {"loss": losses, "test_loss": test, "diverged_epoch": train.diverged_epoch(traj, losses),
-          "represented": geo["represented"].sum(-1), "superposed": geo["superposed"].sum(-1),
-          "dim_mean": jax.vmap(mean_dimensionality)(geo),
-          "norms_ends": ends["norms"], "dim_ends": ends["dim"], "w_ends": ends["c1"]}
+  return DenseReadings(
+      loss=losses, test_loss=test, diverged_epoch=train.diverged_epoch(traj, losses),
+      represented=geo["represented"].sum(-1), superposed=geo["superposed"].sum(-1),
+      dim_mean=jax.vmap(mean_dimensionality)(geo),
+      norms_ends=ends["norms"], dim_ends=ends["dim"], w_ends=ends["c1"])
 
 
 def cell_readings(traj: dict, start: dict, mask: jax.Array, density: jax.Array,
@@ -203,24 +208,24 @@ def cell_readings(traj: dict, start: dict, mask: jax.Array, density: jax.Array,
   dense, sparse = geometry(d_end, ones), geometry(s_end, mask)
   chance, masked = geometry(at(traj, 0), mask), geometry(d_end, mask)
   oracle = discovery.topk_mask(jnp.abs(d_end["W"]), density)
-  return {
-      "realised_density": mask.mean(), "loss": slosses,
-      "sparse_loss": test(s_end), "masked_loss": test(d_end), "rewind_loss": test(start),
-      "diverged_epoch": train.diverged_epoch(straj, slosses),
-      "pruned_nonzero": jnp.sum((mask == 0) & (s_end["W"] != 0)),
-      "collapsed_rows": jnp.sum(mask.sum(1) == 0),
-      "cut_features": jnp.sum((mask @ jnp.abs(d_end["C0"])).sum(0) == 0),
-      "sparse_represented": sparse["represented"].sum(),
-      "sparse_superposed": sparse["superposed"].sum(),
-      "sparse_dim_mean": mean_dimensionality(sparse),
-      "chance_represented": chance["represented"].sum(),
-      "chance_superposed": chance["superposed"].sum(),
-      "masked_represented": masked["represented"].sum(),
-      "new_features": jnp.sum(sparse["represented"] & ~dense["represented"]),
-      "same_feature_recall": same_feature_recall(dense["c1"], sparse["c1"]),
-      "gram_similarity": gram_similarity(dense["c1"], sparse["c1"]),
-      "jaccard_mask_oracle": metrics.jaccard(mask, oracle),
-      "sparse_norms": sparse["norms"], "sparse_dim": sparse["dim"], "sparse_w": sparse["c1"],
-      "represented_traj": jax.vmap(
+  return CellReadings(
+      realised_density=mask.mean(), loss=slosses,
+      sparse_loss=test(s_end), masked_loss=test(d_end), rewind_loss=test(start),
+      diverged_epoch=train.diverged_epoch(straj, slosses),
+      pruned_nonzero=jnp.sum((mask == 0) & (s_end["W"] != 0)),
+      collapsed_rows=jnp.sum(mask.sum(1) == 0),
+      cut_features=jnp.sum((mask @ jnp.abs(d_end["C0"])).sum(0) == 0),
+      sparse_represented=sparse["represented"].sum(),
+      sparse_superposed=sparse["superposed"].sum(),
+      sparse_dim_mean=mean_dimensionality(sparse),
+      chance_represented=chance["represented"].sum(),
+      chance_superposed=chance["superposed"].sum(),
+      masked_represented=masked["represented"].sum(),
+      new_features=jnp.sum(sparse["represented"] & ~dense["represented"]),
+      same_feature_recall=same_feature_recall(dense["c1"], sparse["c1"]),
+      gram_similarity=gram_similarity(dense["c1"], sparse["c1"]),
+      jaccard_mask_oracle=metrics.jaccard(mask, oracle),
+      sparse_norms=sparse["norms"], sparse_dim=sparse["dim"], sparse_w=sparse["c1"],
+      represented_traj=jax.vmap(
           lambda p: represented(feature_weights(p, mask)).sum())(straj),
-  }
+  )

@@ -7,21 +7,15 @@ from __future__ import annotations
 import html
 
 
+from toyticket.core import readings
 from toyticket.core.checks import as_tuple, choice
 from toyticket.core.errors import ConfigError
 from toyticket.discovery import methods
+from toyticket.families.tms import schema
 from toyticket.families.tms import figures as _figures  # noqa: F401  (registers them)
 from toyticket.reading import plots, results
 
 
-
-TMS_CELL_FIELDS = ("realised_density", "sparse_loss", "masked_loss", "rewind_loss",
-                   "sparse_dim_mean", "same_feature_recall", "gram_similarity",
-                   "jaccard_mask_oracle")
-TMS_CELL_COUNTS = ("sparse_represented", "sparse_superposed", "chance_represented",
-                   "chance_superposed",
-                   "masked_represented", "new_features", "cut_features", "pruned_nonzero",
-                   "collapsed_rows", "detect_epoch", "diverged_epoch")
 
 _num = results.text_num   # a summary number (p decimals, "  nan" for None)
 
@@ -35,28 +29,12 @@ def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tu
   retraining, same-feature recall and Gram similarity with the dense final; `diverged` as
   for clause rows."""
   d, c = out["dense"], out["cells"]
-  dense_rows = []
-  for i, lab in enumerate(dense_labels):
-    dense_rows.append({
-        **lab, "dense_loss": results.num(d["test_loss"][i, -1]), "init_loss": results.num(d["test_loss"][i, 0]),
-        "diverged_epoch": int(d["diverged_epoch"][i]),
-        "dense_represented": int(d["represented"][i, -1]),
-        "init_represented": int(d["represented"][i, 0]),
-        "dense_superposed": int(d["superposed"][i, -1]),
-        "init_superposed": int(d["superposed"][i, 0]),
-        "feature_dimensionality_dense": results.num(d["dim_mean"][i, -1]),
-        "feature_dimensionality_init": results.num(d["dim_mean"][i, 0])})
+  dense_rows = [{**lab, **readings.row(d, "dense", (i,), ())} for i, lab in enumerate(dense_labels)]
   rows = []
   for j, lab in enumerate(cell_labels):
-    dr = dense_rows[lab["dense_pos"]]
     row = {k: v for k, v in lab.items() if k != "dense_pos"}
-    row.update({k: dr[k] for k in ("dense_loss", "dense_represented", "dense_superposed",
-                                   "feature_dimensionality_dense")})
-    row.update({k: results.num(c[k][j]) for k in TMS_CELL_FIELDS})
-    row.update({k: int(c[k][j]) for k in TMS_CELL_COUNTS})
-    row["feature_dimensionality_sparse"] = row.pop("sparse_dim_mean")
-    row["dense_diverged_epoch"] = dr["diverged_epoch"]
-    row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
+    row.update(readings.row(c, "cells", (j,), (), dense_rows[lab["dense_pos"]],
+                            after_scalars=readings.mark_diverged))
     rows.append(row)
   return rows, dense_rows
 
@@ -102,6 +80,7 @@ class TmsReading:
   paired_metrics = ("sparse_loss", "sparse_represented", "same_feature_recall",
                     "gram_similarity")
   figures = plots.family_figures("toyticket.families.tms")
+  dense_readings, cell_readings = schema.DenseReadings, schema.CellReadings
 
   def validate(self, c) -> None:
     """Its methods, embedding, widths, figures, and no SAEs (they read clause codes)."""

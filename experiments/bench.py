@@ -30,6 +30,7 @@ from absl import app, flags
 
 from jax.sharding import NamedSharding, PartitionSpec as P
 
+from . import cli
 from toyticket.ticket import cycle, train
 from toyticket.run import execute, sharding
 from toyticket.families.clause import family as clause_family
@@ -178,4 +179,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

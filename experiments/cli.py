@@ -42,7 +42,10 @@ def fail(message: str, code: int = 2):
 
 
 def parse_flags(argv):
-  """absl flag parsing with one-line errors (exit 2) instead of absl's two lines + exit 1."""
+  """absl flag parsing with one-line errors (exit 2) instead of absl's two lines + exit 1;
+  --help / --helpfull print the command's docstring and flags on stdout, exit 0."""
+  if wants_help(argv[1:]):
+    app.usage(shorthelp="--helpfull" not in argv, writeto_stdout=True, exitcode=0)
   try:
     return flags.FLAGS(argv)
   except flags.Error as e:
@@ -62,6 +65,14 @@ def _unraisable(hook):
     else:
       hook(unraisable)
   return handle
+
+
+HELP = ("-h", "--help", "--helpshort", "--helpfull")
+
+
+def wants_help(argv: list[str]) -> bool:
+  """True if the command line asks for help (absl prints the usage and flags, exit 0)."""
+  return any(a in HELP for a in argv)
 
 
 def run(main, interrupted: str = INTERRUPTED) -> None:

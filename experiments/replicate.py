@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from absl import flags, logging
 
-from experiments import cli
+from . import cli
 
 from toyticket.run import checkpoints, config, sharding
 from toyticket.core import rundir

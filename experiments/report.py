@@ -6,7 +6,7 @@ A damaged or edited file of a run directory stops with one line naming it, exit 
 """
 from __future__ import annotations
 
-from experiments import cli
+from . import cli
 from toyticket.core import rundir
 from toyticket.reading import report
 

@@ -22,7 +22,7 @@ from ml_collections import config_flags
 
 # Only plain-Python modules at import: a bad flag or config fails in one line before JAX
 # loads (~2 s); main imports the rest once the config is valid.
-from experiments import cli
+from . import cli
 from toyticket.run import config
 from toyticket.core import rundir
 from toyticket.core import errors, host
@@ -112,9 +112,10 @@ def distributed_setup():
 
 
 if __name__ == "__main__":
-  flags.mark_flag_as_required("config")
-  try:
-    config.check_overrides(sys.argv[1:])
-  except config.ConfigError as e:
-    fail(str(e))
+  if not cli.wants_help(sys.argv[1:]):
+    flags.mark_flag_as_required("config")
+    try:
+      config.check_overrides(sys.argv[1:])
+    except config.ConfigError as e:
+      fail(str(e))
   cli.run(main)

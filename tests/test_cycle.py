@@ -277,3 +277,45 @@ def test_imp_levels_of_a_batch_equal_levels_run_alone(imp_group):
       np.testing.assert_array_equal(alone["masks"][j], both["masks"][r * per + j])
       np.testing.assert_allclose(alone["sparse_final"]["W1"][j],
                                  both["sparse_final"]["W1"][r * per + j], atol=1e-5)
+
+
+def test_prune_reproduces_the_cycles_masks(tiny_group):
+  """`toyticket.prune` on one dense run's saved trajectory gives the mask the batched cycle
+  chose for that run's cells (same implementation, same DISCOVERY stream per seed)."""
+  import toyticket
+  g = tiny_group
+  dense_in, cells, data = inputs(g, [0, 1])
+  out = jax.tree.map(np.asarray, cycle.full_cycle_jit(g.spec, dense_in, cells, data))
+  masks = out["masks"].reshape(2, len(g.grid), *out["masks"].shape[2:])
+  n = g.spec.score_examples
+  for r in range(2):
+    traj = jax.tree.map(lambda a: a[r], out["dense_traj"])
+    for c, cell in enumerate(g.grid.cells):
+      mask = toyticket.prune(cell.method, None, cell.density, data["x_train"][:n],
+                             data["y_train"][:n], trajectory=traj,
+                             probe_epoch=g.grid.probe_epochs[cell.probe_index],
+                             seed=g.dense[r][1])
+      np.testing.assert_array_equal(mask, masks[r, c], err_msg=f"{cell} of dense run {r}")
+
+
+def test_prune_snip_by_hand_and_refuses_bad_input():
+  """SNIP on a hand-initialised network: the kept entries are the top |∂L/∂W1 ⊙ W1|
+  computed here with jax.grad (an independent reference), exactly round(ρ·size) of them."""
+  import toyticket
+  from toyticket.families.clause import model
+  key = jax.random.PRNGKey(3)
+  params = model.init_params(key, jax.random.normal(key, (8, 8)), 8, 1)
+  x = jax.random.normal(jax.random.PRNGKey(4), (64, 8))
+  y = (x[:, :1] > 0).astype(jnp.float32)                 # (N, O) 0/1 targets
+  mask = toyticket.prune("snip", params, 0.25, x, y)
+  g = jax.grad(lambda w: model.loss({**params, "W1": w}, jnp.ones_like(w), x, y))(params["W1"])
+  score = np.abs(np.asarray(g * params["W1"])).ravel()
+  want = np.zeros(score.size, np.float32)
+  want[np.argsort(-score, kind="stable")[:16]] = 1
+  np.testing.assert_array_equal(mask.ravel(), want)
+  with pytest.raises(ValueError, match="method='snipp'"):
+    toyticket.prune("snipp", params, 0.25, x, y)
+  with pytest.raises(ValueError, match="density"):
+    toyticket.prune("snip", params, 1.5, x, y)
+  with pytest.raises(ValueError, match="clause_vars"):
+    toyticket.prune("static", params, 0.25, x, y)

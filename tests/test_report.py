@@ -9,6 +9,7 @@ import shutil
 import struct
 import subprocess
 
+import numpy as np
 import pytest
 
 from toyticket.core import files, identity
@@ -183,3 +184,59 @@ def test_quickstart_notebook_runs_headless(tmp_path):
                            for o in c.get("outputs", []))
   assert "plan:" in text(nb.cells[2])                       # the sweep's log is kept
   assert "oracle" in text(nb.cells[5]) and "p_holm" in text(nb.cells[5])   # paired table
+
+
+def _paired(method, baseline, mean, sd, n, verdict, p):
+  return {"group": "g", "embedding": "h", "density": 0.25, "rewind": "probe", "probe_epoch": 2,
+          "method": method, "baseline": baseline, "metric": "sparse_acc", "n": n,
+          "mean_diff": mean, "sd_diff": sd, "ci95_lo": mean - 0.01, "ci95_hi": mean + 0.01,
+          "t": None, "p": p, "p_holm": p, "verdict": verdict}
+
+
+def test_significance_table_marks_real_differences_and_warns_when_underpowered():
+  from toyticket.reading import decide
+  rows = [_paired("a", "random", 0.05, 0.01, 40, "higher", 1e-6),
+          _paired("b", "random", -0.001, 0.01, 40, "n.s.", 0.7),
+          _paired("a", "oracle", -0.002, 0.01, 40, "n.s.", 0.5)]
+  page = decide.significance_html(rows, "sparse_acc")
+  assert "1 of 2 methods differ from random, 0 from the oracle" in page
+  assert page.index(">a<") < page.index(">b<")                    # best first
+  assert "▲" in page and "cannot detect" not in page              # 40 pairs, sd 0.01: powered
+  few = [dict(r, n=4, sd_diff=0.05) for r in rows]
+  assert "⚠ n = 4 pairs cannot detect a 0.01 difference" in decide.significance_html(
+      few, "sparse_acc")
+
+
+def test_report_page_decides_for_the_reader(run):
+  _, _, sw, _, _ = run
+  with open(os.path.join(sw.run_dir, "index.html")) as f:
+    page = f.read()
+  from toyticket.reading import results
+  settings = {tuple(r[k] for k in results.PAIR_KEYS) for r in sw.rows}
+  assert "Which differences are real" in page
+  assert page.count("<details>") == len(settings)                  # one per setting
+  assert "cannot detect a 0.01 difference" in page                 # 3 seeds decide nothing
+  assert "docs/replication.md" in page
+
+
+def test_load_network_gives_params_mask_and_row_of_any_run(run):
+  import toyticket
+  _, _, sw, _, _ = run
+  res = toyticket.Run.load(sw.run_dir)
+  j = len(res.rows) - 1                                   # the last chunk's last cell
+  net = toyticket.load_network(sw.run_dir, cell=j)
+  np.testing.assert_array_equal(net.mask, res.arrays["masks"][j])
+  np.testing.assert_allclose(net.params["W1"] * net.mask, res.cells.sparse_w1[j])
+  assert net.row == res.rows[j] and net.epoch is None and net.config["name"] == "tiny"
+  i = [k for k, d in enumerate(res.dense_rows)
+       if (d["embedding"], d["seed"]) == (net.row["embedding"], net.row["seed"])][0]
+  at0 = toyticket.load_network(sw.run_dir, cell=j, epoch=0)       # the ticket at θ0
+  np.testing.assert_array_equal(at0.params["W1"], res.dense.w1_ends[i][0])
+  np.testing.assert_array_equal(at0.mask, net.mask)
+  end = toyticket.load_network(sw.run_dir, dense=i)
+  np.testing.assert_array_equal(end.params["W1"], res.dense.w1_ends[i][1])
+  assert end.mask is None and end.epoch == len(res.dense.acc[i]) - 1
+  with pytest.raises(IndexError, match="rows are numbered"):
+    toyticket.load_network(sw.run_dir, cell=len(res.rows))
+  with pytest.raises(ValueError, match="epoch=99"):
+    toyticket.load_network(sw.run_dir, dense=0, epoch=99)

@@ -18,7 +18,11 @@ NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_
 READING_MODULES = ("reading/plots.py", "reading/report.py", "reading/replication.py",
                    "reading/rules.py", "reading/claims.py", "families/clause/figures.py",
                    "families/clause/heatmaps.py", "families/clause/sae_figures.py",
-                   "families/tms/figures.py", "core/errors.py", "core/host.py")
+                   "families/tms/figures.py", "core/errors.py", "core/host.py",
+                   # an installed toyticket carries its configs and command lines inside
+                   # the package (pyproject's package-dir): a config's values are hashed
+                   # in the run id, the command lines compute nothing
+                   "configs/", "experiments/")
 
 
 @functools.lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ true effect a two-sided test at α = 0.05 finds with 80 % power at the observed 
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -102,6 +103,27 @@ def bootstrap_ci(values, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):
     return None, None
   lo, hi = bootstrap_cis(v[None], seed, resamples)
   return float(lo[0]), float(hi[0])
+
+
+@functools.lru_cache(maxsize=64)
+def _resample_index(n: int, resamples: int, seed: int) -> np.ndarray:
+  return np.random.default_rng(seed).integers(0, n, (resamples, n))
+
+
+def bootstrap_interval(values, seed: int = 0, resamples: int = 2000):
+  """(mean, lo, hi): the mean of the finite values and a plain-numpy percentile bootstrap
+  95 % CI of it (one fixed resample table per n: fast enough for every bar of a figure;
+  the tables' CIs are `bootstrap_ci`'s). lo, hi lie inside [min, max] of the data; with
+  one value both are that value; (nan, nan, nan) with none."""
+  v = np.asarray([x for x in values if x is not None], float)
+  v = v[np.isfinite(v)]
+  if not v.size:
+    return math.nan, math.nan, math.nan
+  if v.size == 1 or np.all(v == v[0]):
+    return float(v.mean()), float(v[0]), float(v[0])
+  means = v[_resample_index(v.size, resamples, seed)].mean(1)
+  lo, hi = np.percentile(means, [2.5, 97.5])
+  return float(v.mean()), float(lo), float(hi)
 
 
 def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):

@@ -49,6 +49,14 @@ def stat(rows, field):
   return (np.nan if d["mean"] is None else d["mean"], d["ci95"] or 0.0)
 
 
+def interval(rows, field):
+  """(mean, lower error, upper error) over the rows that did not diverge: the percentile
+  bootstrap 95 % CI of the mean (`stats.bootstrap_interval`), which stays inside the data's
+  range (a count's never below 0, an accuracy's never above 1); errors 0 for one value."""
+  m, lo, hi = stats.bootstrap_interval(values(rows, field))
+  return m, (m - lo if np.isfinite(m) else 0.0), (hi - m if np.isfinite(m) else 0.0)
+
+
 def nanmean0(a):
   """Mean over axis 0 ignoring NaN; NaN (no warning) where a column has no value."""
   a = np.asarray(a, float)
@@ -99,20 +107,33 @@ MAX_WIDTH_PX = 2400
 
 
 def order(rows, x, y):
-  """x values; methods sorted by the mean of y over all rows (best first)."""
+  """x values; methods sorted by the mean of y over `rows` (best first: a panel's own
+  rows, so every panel is ranked by what it shows)."""
   xs = uniq(rows, x)
   if x != "method":
     return xs
   return sorted(xs, key=lambda m: -np.nan_to_num(stat(sel(rows, method=m), y)[0], nan=-1e9))
 
 
+def legend_outside(fig, axes, **kw):
+  """One legend for the figure, right of the top-right panel, outside every panel's data
+  (the handles of the first panel that has labels)."""
+  for ax in axes.flat:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+      axes[0, -1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                         borderaxespad=0.0, fontsize=8, **kw)
+      return
+
+
 def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
-  """Horizontal bars of the mean over seeds with its 95 % CI and one dot per seed: one row
-  of panels per y field, one column per value of `panel`; a bar per x value (methods
-  sorted by the first y field, best on top, tick labels coloured by `method_group`: blue
-  weight space read early, red weight space at the dense end, green feature space, grey
-  random) and series value. For methods, the random and oracle means are marked by
-  vertical lines."""
+  """Horizontal bars of the mean over seeds with its 95 % bootstrap CI (inside the data's
+  range, `interval`) and one dot per seed: one row of panels per y field, one column per
+  value of `panel`; a bar per x value and series value, methods sorted best first WITHIN
+  each panel by that panel's y (each panel names its own methods; tick labels coloured by
+  `method_group`: blue weight space read early, red weight space at the dense end, green
+  feature space, grey random). For methods, the random and oracle means are marked by
+  vertical lines (dotted, dashed). The legend sits outside the panels, at the right."""
   rows = sel(res.rows, **where)
   if not rows:
     return []
@@ -120,38 +141,39 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
     rows = [{**r, "group·" + panel: f"{r['group']} · {r[panel]}"} for r in rows]
     panel = "group·" + panel            # one column per model group and panel value
   cols, ss = uniq(rows, panel), uniq(rows, series)
-  xs = order(rows, x, ys[0])
+  n_x = len(uniq(rows, x))
   h = 0.8 / len(ss)
-  pos = np.arange(len(xs))[::-1]                  # first (best) on top
   fig, axes = grid(len(ys), len(cols), w=max(4.8, 6.4 / len(cols)),
-                    h=0.17 * len(xs) * len(ss) ** 0.5 + 1.2)
+                   h=0.17 * n_x * len(ss) ** 0.5 + 1.2)
   for j, col in enumerate(cols):
     for i, y in enumerate(ys):
       ax = axes[i, j]
+      here = sel(rows, **{panel: col})
+      xs = order(here, x, y)
+      pos = np.arange(len(xs))[::-1]                  # first (best) on top
       for k, s in enumerate(ss):
-        cells = [sel(rows, **{panel: col, x: xv, series: s}) for xv in xs]
-        st = [stat(c, y) for c in cells]
+        cells = [sel(here, **{x: xv, series: s}) for xv in xs]
+        st = np.array([interval(c, y) for c in cells]).reshape(-1, 3)
         yk = pos - k * h
-        ax.barh(yk, [m for m, _ in st], h, xerr=[e for _, e in st], capsize=2,
-                label=f"{series} {s}", color=f"C{k}", alpha=0.75)
+        ax.barh(yk, st[:, 0], h, xerr=st[:, 1:].T, capsize=2, label=f"{series} {s}",
+                color=f"C{k}", alpha=0.6)
         dots = [(v, np.full(v.size, yi)) for yi, c in zip(yk, cells)   # one dot per seed
                 for v in (values(c, y),)]
         if dots:                                      # one artist for all of them
           ax.plot(np.concatenate([d[0] for d in dots]), np.concatenate([d[1] for d in dots]),
-                  ".", color="k", ms=2, alpha=0.5)
+                  "o", color="k", mfc="k", mec="w", mew=0.4, ms=3.5, alpha=0.85,
+                  label="one run (seed)" if k == 0 else None)
         if chance and y.startswith("sparse_"):
           ch = [stat(c, y.replace("sparse_", "chance_"))[0] for c in cells]
-          ax.plot(ch, yk, "o", mfc="none", mec="k", ms=4,
-                  label="θ0 chance" if k == 0 else None)
+          ax.plot(ch, yk, "o", mfc="none", mec="k", ms=5,
+                  label="θ0 chance (the mask at init)" if k == 0 else None)
       if x == "method":
         for ref, ls in (("random", ":"), ("oracle", "--")):
-          m = stat(sel(rows, **{panel: col, x: ref}), y)[0]
+          m = stat(sel(here, **{x: ref}), y)[0]
           if np.isfinite(m):
-            ax.axvline(m, color="k", ls=ls, lw=0.8, label=f"{ref} (all series)")
-      ax.set_yticks(pos - h * (len(ss) - 1) / 2, [str(v) for v in xs])
-      if j > 0:               # same order in every column: names on the first one only
-        ax.tick_params(labelleft=False)
-      elif x == "method":
+            ax.axvline(m, color="k", ls=ls, lw=0.8, label=f"{ref} mean (all series)")
+      ax.set_yticks(pos - h * (len(ss) - 1) / 2, [str(v) for v in xs], fontsize=7)
+      if x == "method":
         for lab, m in zip(ax.get_yticklabels(), xs):
           lab.set_color(GROUP_COLORS[method_group(m)][0])
       ax.set_xlabel(y.replace("_", " "))
@@ -161,15 +183,15 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
           ax.set_xlim(max(0.0, min(vals) - 0.05), 1.0)
       if i == 0:
         ax.set_title(f"{panel} {col}")
-      if i == 0 and j == 0:
-        ax.legend(fontsize=8, loc="best")
+  legend_outside(fig, axes)
   key = "method names: " + "; ".join(f"{word}, {g}" for g, (_, word) in GROUP_COLORS.items())
   return save(fig, res, name, footer=key if x == "method" else "")
 
 
 def lines(res, name, x, series, ys, panel="embedding", **where):
-  """Mean over seeds with its 95 % CI against a numeric x, one line per series value, and
-  one faint dot per seed."""
+  """Mean over seeds with its 95 % bootstrap CI (inside the data's range, `interval`)
+  against a numeric x, one line per series value, and one dot per seed; the legend sits
+  outside the panels."""
   rows = sel(res.rows, **where)
   if not rows:
     return []
@@ -181,19 +203,19 @@ def lines(res, name, x, series, ys, panel="embedding", **where):
       for s in ss:
         rs = sel(rows, **{panel: col, series: s})
         xs = sorted(set(r[x] for r in rs))
-        st = np.array([stat(sel(rs, **{x: xv}), y) for xv in xs])
-        line = ax.errorbar(xs, st[:, 0], st[:, 1], marker="o", ms=3, capsize=2, label=str(s))
+        st = np.array([interval(sel(rs, **{x: xv}), y) for xv in xs]).reshape(-1, 3)
+        line = ax.errorbar(xs, st[:, 0], st[:, 1:].T, marker="o", ms=3, capsize=2,
+                           label=str(s))
         dots = [(np.full(v.size, xv, float), v) for xv in xs
                 for v in (values(sel(rs, **{x: xv}), y),)]
         if dots:
           ax.plot(np.concatenate([d[0] for d in dots]), np.concatenate([d[1] for d in dots]),
-                  ".", color=line[0].get_color(), ms=2, alpha=0.4)
+                  "o", color=line[0].get_color(), mec="w", mew=0.3, ms=3, alpha=0.7)
       ax.set_xlabel(x)
       ax.set_ylabel(y.replace("_", " "))
       if i == 0:
         ax.set_title(f"{panel} {col}", fontsize=9)
-      if i == 0 and j == 0:
-        ax.legend(fontsize=8)
+  legend_outside(fig, axes, title=series)
   return save(fig, res, name)
 
 

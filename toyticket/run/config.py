@@ -64,8 +64,15 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 # The configs shipped with toyticket (configs/ beside the package).
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                          "configs")
+def _config_dir() -> str:
+  """The configs: inside an installed package (toyticket/configs), else the repo's
+  top-level configs/."""
+  pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  inside = os.path.join(pkg, "configs")
+  return inside if os.path.isdir(inside) else os.path.join(os.path.dirname(pkg), "configs")
+
+
+CONFIG_DIR = _config_dir()
 
 
 def resolve(path: str) -> str:

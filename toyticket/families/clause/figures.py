@@ -47,8 +47,9 @@ def near_code_figure(res):
       ax.set_title(f"density {rho} · {tname}", fontsize=9)
       ax.set_xlabel("sparse epoch")
       ax.set_ylabel("near-code fraction")
-      if i == t == 0:
-        ax.legend(fontsize=8)
+  for ls, what in (("-", "solid: sites that end as codes"), ("--", "dashed: every other site")):
+    axes[0, 0].plot([], [], ls, color="k", label=what)      # the line styles, explained
+  plots.legend_outside(fig, axes)
   return plots.save(fig, res, "near_code")
 
 
@@ -70,7 +71,7 @@ def site_classes_figure(res):
       ax.set_xticks(np.arange(len(embs)) + 0.27, embs)
       ax.set_ylabel(f"{tname} sites (dense run)")
       ax.set_title(f"oracle support at θ0, density {rho}", fontsize=9)
-      ax.legend(fontsize=8)
+  plots.legend_outside(fig, axes)
   return (plots.save(fig, res, "site_classes") +
           plots.bars(res, "supported_but_lost", "method", "density",
                [f"supported_{t}" for t in TEMPLATE_NAMES] +
@@ -131,7 +132,7 @@ def init_distance_figure(res):
                       label=m)
       axes[0, t].set_title(f"final {tname} codes")
       axes[0, t].set_xlabel("distance 1 − cos at the rewind point")
-  axes[0, 0].legend(fontsize=8)
+  plots.legend_outside(fig, axes)
   return plots.save(fig, res, "init_distance")
 
 
@@ -151,7 +152,7 @@ def class_trajectories_figure(res):
                            fontsize=9)
       axes[r, t].set_xlabel("dense epoch")
       axes[r, t].set_ylabel(key.replace("oracle_class_", "") + " to final target")
-  axes[0, 0].legend(fontsize=8)
+  plots.legend_outside(fig, axes)
   return plots.save(fig, res, "class_trajectories")
 
 

@@ -154,8 +154,7 @@ def code_overlap_figure(res):
       ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
       ax.set_ylim(0, 1.05)
       ax.set_title(f"{tname} dense-final codes, ρ={rho}, {rw} rewind", fontsize=8)
-      if t == j == 0:
-        ax.legend(fontsize=8)
+  plots.legend_outside(fig, axes)
   return plots.save(fig, res, "code_overlap")
 
 

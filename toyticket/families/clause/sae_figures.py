@@ -57,6 +57,5 @@ def sae_figure(res):
       ax.set_ylabel(f"exact {t} codes" if t else fields[0][1])
       if i == 0:
         ax.set_title(col)
-      if i == 0 and j == 0:
-        ax.legend(fontsize=8)
+  plots.legend_outside(fig, axes)
   return plots.save(fig, res, "sae")

@@ -1,0 +1,1 @@
+"""The experiment configs (`get_config(arg)` each); shipped as toyticket.configs."""

@@ -1,14 +1,18 @@
 """Rebuilds a run directory's figures, summary.txt and index.html from its saved results.
 
-  python -m experiments.report <run dir> [<run dir> ...]
+  python -m experiments.report <run dir> [<run dir> ...] [--svg]
 
 A damaged or edited file of a run directory stops with one line naming it, exit 2.
 """
 from __future__ import annotations
 
+from absl import flags
+
 from . import cli
 from toyticket.core import rundir
 from toyticket.reading import report
+
+_SVG = flags.DEFINE_bool("svg", False, "Also write every figure as SVG (vector; slower).")
 
 
 def main(argv):
@@ -17,7 +21,7 @@ def main(argv):
              "(python -m experiments.report <run dir> ...)")
   for run_dir in argv[1:]:
     try:
-      figs = report.build(run_dir)
+      figs = report.build(run_dir, svg=_SVG.value)
     except rundir.RunFileError as e:
       cli.fail(str(e))
     except OSError as e:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from toyticket.discovery import impls as D
+from toyticket.discovery import sites, weight
 from toyticket.families.clause import embeddings, kernels, model
 from toyticket.discovery import methods
 
@@ -62,7 +63,7 @@ def test_snip_matches_finite_differences():
   np.testing.assert_allclose(D.w1_grad(p, x, y), g, atol=2e-3)
   ctx = D.Context({k: v[None] for k, v in p.items()}, 0, None, x, y, None, None,
                   D.DiscoveryConfig())
-  np.testing.assert_allclose(D._snip(ctx), np.abs(g * p["W1"]), atol=2e-3)
+  np.testing.assert_allclose(weight._snip(ctx), np.abs(g * p["W1"]), atol=2e-3)
 
 
 def test_grasp_hg_matches_finite_differences():
@@ -75,7 +76,7 @@ def test_grasp_hg_matches_finite_differences():
   np.testing.assert_allclose(D.hvp_w1(p, x, y, g), fd, atol=1e-3, rtol=1e-2)
   ctx = D.Context({k: v[None] for k, v in p.items()}, 0, None, x, y, None, None,
                   D.DiscoveryConfig())
-  np.testing.assert_allclose(D._grasp_w1(ctx), p["W1"] * fd, atol=1e-3, rtol=1e-2)
+  np.testing.assert_allclose(weight._grasp_w1(ctx), p["W1"] * fd, atol=1e-3, rtol=1e-2)
 
 
 def test_grasp_whole_network_hg_at_temperature_by_finite_differences():
@@ -96,8 +97,8 @@ def test_grasp_whole_network_hg_at_temperature_by_finite_differences():
   # the W2 block changes W1's ranking: the whole-network score differs from grasp_w1's
   ctx = D.Context({k: v[None] for k, v in p.items()}, 0, None, x, y, None, None,
                   D.DiscoveryConfig())
-  assert not np.allclose(D._grasp(ctx) / jnp.abs(D._grasp(ctx)).max(),
-                         D._grasp_w1(ctx) / jnp.abs(D._grasp_w1(ctx)).max(), atol=1e-2)
+  assert not np.allclose(weight._grasp(ctx) / jnp.abs(weight._grasp(ctx)).max(),
+                         weight._grasp_w1(ctx) / jnp.abs(weight._grasp_w1(ctx)).max(), atol=1e-2)
 
 
 class ObsSaliencyTest(chex.TestCase):
@@ -268,7 +269,7 @@ def test_kappa_by_hand():
   a = D.clause_couplings(p["C0"], VARS, POLS)                  # (m, 1+k, d)
   # clause 0, 2P template t=(1,1)/√2: a[0,0] = (1,1,0,0)/√2
   np.testing.assert_allclose(a[0, 0], np.array([1, 1, 0, 0]) / np.sqrt(2), rtol=1e-6)
-  score = D._kappa(ctx, use_grad=False)
+  score = sites._kappa(ctx, use_grad=False)
   np.testing.assert_allclose(score[0, 0], 1 / np.sqrt(2), rtol=1e-5)
 
 

@@ -435,15 +435,18 @@ def test_resume_with_a_damaged_config_json_names_it_and_keeps_it(finished, tmp_p
 
 def test_a_diverged_sae_is_flagged_and_counts_nothing():
   """Audit D2: an SAE whose loss is NaN reported 0 matched codes, L0 0 and no flag."""
-  from toyticket.families.clause import reading as clause_reading
+  from toyticket.core import readings
+  from toyticket.families.clause import reading as clause_reading, schema
   p, s, t = 2, 2, 2          # L1 coefficients, SAE seeds, templates; one dense run
   dense = {"sae_fvu": np.array([[[0.1, 0.2], [np.nan, 0.3]]]),
            "sae_mse": np.ones((1, p, s)), "sae_l0": np.ones((1, p, s)),
            "sae_dead": np.zeros((1, p, s)), "sae_matched": np.ones((1, p, s, t), int),
            "sae_stable": np.ones((1, p, t), int), "sae_random": np.zeros((1, s, t)),
            "sae_codes": np.full((1, t), 3), "diverged_epoch": np.array([-1])}
+  dense = schema.DenseReadings(**{f.name: dense.get(f.name) for f in
+                                  readings.fields(schema.DenseReadings)})
   rows = clause_reading.sae_rows([{"group": "g", "seed": 0}], [], (0.01, 0.1),
-                                 {"dense": dense, "cells": {}})
+                                 {"dense": dense, "cells": None})
   ok, bad = rows
   assert not results.is_diverged(ok) and ok["sae_matched_4P"] == 1.0 and ok["sae_l0"] == 1.0
   assert results.is_diverged(bad) and bad["sae_matched_4P"] is None and bad["sae_l0"] is None

@@ -45,13 +45,16 @@ def run(tmp_path_factory):
   return c, wd, sw, short, figs
 
 
-def test_every_figure_fits_a_page_and_has_an_svg(run):
+def test_every_figure_fits_a_page_and_svg_is_on_request(run):
   _, _, sw, _, figs = run
   assert len(figs) >= len(CLAUSE_FIGURES)
   for p in figs:
     w, h = png_size(p)
     assert w <= plots.MAX_WIDTH_PX and h > 0, (os.path.basename(p), w, h)
-    assert os.path.getsize(p[:-4] + ".svg") > 0
+    assert not os.path.exists(p[:-4] + ".svg")            # PNG only by default
+  res = run_lib.Run.load(sw.run_dir)
+  (png,) = plots.make_figures(["near_code"], res, svg=True)
+  assert os.path.getsize(png[:-4] + ".svg") > 0
 
 
 CELL = ("embedding", "seed", "method", "density", "rewind", "probe_epoch")

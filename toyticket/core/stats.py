@@ -22,8 +22,10 @@ ALPHA, POWER = 0.05, 0.8
 BOOTSTRAP_RESAMPLES = 2000
 
 
+@functools.lru_cache(maxsize=4096)
 def t_quantile(q: float, df: int) -> float:
-  """The q quantile of Student's t with df degrees of freedom."""
+  """The q quantile of Student's t with df degrees of freedom (cached: a report asks for
+  the same few thousands of times)."""
   return float(sps.t.ppf(q, df))
 
 
@@ -107,7 +109,10 @@ def bootstrap_ci(values, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):
 
 @functools.lru_cache(maxsize=64)
 def _resample_index(n: int, resamples: int, seed: int) -> np.ndarray:
-  return np.random.default_rng(seed).integers(0, n, (resamples, n))
+  """The bootstrap's (resamples, n) index draws of a fresh default_rng(seed) (read-only)."""
+  idx = np.random.default_rng(seed).integers(0, n, (resamples, n))
+  idx.flags.writeable = False
+  return idx
 
 
 def bootstrap_interval(values, seed: int = 0, resamples: int = 2000):
@@ -126,17 +131,26 @@ def bootstrap_interval(values, seed: int = 0, resamples: int = 2000):
   return float(v.mean()), float(lo), float(hi)
 
 
-def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):
+def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES,
+                  block: int = 256):
   """Row-wise percentile bootstrap 95 % CIs of the mean of matrix (F, n) (F fields of the
-  same n runs, every value finite), in ONE vectorised `scipy.stats.bootstrap` call (the
-  fields share resamples). Returns (lo (F,), hi (F,)); constant rows get (v, v)."""
+  same n runs, every value finite), the fields sharing resamples. Computes exactly what
+  `scipy.stats.bootstrap((m,), np.mean, axis=-1, vectorized=True, method="percentile",
+  n_resamples=resamples, rng=np.random.default_rng(seed))` computes — the same index draws
+  (`rng.integers(0, n, (resamples, n))`), the same statistic and scipy's own quantile, so
+  the CIs are bit-identical (tested) — without scipy's per-call overhead, `block` rows at a
+  time. Returns (lo (F,), hi (F,)); constant rows get (v, v)."""
   m = np.asarray(matrix, float)
   if m.ndim != 2 or m.shape[1] < 2 or not m.shape[0]:
     raise ValueError("bootstrap_cis needs a (fields, n ≥ 2) matrix")
-  res = sps.bootstrap((m,), np.mean, axis=-1, vectorized=True, n_resamples=resamples,
-                      confidence_level=0.95, method="percentile",
-                      rng=np.random.default_rng(seed))
-  lo, hi = np.asarray(res.confidence_interval.low), np.asarray(res.confidence_interval.high)
+  idx = _resample_index(m.shape[1], resamples, seed)
+  alpha = np.asarray((1 - 0.95) / 2)              # scipy's float: (1 − level) / 2
+  interval = np.stack((alpha, 1 - alpha), axis=-1)
+  lo, hi = np.empty(m.shape[0]), np.empty(m.shape[0])
+  for a in range(0, m.shape[0], block):
+    theta = np.mean(m[a:a + block][..., idx], axis=-1)            # (rows, resamples)
+    ci = np.asarray(sps.quantile(theta, interval, axis=-1))
+    lo[a:a + block], hi[a:a + block] = ci[..., 0], ci[..., 1]
   const = np.all(m == m[:, :1], axis=1)
   return np.where(const, m[:, 0], lo), np.where(const, m[:, 0], hi)
 

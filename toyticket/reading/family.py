@@ -24,8 +24,11 @@ class FamilyReading(Protocol):
     tables the family writes ("oracle", "sae")}, plain JSON-able dicts; out["dense"] /
     out["cells"] are its typed readings of numpy arrays."""
 
-  def summary(self, rows: list, dense_rows: list, top: int | None = None) -> str:
-    """The text summary of a run (summary.txt; the top methods per setting with `top`)."""
+  def summary(self, rows: list, dense_rows: list, top: int | None = None, agg=None,
+              dense_agg=None) -> str:
+    """The text summary of a run (summary.txt; the top methods per setting with `top`);
+    agg, dense_agg: the rows' aggregates when already computed (`Run.aggregate`)."""
 
-  def page_section(self, rows: list, dense_rows: list) -> tuple[str, str]:
+  def page_section(self, rows: list, dense_rows: list, agg=None, dense_agg=None
+                   ) -> tuple[str, str]:
     """The report page's (representative-run paragraph, best-methods table), HTML."""

@@ -65,7 +65,8 @@ def nanmean0(a):
 
 
 def save(fig, res, name, footer: str = ""):
-  """Writes <run dir>/figures/<name>.png and .svg; returns [png path]. A figure wider
+  """Writes <run dir>/figures/<name>.png (and .svg when `make_figures` asks); returns
+  [png path]. A figure wider
   than MAX_WIDTH_PX at DPI is scaled down to it; `footer` (one line) is written along the
   bottom edge, below every panel."""
   w, h = fig.get_size_inches()
@@ -79,7 +80,8 @@ def save(fig, res, name, footer: str = ""):
   fig.tight_layout(rect=(0, bottom, 1, 1))
   path = os.path.join(res.run_dir, "figures", name + ".png")
   fig.savefig(path, dpi=DPI)
-  fig.savefig(path[:-4] + ".svg")
+  if _SVG[0]:
+    fig.savefig(path[:-4] + ".svg")
   return [path]
 
 
@@ -255,12 +257,20 @@ def all_figures() -> dict:
   return FIGURES
 
 
-def make_figures(figure_names, res: Results) -> list[str]:
+def make_figures(figure_names, res: Results, svg: bool = False) -> list[str]:
   """Draws the named figures (of `all_figures`) at 8-pt text; returns the PNG paths
-  written (each has an SVG twin)."""
+  written (with svg=True each also gets an SVG twin: vector, about 40 % more drawing
+  time)."""
   figs = all_figures()
   os.makedirs(os.path.join(res.run_dir, "figures"), exist_ok=True)
-  with matplotlib.rc_context({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8,
-                              "xtick.labelsize": 8, "ytick.labelsize": 8,
-                              "legend.fontsize": 8, "svg.fonttype": "none"}):
-    return sum((figs[n](res) for n in figure_names), [])
+  _SVG[0] = svg
+  try:
+    with matplotlib.rc_context({"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8,
+                                "xtick.labelsize": 8, "ytick.labelsize": 8,
+                                "legend.fontsize": 8, "svg.fonttype": "none"}):
+      return sum((figs[n](res) for n in figure_names), [])
+  finally:
+    _SVG[0] = False
+
+
+_SVG = [False]   # whether `save` also writes an SVG (set by `make_figures`)

@@ -23,6 +23,7 @@ def num(x):
 
 
 KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch", "level")
+DENSE_KEYS = ("group", "embedding")     # what dense rows are aggregated by
 STAT_FIELDS = ("mean", "sd", "ci95", "ci95_lo", "ci95_hi")
 
 
@@ -41,7 +42,7 @@ def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
   buckets: dict = {}
   for r in rows:
     buckets.setdefault(tuple(r.get(k) for k in keys), []).append(r)
-  out = []
+  out, boot = [], _Boot()
   for key, rs in buckets.items():
     agg = dict(zip(keys, key))
     ok_rows = [r for r in rs if not is_diverged(r)]
@@ -51,29 +52,45 @@ def aggregate(rows: list[dict], keys=KEYS) -> list[dict]:
     for f in fields:
       s = stats.describe([r[f] for r in ok_rows])
       agg.update({f"{f}_{k}": num(s[k]) if s[k] is not None else None for k in STAT_FIELDS})
-    agg.update(_boot_columns(ok_rows, fields))
+    _boot_columns(agg, ok_rows, fields, boot)
     out.append(agg)
+  boot.fill()
   return out
 
 
-def _boot_columns(rows: list[dict], fields: list) -> dict:
-  """{f_boot_lo, f_boot_hi}: percentile-bootstrap 95 % CI of each field's mean over rows,
-  inside the range of its values (a count's never below 0, a rate's never above 1); the
-  fields without a missing value share one vectorised call, the others one call each;
-  None with fewer than 2 values."""
-  out = {}
-  full = [f for f in fields
-          if all(r[f] is not None and math.isfinite(r[f]) for r in rows)]
-  if len(rows) > 1 and full:
-    lo, hi = stats.bootstrap_cis([[float(r[f]) for r in rows] for f in full])
-    for f, a, b in zip(full, lo, hi):
-      out[f"{f}_boot_lo"], out[f"{f}_boot_hi"] = num(a), num(b)
-  for f in fields:
-    if f"{f}_boot_lo" not in out:
-      a, b = stats.bootstrap_ci([r[f] for r in rows])
-      out[f"{f}_boot_lo"] = None if a is None else num(a)
-      out[f"{f}_boot_hi"] = None if b is None else num(b)
-  return out
+class _Boot:
+  """Bootstrap CIs requested cell by cell and computed at the end, one `stats.bootstrap_cis`
+  call per sample size n: the same numbers as one call per cell (the draws depend only on
+  n and the seed), without a scipy call per cell."""
+
+  def __init__(self):
+    self.by_n: dict = {}
+
+  def ask(self, agg: dict, field: str, values: list) -> None:
+    self.by_n.setdefault(len(values), []).append((agg, field, values))
+
+  def fill(self) -> None:
+    for n, asks in self.by_n.items():
+      lo, hi = stats.bootstrap_cis([v for _, _, v in asks])
+      for (agg, f, _), a, b in zip(asks, lo, hi):
+        agg[f"{f}_boot_lo"], agg[f"{f}_boot_hi"] = num(a), num(b)
+
+
+def _boot_columns(agg: dict, rows: list[dict], fields: list, boot: _Boot) -> None:
+  """Adds {f_boot_lo, f_boot_hi} to agg: the percentile-bootstrap 95 % CI of each field's
+  mean over rows, inside the range of its values (a count's never below 0, a rate's never
+  above 1), over its finite values; the fields without a missing value first (column
+  order), then the others; None with fewer than 2 values. The numbers are filled by
+  `boot.fill`."""
+  finite = lambda f: [float(r[f]) for r in rows if r[f] is not None and math.isfinite(r[f])]
+  full = [f for f in fields if all(r[f] is not None and math.isfinite(r[f]) for r in rows)]
+  order = ([f for f in full] if len(rows) > 1 else []) + [f for f in fields
+                                                         if f not in full or len(rows) < 2]
+  for f in order:
+    agg[f"{f}_boot_lo"] = agg[f"{f}_boot_hi"] = None
+    v = finite(f)
+    if len(v) > 1:
+      boot.ask(agg, f, v)
 
 
 PAIR_KEYS = ("group", "embedding", "density", "rewind", "probe_epoch")

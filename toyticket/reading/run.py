@@ -81,6 +81,11 @@ class Run:
     """`results.aggregate` of the cell rows, computed once."""
     return results.aggregate(self.rows)
 
+  @functools.cached_property
+  def dense_aggregate(self) -> list:
+    """`results.aggregate` of the dense rows by (group, embedding), computed once."""
+    return results.aggregate(self.dense_rows, results.DENSE_KEYS)
+
   def frame(self, table: str = "runs"):
     """pandas DataFrame of one table ("runs", "dense", "oracle", "sae") with columns
     run_dir, run_id and the config's fields as "config.<field>"."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 
 import jax
 import numpy as np
@@ -90,10 +91,16 @@ def compiled(jitted, args: tuple, static: tuple = ()):
   key = (jitted, static, tree, tuple((np.shape(a), str(getattr(a, "dtype", type(a))),
                                       getattr(a, "sharding", None)) for a in leaves))
   if key not in _COMPILED:
+    t0 = time.perf_counter()
     program = jitted.lower(*static, *args).compile()
+    COMPILE_SECONDS[0] += time.perf_counter() - t0
     check_fits(program.memory_analysis())
     _COMPILED[key] = program
   return _COMPILED[key]
+
+
+COMPILE_SECONDS = [0.0]   # wall time this process spent tracing, lowering and compiling
+                          # (or loading from the persistent cache) in `compiled`
 
 
 GIB = 2.0 ** 30

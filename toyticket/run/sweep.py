@@ -119,7 +119,7 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
     if distributed.share("" if meta is None else "done") != "done":   # process 0 decides
       if main and rd.discard_chunk(cid):
         log(f"chunk {cid}: files damaged or missing; recomputing it")
-      t0 = time.time()
+      t0, c0 = time.time(), sharding.COMPILE_SECONDS[0]
       out = execute.execute(g, block, restore.pick(restored, g, block))
       if not main:
         continue
@@ -130,13 +130,10 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
                 **readings.to_arrays(out["cells"], "cells"), "masks": out["masks"]}
       rd.save_chunk(cid, arrays, meta,
                     lambda path: checkpoints.save(path, checkpoint_tree(out)))
-      times.append(time.time() - t0)
-      left = len(plan) - n - 1
-      eta = (f"; about {sum(times[1:] or times) / len(times[1:] or times) * left:.0f} s "
-             f"for the {left} chunks left" if left else "")
-      n_cells = len(tables["cells"])
-      log(f"[{n + 1}/{len(plan)}] chunk {cid}: {len(block)} dense + {n_cells} sparse "
-          f"runs in {times[-1]:.1f}s (elapsed {time.time() - t_start:.0f} s{eta})")
+      compiling = sharding.COMPILE_SECONDS[0] - c0       # a new model group's program
+      times.append(time.time() - t0 - compiling)
+      log(chunk_line(n, len(plan), cid, len(block), len(tables["cells"]), times, compiling,
+                     time.time() - t_start))
     if not main:
       continue
     rows += meta["cells"]
@@ -149,6 +146,19 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
                     results.paired_rows(rows, fam.paired_metrics), sae_rows,
                     {g.gid: g.task.tables() for g, _ in plan})
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
+
+
+def chunk_line(n: int, total: int, cid: str, n_dense: int, n_cells: int, times: list,
+               compiling: float, elapsed: float) -> str:
+  """The progress line of chunk n (0-based) of `total`: its compute time (compiling, when
+  this chunk's model group compiled here, shown apart), the elapsed time, and an estimate
+  for the chunks left from the mean compute time so far (compile time excluded)."""
+  left = total - n - 1
+  eta = (f"; about {sum(times) / len(times) * left:.0f} s of compute for the {left} chunks "
+         "left" if left else "")
+  comp = f" + {compiling:.1f}s compiling" if compiling >= 0.05 else ""
+  return (f"[{n + 1}/{total}] chunk {cid}: {n_dense} dense + {n_cells} sparse runs in "
+          f"{times[-1]:.1f}s{comp} (elapsed {elapsed:.0f} s{eta})")
 
 
 def plan_text(plan: list, cfg: ml_collections.ConfigDict, run_dir: str,

@@ -90,16 +90,18 @@ def sae_rows(dense_labels: list[dict], cell_labels: list[dict], l1s: tuple,
   return rows
 
 
-def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) -> str:
+def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None, agg=None,
+            dense_agg=None) -> str:
   """Text table: per group × embedding, the dense runs (accuracy mean ± 95 % CI half-width
   beside the task's constant-classifier floor); then per group × embedding × method ×
   density × rewind, over the non-diverged seeds: masked-no-retrain and sparse accuracy
   (mean ± 95 % CI half-width), exact codes with their θ0 chance level and decoy floor,
   recalls; `n` runs averaged and `div` diverged runs left out. top: keep, per setting
   (group, embedding, density, rewind, probe epoch), only the `top` methods by mean sparse
-  accuracy plus the references (random, oracle), best first."""
+  accuracy plus the references (random, oracle), best first. agg, dense_agg: the rows'
+  aggregates if already computed (`Run.aggregate`, `Run.dense_aggregate`)."""
   lines = []
-  for d in results.aggregate(dense_rows, ("group", "embedding")):
+  for d in dense_agg or results.aggregate(dense_rows, results.DENSE_KEYS):
     lines.append(f"{d['group']} {d['embedding']:<13} dense acc {_num(d['dense_acc_mean'])} ± "
                  f"{_num(d['dense_acc_ci95'])} (floor {_num(d['floor_acc_mean'])})  dense 4P "
                  f"{_num(d['dense_4P_mean'], 1)} 3N1P {_num(d['dense_3N1P_mean'], 1)}  (θ0: 4P "
@@ -118,7 +120,7 @@ def summary(rows: list[dict], dense_rows: list[dict], top: int | None = None) ->
                  f"{_num(rep['sparse_acc'])}; floor {_num(rep['floor_acc'])}")
   lines += ["", "± is the 95 % CI half-width over seeds; floor = constant-classifier "
             "accuracy; (θ0) = codes of the mask at θ0 (chance level)", head, "-" * len(head)]
-  agg = results.aggregate(rows)
+  agg = agg or results.aggregate(rows)
   if top is not None:
     setting = lambda a: tuple(a[k] for k in results.KEYS if k != "method")
     best: dict = {}
@@ -146,14 +148,14 @@ def _num3(v) -> str:
   return "—" if v is None else f"{v:.3f}"
 
 
-def best_table(rows: list, dense_rows: list, top: int = 3) -> str:
+def best_table(rows: list, dense_rows: list, top: int = 3, agg=None, dense_agg=None) -> str:
   """HTML: per setting, the dense accuracy and floor, then the top methods by mean sparse
-  accuracy and the references, each with its 95 % CI."""
+  accuracy and the references, each with its 95 % CI (agg, dense_agg: as `summary`)."""
   fmt = lambda a, f: ("—" if a[f"{f}_mean"] is None else f"{a[f'{f}_mean']:.3f}" +
                       (f" ± {a[f'{f}_ci95']:.3f}" if a[f"{f}_ci95"] is not None else ""))
   out = ["<table><tr><th>group</th><th>embedding</th><th>dense accuracy</th>"
          "<th>floor</th><th>n</th></tr>"]
-  for d in results.aggregate(dense_rows, ("group", "embedding")):
+  for d in dense_agg or results.aggregate(dense_rows, results.DENSE_KEYS):
     out.append(f"<tr><td>{d['group']}</td><td>{d['embedding']}</td>"
                f"<td>{fmt(d, 'dense_acc')}</td><td>{_num3(d['floor_acc_mean'])}</td>"
                f"<td>{d['n']}</td></tr>")
@@ -161,7 +163,7 @@ def best_table(rows: list, dense_rows: list, top: int = 3) -> str:
              "<th>rewind</th><th>probe epoch</th><th>method</th><th>sparse accuracy</th>"
              "<th>masked, no retrain</th><th>exact 4P (θ0 chance)</th><th>n</th></tr>")
   best: dict = {}
-  for a in sorted(results.aggregate(rows), key=lambda a: -(a["sparse_acc_mean"] or -1.0)):
+  for a in sorted(agg or results.aggregate(rows), key=lambda a: -(a["sparse_acc_mean"] or -1.0)):
     best.setdefault(tuple(a[k] for k in results.KEYS if k != "method"), []).append(a)
   for _, group in sorted(best.items(), key=lambda kv: tuple(map(str, kv[0]))):
     for i, a in enumerate(group):
@@ -199,10 +201,10 @@ class ClauseReading:
     return {"cells": cells, "dense": dense, "oracle": oracle,
             "sae": sae_rows(dense_labels, cell_labels, options.sae.l1s, out)}
 
-  def summary(self, rows, dense_rows, top=None) -> str:
-    return summary(rows, dense_rows, top)
+  def summary(self, rows, dense_rows, top=None, agg=None, dense_agg=None) -> str:
+    return summary(rows, dense_rows, top, agg, dense_agg)
 
-  def page_section(self, rows, dense_rows) -> str:
+  def page_section(self, rows, dense_rows, agg=None, dense_agg=None) -> str:
     """The report page's section: the representative run and the best methods."""
     rep = results.representative(rows)
     rep_line = ("" if rep is None else
@@ -211,7 +213,7 @@ class ClauseReading:
                 f"{rep['density']}): dense {rep['dense_acc']:.3f} → masked "
                 f"{rep['masked_acc']:.3f} → sparse {rep['sparse_acc']:.3f} (floor "
                 f"{rep['floor_acc']:.3f}).</p>")
-    return rep_line, best_table(rows, dense_rows)
+    return rep_line, best_table(rows, dense_rows, agg=agg, dense_agg=dense_agg)
 
 
 READING = ClauseReading()

@@ -39,14 +39,14 @@ def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tu
   return rows, dense_rows
 
 
-def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
+def summary_tms(rows: list[dict], dense_rows: list[dict], agg=None, dense_agg=None) -> str:
   """Text table of a TMS sweep: per group (hidden width, sparsity S), the dense runs (test
   loss ± 95 % CI half-width beside the constant floor, represented and superposed features,
   mean feature dimensionality); then per method × density × rewind over non-diverged seeds:
   masked-no-retrain and sparse loss, represented features with their θ0 chance level,
   superposed, mean dimensionality, same-feature recall and Gram similarity."""
   lines = []
-  for d in results.aggregate(dense_rows, ("group", "embedding")):
+  for d in dense_agg or results.aggregate(dense_rows, results.DENSE_KEYS):
     lines.append(f"{d['group']:<10} dense loss {_num(d['dense_loss_mean'], 4)} ± "
                  f"{_num(d['dense_loss_ci95'], 4)} (floor {_num(d['floor_loss_mean'], 4)})  "
                  f"represented {_num(d['dense_represented_mean'], 1)} (θ0 "
@@ -61,7 +61,7 @@ def summary_tms(rows: list[dict], dense_rows: list[dict]) -> str:
   lines += ["", "± is the 95 % CI half-width over seeds; loss = importance-weighted test MSE; "
             "repr = represented features (‖W_i‖² ≥ 1/2), (θ0) = the mask at θ0 (chance level); "
             "recall = same-feature recall vs the dense run", head, "-" * len(head)]
-  for a in results.aggregate(rows):
+  for a in agg or results.aggregate(rows):
     lines.append(
         f"{a['group']:<10} {a['method']:<20} {a['density']:>5} {a['rewind']:<6} "
         f"{_num(a['masked_loss_mean'], 4):>7} {_num(a['sparse_loss_mean'], 4)}±"
@@ -99,11 +99,11 @@ class TmsReading:
     cells, dense = tms_rows(dense_labels, cell_labels, out)
     return {"cells": cells, "dense": dense, "oracle": [], "sae": []}
 
-  def summary(self, rows, dense_rows, top=None) -> str:
-    return summary_tms(rows, dense_rows)
+  def summary(self, rows, dense_rows, top=None, agg=None, dense_agg=None) -> str:
+    return summary_tms(rows, dense_rows, agg, dense_agg)
 
-  def page_section(self, rows, dense_rows) -> str:
-    return "", f"<pre>{html.escape(summary_tms(rows, dense_rows))}</pre>"
+  def page_section(self, rows, dense_rows, agg=None, dense_agg=None) -> str:
+    return "", f"<pre>{html.escape(summary_tms(rows, dense_rows, agg, dense_agg))}</pre>"
 
 
 READING = TmsReading()

@@ -55,6 +55,13 @@ _GRAD_IMPL = flags.DEFINE_enum("grad_impl", "auto", list(names.GRAD_IMPLS),
 _REPEATS = flags.DEFINE_integer("repeats", 7, "Timed passes of every path (best is kept).")
 _MATMUL_N = 2048                                    # ceiling: one n×n×n float32 matmul
 _OUT = flags.DEFINE_string("out", "bench.json", "Where to write the table as JSON.")
+_CURVES = flags.DEFINE_bool("curves", False, "Cost curves instead of the single point: "
+                            "run-steps/s and XLA peak memory as the run count grows "
+                            "(--curve_runs at --hidden) and as the hidden width grows "
+                            "(--curve_hidden at 512 runs), for both layouts and both "
+                            "gradient paths (autodiff, auto), in one process.")
+_CURVE_RUNS = flags.DEFINE_list("curve_runs", ["128", "512", "2048", "8192"], "Run counts.")
+_CURVE_HIDDEN = flags.DEFINE_list("curve_hidden", ["16", "64", "256"], "Hidden widths.")
 
 
 def seconds(fn, args) -> float:
@@ -85,8 +92,78 @@ def step_flops(b, n, d, h, o, c0_frozen):
   return 3 * 2 * (h * d * n + b * n * h + b * h * o)
 
 
+def curve_point(r: int, hdim: int, layout: str, grad_impl: str, share: int, epochs: int,
+                b: int, repeats: int, tk, data) -> dict:
+  """One point of a cost curve: R runs of width H trained `epochs` epochs as one vmapped
+  jit call, "independent" (a data order per run) or "shared" (`share` runs per order),
+  on gradient path `grad_impl`; the batch is sharded over the devices when it divides.
+  Returns run-steps/s (best of `repeats` after one compile-and-run call), the compile
+  seconds and XLA's peak bytes of the program per device (arguments + outputs + temporaries
+  − aliases, `Compiled.memory_analysis`)."""
+  clause = clause_family.FAMILY
+  tc = train.TrainConfig(epochs=epochs, batch_size=b, grad_impl=grad_impl)
+  spec = cycle.CycleSpec(hidden=hdim, n_out=1, train=tc, methods=(), probe_epochs=(0,),
+                         c0_frozen=True, options=clause_family.ClauseOptions())
+  dense_in = execute.dense_inputs([("hadamard", s) for s in range(r)], 16, 16, (0.25,))
+  p0 = cycle.init_dense(spec, dense_in)
+  keys = jax.vmap(lambda k: cycle.stream(k, prng.SHUFFLE))(dense_in["key"])
+  c = share if layout == "shared" else 1
+  path = cycle.train_path(spec, shared_frozen_c0=c > 1)
+  group = lambda p, k: train.train(p, jnp.ones_like(p["W1"]), 0.0, k, data["x_train"],
+                                   data["y_train"], tc, clause.step(spec, path))
+  grouped = jax.tree.map(lambda a: a.reshape(r // c, c, *a.shape[1:]), p0)
+  grouped["C0"] = jnp.broadcast_to(grouped["C0"][:, :1], grouped["C0"].shape)
+  args = (grouped, keys[::c])
+  nd = jax.device_count()
+  if nd > 1 and (r // c) % nd == 0:
+    args = jax.device_put(args, NamedSharding(sharding.mesh(), P(sharding.AXIS)))
+  t0 = time.perf_counter()
+  program = jax.jit(jax.vmap(group)).lower(*args).compile()
+  compile_s = time.perf_counter() - t0
+  m = program.memory_analysis()
+  peak = (m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
+          - m.alias_size_in_bytes)
+  seconds(program, args)                                           # first run
+  best = min(seconds(program, args) for _ in range(repeats))
+  steps = epochs * (tk.x_train.shape[0] // b)
+  return {"runs": r, "hidden": hdim, "layout": layout, "grad_impl": grad_impl, "path": path,
+          "run_steps_per_s": r * steps / best, "seconds": best, "compile_seconds": compile_s,
+          "peak_bytes_per_device": int(peak), "devices": nd}
+
+
+def curves() -> list[dict]:
+  """The cost curves (`--curves`): every point of (--curve_runs at --hidden) and
+  (--curve_hidden at 512 runs) × layout × gradient path, printed as a table."""
+  tk = task.make_task(0, n=16, m=16, k=4)
+  data = clause_family.FAMILY.task_arrays(tk)
+  grid = ([(int(r), _HIDDEN.value) for r in _CURVE_RUNS.value] +
+          [(512, int(h)) for h in _CURVE_HIDDEN.value if int(h) != _HIDDEN.value])
+  out = []
+  print(f"{'runs':>6} {'H':>4} {'layout':<12} {'grad':<9} {'path':<15} {'run-steps/s':>12} "
+        f"{'compile s':>9} {'peak MiB':>9}")
+  for r, h in grid:
+    for layout in ("independent", "shared"):
+      for grad_impl in ("autodiff", "auto"):
+        pt = curve_point(r, h, layout, grad_impl, min(_SHARE.value, r), _EPOCHS.value,
+                         _BATCH.value, _REPEATS.value, tk, data)
+        out.append(pt)
+        print(f"{r:>6} {h:>4} {layout:<12} {grad_impl:<9} {pt['path']:<15} "
+              f"{pt['run_steps_per_s']:>12.4g} {pt['compile_seconds']:>9.1f} "
+              f"{pt['peak_bytes_per_device'] / 2**20:>9.1f}", flush=True)
+  return out
+
+
 def main(argv):
   del argv
+  if _CURVES.value:
+    sharding.use_cpu_cores(_CPU_DEVICES.value)
+    dev = jax.devices()[0]
+    table = {"device": f"{dev.platform}:{dev.device_kind} ×{jax.device_count()}",
+             "epochs": _EPOCHS.value, "batch_size": _BATCH.value, "repeats": _REPEATS.value,
+             "points": curves()}
+    with open(_OUT.value, "w") as f:
+      json.dump(table, f, indent=1)
+    return
   if _CPU_DEVICES.value < 0:
     raise app.UsageError(f"--cpu_devices={_CPU_DEVICES.value}: allowed values are >= 0")
   for flag, value, lo, hi in (("--repeats", _REPEATS.value, 1, None),

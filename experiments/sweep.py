@@ -112,6 +112,7 @@ def distributed_setup():
 
 
 if __name__ == "__main__":
+  sys.argv = config.resolve_argv(sys.argv)     # configs may be named without a path
   if not cli.wants_help(sys.argv[1:]):
     flags.mark_flag_as_required("config")
     try:

@@ -96,3 +96,12 @@ def test_every_readings_field_is_documented():
     for f in readings.fields(cls):
       assert f.metadata["doc"], f"{cls.__name__}.{f.name} has no docstring"
     assert readings.describe(cls).count("\n") == len(readings.fields(cls)) - 1
+
+
+def test_the_readings_reference_is_current():
+  import os
+  from toyticket.reading import schema_doc
+  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                      "readings.md")
+  assert open(path).read() == schema_doc.text(), (
+      "docs/readings.md is stale: python -m toyticket.reading.schema_doc > docs/readings.md")

@@ -16,7 +16,8 @@ NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_
 # toyticket's modules that cannot change a result: the reading side (figures, report
 # pages, the replication report), the one-line error types, this machine's facts.
 READING_MODULES = ("reading/plots.py", "reading/report.py", "reading/replication.py",
-                   "reading/rules.py", "reading/claims.py", "families/clause/figures.py",
+                   "reading/rules.py", "reading/claims.py", "reading/decide.py",
+                   "reading/schema_doc.py", "reading/family.py", "families/clause/figures.py",
                    "families/clause/heatmaps.py", "families/clause/sae_figures.py",
                    "families/tms/figures.py", "core/errors.py", "core/host.py",
                    # an installed toyticket carries its configs and command lines inside

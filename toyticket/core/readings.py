@@ -121,7 +121,8 @@ def describe(cls) -> str:
   """Markdown list of a readings class: field, saved, columns, docstring."""
   lines = []
   for f in fields(cls):
-    cols = ", ".join(c.name if c.dense is None else f"{c.name} (copied)"
+    cols = ", ".join(f"{c.table}.{c.name}" + ("" if c.dense is None else
+                                              f" (= its dense row's {c.dense})")
                      for c in f.metadata.get("cols", ()))
     lines.append(f"- `{f.name}`{'' if f.metadata.get('saved', True) else ' (not saved)'}: "
                  f"{f.metadata.get('doc', '')}" + (f" Columns: {cols}." if cols else ""))

@@ -86,6 +86,23 @@ def resolve(path: str) -> str:
   return found if name and os.path.isfile(found) else path
 
 
+def resolve_argv(argv: list[str]) -> list[str]:
+  """argv with --config=NAME[:arg] (or "--config NAME[:arg]") rewritten to the config file's
+  path (`resolve`), so ml_collections' config flag loads a config named without a path."""
+  out, i = list(argv), 0
+  while i < len(out):
+    a = out[i]
+    if a.startswith("--config="):
+      path, sep, arg = a[len("--config="):].partition(":")
+      out[i] = f"--config={resolve(path)}{sep}{arg}"
+    elif a == "--config" and i + 1 < len(out):
+      path, sep, arg = out[i + 1].partition(":")
+      out[i + 1] = f"{resolve(path)}{sep}{arg}"
+      i += 1
+    i += 1
+  return out
+
+
 def load_file(spec: str) -> ml_collections.ConfigDict:
   """get_config(arg) of a config file given as 'path.py' or 'path.py:arg' (or a config's
   name, `resolve`); ConfigError (one line) if the file is missing, does not import, has no
@@ -95,7 +112,10 @@ def load_file(spec: str) -> ml_collections.ConfigDict:
   path = resolve(path)
   mod_spec = importlib.util.spec_from_file_location("_toyticket_config", path)
   if mod_spec is None or not os.path.isfile(path):
-    raise ConfigError("config", spec, "a path to a config file in configs/")
+    names = sorted(f[:-3] for f in os.listdir(CONFIG_DIR)
+                   if f.endswith(".py") and not f.startswith("_")) if os.path.isdir(CONFIG_DIR) else []
+    raise ConfigError("config", spec, "a config file's path, or a config's name: "
+                      + ", ".join(names))
   mod = importlib.util.module_from_spec(mod_spec)
   try:
     mod_spec.loader.exec_module(mod)

@@ -2,7 +2,8 @@
 import jax.numpy as jnp
 import numpy as np
 
-from toyticket.families.clause import codes, embeddings
+from toyticket.families.clause import codes
+from toyticket.ticket import embeddings
 
 VARS = jnp.array([[0, 1, 2, 3], [4, 5, 6, 7]], jnp.int32)
 POLS = jnp.ones((2, 4), jnp.float32)

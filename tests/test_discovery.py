@@ -7,7 +7,8 @@ import pytest
 
 from toyticket.discovery import impls as D
 from toyticket.discovery import sites, weight
-from toyticket.families.clause import embeddings, kernels, model
+from toyticket.families.clause import kernels, model
+from toyticket.ticket import embeddings
 from toyticket.discovery import methods
 
 jax.config.update("jax_enable_x64", False)

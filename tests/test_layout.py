@@ -104,7 +104,8 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
 
 def test_vocabulary_matches_implementations():
   from toyticket.ticket import cycle
-  from toyticket.families.clause import embeddings, metrics
+  from toyticket.families.clause import metrics
+  from toyticket.ticket import embeddings
   figs = plots.all_figures()           # each family's figures, registered where drawn
   from toyticket.core import families as fams
   by_family = [fams.reading(n).figures for n in names.TASK_FAMILIES]

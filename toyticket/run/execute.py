@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from toyticket.ticket import cycle
-from toyticket.families.clause import embeddings
+from toyticket.ticket import embeddings
 from toyticket.core import names, prng
 from toyticket.run import sharding
 from toyticket.run.grid import ModelGroup

@@ -1,4 +1,5 @@
-"""Fixed or learned input embeddings C0 ∈ R^{d×n} (SPEC §2).
+"""Fixed or learned input embeddings C0 ∈ R^{d×n} (SPEC §2), shared by every task family
+(a family's `init` starts its network around the run's C0; `execute.dense_inputs` draws it).
 
 Every family returns the same (d, n) array shape, so runs with different embeddings share
 one compiled program: whether C0 trains is a per-run 0/1 flag that gates its gradient.

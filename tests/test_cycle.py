@@ -319,3 +319,5 @@ def test_prune_snip_by_hand_and_refuses_bad_input():
     toyticket.prune("snip", params, 1.5, x, y)
   with pytest.raises(ValueError, match="clause_vars"):
     toyticket.prune("static", params, 0.25, x, y)
+  with pytest.raises(ValueError, match="probe_epoch=3"):
+    toyticket.prune("checkpoint_magnitude", params, 0.25, x, y, probe_epoch=3)

@@ -20,6 +20,8 @@ READING_MODULES = ("reading/plots.py", "reading/report.py", "reading/replication
                    "reading/schema_doc.py", "reading/family.py", "families/clause/figures.py",
                    "families/clause/heatmaps.py", "families/clause/sae_figures.py",
                    "families/tms/figures.py", "core/errors.py", "core/host.py",
+                   # standalone APIs the sweep never calls (one network's mask, loading one)
+                   "discovery/prune.py", "run/networks.py",
                    # an installed toyticket carries its configs and command lines inside
                    # the package (pyproject's package-dir): a config's values are hashed
                    # in the run id, the command lines compute nothing

@@ -66,6 +66,9 @@ def prune(method: str, params: dict | None, density: float, x, y, *, trajectory=
     raise ValueError(f"method {method!r} reads the task's clauses: give clause_vars and "
                      "clause_pols (Task.clause_vars, Task.clause_pols)")
   n_epochs = traj[prunable].shape[0]
+  if not -n_epochs <= probe_epoch < n_epochs:
+    raise ValueError(f"probe_epoch={probe_epoch}; allowed: -{n_epochs}..{n_epochs - 1} (the "
+                     f"trajectory has epochs 0..{n_epochs - 1})")
   probe = probe_epoch % n_epochs
   key = jax.random.fold_in(jax.random.PRNGKey(seed), prng.DISCOVERY)   # the cycle's stream
   mask = _mask(method, traj, jnp.int32(probe), key, jnp.asarray(x),

@@ -38,7 +38,8 @@ def _locate(run_dir: str, table: str, index: int) -> tuple[str, int, dict]:
   """(chunk name, index inside the chunk, row) of row `index` of table "cells" or "dense"."""
   chunks = rundir.verified_chunks(run_dir)
   total = sum(len(meta[table]) for _, meta in chunks)
-  if not isinstance(index, (int, np.integer)) or not -total <= index < total:
+  if (isinstance(index, bool) or not isinstance(index, (int, np.integer))
+      or not -total <= index < total):
     raise IndexError(f"{'cell' if table == 'cells' else 'dense'}={index!r} is not a row of "
                      f"{run_dir} (it has {total}; rows are numbered from 0 as in its CSV)")
   index = int(index) % total
@@ -70,7 +71,8 @@ def load_network(run_dir: str, cell: int | None = None, dense: int | None = None
     i = j
   traj = {k: v[i] for k, v in tree["dense_traj"].items()}          # (E+1, ...) per leaf
   n_epochs = next(iter(traj.values())).shape[0]
-  if epoch is not None and not -n_epochs <= epoch < n_epochs:
+  if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer))
+                            or not -n_epochs <= epoch < n_epochs):
     raise ValueError(f"epoch={epoch} is not saved: the run has dense epochs 0..{n_epochs - 1}")
   mask = None if cell is None else np.asarray(tree["masks"][j])
   if cell is not None and epoch is None:

@@ -86,12 +86,15 @@ def main(argv):
 
 
 def _peer_lost(e: Exception) -> bool:
-  """True for the runtime error a multi-process collective raises when a peer is gone
-  (gloo: "Connection closed by peer"; the coordination service: "unavailable")."""
+  """True for the error a multi-process collective raises when a peer is gone, whatever
+  its type (a JaxRuntimeError inside the program; a ValueError from the host allgather of
+  the outputs): gloo's "Connection closed by peer" / "Connection reset by peer", the
+  coordination service's "unavailable" or a missed heartbeat."""
   import jax
   text = str(e)
-  return (jax.process_count() > 1 and type(e).__name__ in ("JaxRuntimeError", "XlaRuntimeError")
-          and any(w in text for w in ("Gloo", "closed by peer", "UNAVAILABLE", "heartbeat")))
+  return jax.process_count() > 1 and any(
+      w in text for w in ("Gloo", "closed by peer", "reset by peer", "UNAVAILABLE",
+                          "heartbeat"))
 
 
 def distributed_setup():

@@ -56,12 +56,18 @@ def _unraisable(hook):
   """A sys.unraisablehook that re-delivers a signal whose exception Python swallowed (it
   was raised inside a callback, e.g. JAX's gc callback: "Exception ignored in ..."), so the
   stop still happens, in one line, at the next point the main thread runs Python code."""
+  def later(signum):
+    # from another thread, after the hook has returned: a signal sent from inside the hook
+    # would raise inside the hook too, and be swallowed again
+    import threading
+    threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+
   def handle(unraisable):
     exc = unraisable.exc_value
     if isinstance(exc, Terminated):
-      os.kill(os.getpid(), exc.signum)
+      later(exc.signum)
     elif isinstance(exc, KeyboardInterrupt):
-      os.kill(os.getpid(), signal.SIGINT)
+      later(signal.SIGINT)
     else:
       hook(unraisable)
   return handle

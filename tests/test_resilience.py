@@ -176,3 +176,24 @@ def test_second_sweep_on_a_busy_run_dir_stops_in_one_line(tmp_path):
   assert len(lines) == 1 and "busy" in lines[0], second.stderr
   assert first.wait(timeout=300) == 0
   assert len(glob.glob(os.path.join(wd, "*", "*", "metrics.json"))) == 1
+
+
+def test_a_signal_swallowed_inside_a_callback_is_delivered_again_after_it():
+  """A SIGHUP whose exception Python swallowed (raised inside e.g. JAX's gc callback) is sent
+  again from another thread once the unraisable hook has returned, so it stops the main
+  thread instead of being swallowed a second time inside the hook."""
+  import signal
+  import sys
+  import time
+  import types
+  from experiments import cli
+  old = signal.signal(signal.SIGHUP, cli._on_signal)
+  try:
+    hook = cli._unraisable(lambda u: None)
+    hook(types.SimpleNamespace(exc_value=cli.Terminated(signal.SIGHUP)))   # returns at once
+    with pytest.raises(cli.Terminated):
+      for _ in range(200):
+        time.sleep(0.01)
+  finally:
+    signal.signal(signal.SIGHUP, old)
+    sys.stdout.flush()

@@ -15,6 +15,7 @@ import importlib
 PACKAGES = {
     "clause": "toyticket.families.clause",   # the clause world (the paper's task)
     "tms": "toyticket.families.tms",         # Toy Models of Superposition
+    "flax": "toyticket.families.flaxmodel",  # your own flax module on your own data
 }
 
 

@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 
+from toyticket.core import usercode
+
 # Config fields that cannot change a result: how results are drawn, chunked, placed or
 # labelled, and where dense runs were restored from (restore-then-rewind is bit-identical;
 # chunking is bit-identical, tested). `quick` only rewrites other fields, which count.
@@ -63,13 +65,18 @@ def _file_bytes(path: str) -> bytes:
     return f.read()
 
 
-def run_id(cfg_dict: dict, version: str | None = None) -> str:
+def run_id(cfg_dict: dict, version: str | None = None, user_code: dict | None = None) -> str:
   """12 hex digits of sha256 over the result-changing config fields (all but NOT_HASHED
-  and "provenance") as sorted JSON and the code version (`code_version()`, or `version`):
-  changing only figures, chunk size or the workdir reuses the run; changing
-  result-changing code makes a new one."""
+  and "provenance") as sorted JSON, the code version (`code_version()`, or `version`) and,
+  for a config that names user code (a "flax" family's model and data), the digests of
+  those source files (`usercode.source_digest`, or `user_code` as recorded in a run's
+  provenance): changing only figures, chunk size or the workdir reuses the run; changing
+  result-changing code, toyticket's or the user's, makes a new one."""
   hashed = {k: v for k, v in cfg_dict.items() if k not in NOT_HASHED + ("provenance",)}
   hashed["code_version"] = code_version() if version is None else version
+  digests = usercode.source_digest(cfg_dict) if user_code is None else user_code
+  if digests:
+    hashed["user_code"] = digests
   return hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()
                         ).hexdigest()[:12]
 

@@ -105,6 +105,22 @@ def mark_diverged(row: dict) -> None:
   row["diverged"] = bool(row["diverged_epoch"] >= 0 or row["dense_diverged_epoch"] >= 0)
 
 
+def dense_and_cell_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict
+                        ) -> tuple[list, list]:
+  """(cell rows, dense rows) of a chunk whose family writes only the "cells" and "dense"
+  tables: each row its labels and `row`'s columns of out["cells"] / out["dense"]; a cell
+  row also carries its dense run's `Col.dense` copies and "diverged" (`mark_diverged`)."""
+  d, c = out["dense"], out["cells"]
+  dense_rows = [{**lab, **row(d, "dense", (i,), ())} for i, lab in enumerate(dense_labels)]
+  rows = []
+  for j, lab in enumerate(cell_labels):
+    r = {k: v for k, v in lab.items() if k != "dense_pos"}
+    r.update(row(c, "cells", (j,), (), dense_rows[lab["dense_pos"]],
+                 after_scalars=mark_diverged))
+    rows.append(r)
+  return rows, dense_rows
+
+
 def to_arrays(obj, prefix: str) -> dict:
   """{"<prefix>/<field>": array} of the saved, present fields (the npz layout)."""
   return {f"{prefix}/{f.name}": getattr(obj, f.name) for f in fields(obj)

@@ -31,7 +31,7 @@ import zipfile
 
 import numpy as np
 
-from toyticket.core import errors
+from toyticket.core import errors, usercode
 from toyticket.core.files import (_file_digest, _json_digest, atomic_write, file_digests,
                                   read_json, save_npz, to_csv)
 from toyticket.core.identity import provenance, run_id
@@ -120,7 +120,7 @@ class RunDir:
     rd = cls(cls.path_for(workdir, cfg_dict))
     for sub in SUBDIRS:
       os.makedirs(os.path.join(rd.path, sub), exist_ok=True)
-    prov, old = provenance(), None
+    prov, old = {**provenance(), "user_code": usercode.source_digest(cfg_dict)}, None
     if os.path.exists(rd.file("config.json")):     # a resume: keep who made it
       made = read_json(rd.file("config.json"))
       old = made.get("provenance") if isinstance(made, dict) else None

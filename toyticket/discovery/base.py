@@ -56,7 +56,9 @@ class Context:
   hp: the methods' static hyperparameters; loss: the task family's loss
   (`Family.loss`), which OBS, SNIP and GraSP differentiate; prunable: the family's masked
   leaf (`Family.prunable`), the one every weight-space method scores; scored: the leaves a
-  whole-network method (GraSP) differentiates together (`Family.scored`); all static.
+  whole-network method (GraSP) differentiates together (`Family.scored`); synflow:
+  scores(params, mask) → SynFlow's |∂R/∂w ⊙ w| of the prunable leaf (`Family.synflow`;
+  None where the family has no SynFlow objective); all static.
   """
   traj: model.Params
   probe_epoch: jax.Array
@@ -71,6 +73,7 @@ class Context:
   loss: Callable = flax.struct.field(pytree_node=False, default=model.loss)
   prunable: str = flax.struct.field(pytree_node=False, default="W1")   # the masked leaf
   scored: tuple = flax.struct.field(pytree_node=False, default=("W1", "W2"))   # GraSP's
+  synflow: Callable | None = flax.struct.field(pytree_node=False, default=None)   # SynFlow's
 
 
 def at(traj: model.Params, epoch) -> model.Params:

@@ -40,7 +40,7 @@ class Method:
   site_score: str | None = None
   translation: str | None = None
   scores_at: str | None = None
-  tasks: tuple = ("clause", "tms")
+  tasks: tuple = ("clause", "tms", "flax")
 
 
 CLAUSE = ("clause",)
@@ -51,21 +51,22 @@ def _feature(score: str, translation: str) -> Method:
   return Method(name, "feature", "feature", True, False, score, translation, "probe", CLAUSE)
 
 
-_BOTH = ("clause", "tms")
+_ANY = ("clause", "tms", "flax")   # rules that read only the prunable leaf and the loss
+_NOT_TMS = ("clause", "flax")      # SynFlow: a family with a SynFlow objective (`Family.synflow`)
 _WEIGHT = (   # name, family, needs_probe, post_training, tasks   what it keeps (top-ρ of)
-    ("random", "control", False, False, _BOTH),           # uniform scores (stream DISCOVERY)
-    ("init_magnitude", "magnitude", False, False, _BOTH),  # |W1| at θ0
-    ("checkpoint_magnitude", "magnitude", True, False, _BOTH),   # |W1| at the probe epoch
-    ("oracle", "control", False, True, _BOTH),            # |W1| at the dense end
-    ("obs", "saliency", False, True, _BOTH),              # w²/(2[H⁻¹]qq) at the dense end
-    ("obs_iterative", "saliency", False, True, _BOTH),    # OBS one at a time, weights corrected
-    ("snip", "saliency", False, False, _BOTH),            # |g ⊙ w| at θ0
-    ("grasp", "saliency", False, False, _BOTH),           # w ⊙ Hg at θ0, T = 200, all layers
-    ("grasp_w1", "saliency", False, False, _BOTH),        # w ⊙ H₁₁g₁ at θ0, T = 1, W1 only
-    ("synflow", "saliency", False, False, CLAUSE),        # iterative SynFlow at θ0, W1 only
+    ("random", "control", False, False, _ANY),           # uniform scores (stream DISCOVERY)
+    ("init_magnitude", "magnitude", False, False, _ANY),  # |W1| at θ0
+    ("checkpoint_magnitude", "magnitude", True, False, _ANY),   # |W1| at the probe epoch
+    ("oracle", "control", False, True, _ANY),            # |W1| at the dense end
+    ("obs", "saliency", False, True, _ANY),              # w²/(2[H⁻¹]qq) at the dense end
+    ("obs_iterative", "saliency", False, True, _ANY),    # OBS one at a time, weights corrected
+    ("snip", "saliency", False, False, _ANY),            # |g ⊙ w| at θ0
+    ("grasp", "saliency", False, False, _ANY),           # w ⊙ Hg at θ0, T = 200, all layers
+    ("grasp_w1", "saliency", False, False, _ANY),        # w ⊙ H₁₁g₁ at θ0, T = 1, W1 only
+    ("synflow", "saliency", False, False, _NOT_TMS),      # iterative SynFlow at θ0, W1 only
     ("synflow_joint", "saliency", False, False, CLAUSE),  # SynFlow over W1 ∪ W2 jointly
-    ("earlybird", "magnitude", False, False, _BOTH),      # first stable mask (authors' queue)
-    ("earlybird_consecutive", "magnitude", False, False, _BOTH),  # ... consecutive pairs
+    ("earlybird", "magnitude", False, False, _ANY),      # first stable mask (authors' queue)
+    ("earlybird_consecutive", "magnitude", False, False, _ANY),  # ... consecutive pairs
     ("w1_kappa", "coupling", True, False, CLAUSE),        # max_{c,t} W1[h,j]·a[c,t,j] at probe
     ("w1_grad_kappa", "coupling", True, False, CLAUSE),   # max_{c,t} −g[h,j]·a[c,t,j] at probe
 )

@@ -9,7 +9,9 @@ states over epochs 0..E (leaves (E+1, ...)) for methods that read several (the p
 Early-Bird's mask queue, the dense end). Given one state, it stands for every epoch: θ0 for
 init-time methods, the dense end for post-training ones. The masked leaf is `prunable`
 ("W1" for the clause model); `loss(params, mask, x, y, temperature=1.0)` is what saliency
-methods differentiate (default: the clause model's). Feature-space methods also need the
+methods differentiate (default: the clause model's), `synflow(params, mask)` SynFlow's
+scores of the prunable leaf (default: the clause model's chain). A flax module's params:
+`prune_module`. Feature-space methods also need the
 task's clauses (`clause_vars`, `clause_pols`).
 """
 from __future__ import annotations
@@ -21,16 +23,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from toyticket.core import prng
-from toyticket.discovery import impls, methods
+from toyticket.discovery import impls, methods, weight
 from toyticket.discovery.base import Context, DiscoveryConfig
 from toyticket.families.clause import model
 
 
-@functools.partial(jax.jit, static_argnames=("name", "hp", "loss", "prunable", "scored"))
+@functools.partial(jax.jit, static_argnames=("name", "hp", "loss", "prunable", "scored",
+                                             "synflow"))
 def _mask(name, traj, probe_epoch, key, x, y, clause_vars, clause_pols, density, hp, loss,
-          prunable, scored):
+          prunable, scored, synflow):
   ctx = Context(traj, probe_epoch, key, x, y, clause_vars, clause_pols, hp, loss=loss,
-                prunable=prunable, scored=scored)
+                prunable=prunable, scored=scored, synflow=synflow)
   impl = impls.IMPLS[name]
   if methods.METHODS[name].scores_at == "start":      # reads the start point: θ0 here
     ctx = ctx.replace(start=jax.tree.map(lambda a: a[0], traj), start_epoch=jnp.int32(0))
@@ -40,7 +43,8 @@ def _mask(name, traj, probe_epoch, key, x, y, clause_vars, clause_pols, density,
 
 def prune(method: str, params: dict | None, density: float, x, y, *, trajectory=None,
           probe_epoch: int = -1, seed: int = 0, loss=model.loss, prunable: str = "W1",
-          scored: tuple = ("W1", "W2"), clause_vars=None, clause_pols=None,
+          scored: tuple = ("W1", "W2"), synflow=weight.chain_synflow, clause_vars=None,
+          clause_pols=None,
           hp: DiscoveryConfig = DiscoveryConfig()) -> np.ndarray:
   """The 0/1 mask (the prunable leaf's shape, float32) keeping exactly
   round(density · size) entries, chosen by `method` (a name of `methods.METHODS`).
@@ -74,5 +78,5 @@ def prune(method: str, params: dict | None, density: float, x, y, *, trajectory=
   mask = _mask(method, traj, jnp.int32(probe), key, jnp.asarray(x),
                jnp.asarray(y), None if clause_vars is None else jnp.asarray(clause_vars),
                None if clause_pols is None else jnp.asarray(clause_pols),
-               jnp.float32(density), hp, loss, prunable, tuple(scored))
+               jnp.float32(density), hp, loss, prunable, tuple(scored), synflow)
   return np.asarray(mask)

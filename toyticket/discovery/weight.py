@@ -176,12 +176,20 @@ def _obs_iterative_select(hinv, ctx, rho):
   return alive.reshape(w1.shape), w.reshape(w1.shape), EPOCH["final"](ctx)
 
 
+def chain_synflow(params: model.Params, mask: jax.Array) -> jax.Array:
+  """The clause model's SynFlow scores of W1 (`Family.synflow`): |∂R/∂W1 ⊙ W1| with
+  R = 1ᵀ|W2||W1 ⊙ M||C0|1 (`synflow_scores` of the chain C0, W1 ⊙ M, W2), shape of W1."""
+  (_, s_w1, _), _ = synflow_scores([params["C0"], params["W1"] * mask, params["W2"]])
+  return s_w1
+
+
 @implements("synflow")
 def _synflow_select(_, ctx, rho):
-  """SynFlow (Tanaka et al., 2020) under the W1-only budget: T rounds, round t keeping the
-  top ρ^(t/T) of W1 by |∂R/∂W1 ⊙ W1|, R = 1ᵀ|W2||W1 ⊙ M||C0|1, nested.
+  """SynFlow (Tanaka et al., 2020) under the prunable leaf's budget: T rounds, round t
+  keeping the top ρ^(t/T) of the leaf by the family's scores |∂R/∂w ⊙ w| read through the
+  current mask (`Context.synflow`), nested.
 
-  Degenerate here: ∂R/∂|W1|[h,j] = (1ᵀ|W2|)_h · (|C0|1)_j does not depend on W1 or on the
+  The clause model (`chain_synflow`, R = 1ᵀ|W2||W1 ⊙ M||C0|1) is degenerate here: ∂R/∂|W1|[h,j] = (1ᵀ|W2|)_h · (|C0|1)_j does not depend on W1 or on the
   mask M, so every round ranks the same fixed score |W1[h,j]| a_h b_j and the iteration
   equals one-shot pruning by that readout- and embedding-weighted init magnitude (tested).
   `synflow_joint` restores the interaction between layers."""
@@ -189,10 +197,9 @@ def _synflow_select(_, ctx, rho):
   t_max = ctx.hp.synflow_iters
 
   def body(t, mask):
-    (_, s_w1, _), _ = synflow_scores([p["C0"], p["W1"] * mask, p["W2"]])
-    return topk_mask(s_w1, rho ** ((t + 1) / t_max), within=mask)
+    return topk_mask(ctx.synflow(p, mask), rho ** ((t + 1) / t_max), within=mask)
 
-  return (jax.lax.fori_loop(0, t_max, body, jnp.ones_like(p["W1"])), final_w1(ctx),
+  return (jax.lax.fori_loop(0, t_max, body, jnp.ones_like(p[ctx.prunable])), final_w1(ctx),
           EPOCH["init"](ctx))
 
 

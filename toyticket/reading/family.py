@@ -18,6 +18,11 @@ class FamilyReading(Protocol):
     """Raises ConfigError (one line) for what this family cannot run (its methods,
     figures and task fields); plain Python, before anything is compiled."""
 
+  def prunable_size(self, c, hidden: int) -> int | None:
+    """The prunable weights of one network at this hidden width (what densities are
+    fractions of), or None where only the computing half knows it (it builds the model;
+    `grid.groups` checks the densities again then)."""
+
   def chunk_rows(self, dense_labels: list, cell_labels: list, densities: tuple, out: dict,
                  options) -> dict:
     """The rows of one computed chunk: {"cells": [...], "dense": [...], and any further

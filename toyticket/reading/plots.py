@@ -110,11 +110,14 @@ MAX_WIDTH_PX = 2400
 
 def order(rows, x, y):
   """x values; methods sorted by the mean of y over `rows` (best first: a panel's own
-  rows, so every panel is ranked by what it shows)."""
+  rows, so every panel is ranked by what it shows; the highest first, the lowest for a
+  loss)."""
   xs = uniq(rows, x)
   if x != "method":
     return xs
-  return sorted(xs, key=lambda m: -np.nan_to_num(stat(sel(rows, method=m), y)[0], nan=-1e9))
+  sign = 1.0 if y.endswith("loss") else -1.0
+  return sorted(xs, key=lambda m: sign * np.nan_to_num(stat(sel(rows, method=m), y)[0],
+                                                       nan=-sign * 1e9))
 
 
 def legend_outside(fig, axes, **kw):
@@ -165,7 +168,7 @@ def bars(res, name, x, series, ys, panel="embedding", chance=False, **where):
           ax.plot(np.concatenate([d[0] for d in dots]), np.concatenate([d[1] for d in dots]),
                   "o", color="k", mfc="k", mec="w", mew=0.4, ms=3.5, alpha=0.85,
                   label="one run (seed)" if k == 0 else None)
-        if chance and y.startswith("sparse_"):
+        if chance and y.startswith("sparse_") and y.replace("sparse_", "chance_") in rows[0]:
           ch = [stat(c, y.replace("sparse_", "chance_"))[0] for c in cells]
           ax.plot(ch, yk, "o", mfc="none", mec="k", ms=5,
                   label="θ0 chance (the mask at init)" if k == 0 else None)

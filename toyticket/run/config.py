@@ -33,6 +33,12 @@ def base_config() -> ml_collections.ConfigDict:
   # polarity are the clause world's
   c.task = dict(family="clause", n=16, m=8, k=4, target="dnf", polarity="positive",
                 n_train=8192, n_test=4096, sparsity=(0.9,), importance_decay=0.7)
+  # family "flax" (bring your own model, toyticket.families.flaxmodel.family): user code
+  # named "pkg.mod:name" or "file.py:name": module → make(hidden, n_out), a flax module;
+  # data → data(seed, n_train, n_test), x_train / y_train / x_test / y_test; loss bce,
+  # softmax_ce or mse; regexes over parameter paths: the weights masks select (prunable),
+  # further leaves GraSP scores with them (scored), leaves that never train (frozen)
+  c.user = dict(module="", data="", loss="bce", prunable="kernel", scored="", frozen="")
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.model = dict(d=16, hidden=16)
   c.train = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=128, epochs=30,

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from toyticket.core import families, names
 from toyticket.discovery import impls as discovery, methods
+from toyticket.run import validate
 from toyticket.run.config import as_tuple
 from toyticket.ticket import cycle, train
 
@@ -47,7 +50,7 @@ class CellGrid:
   probe_epochs: tuple
   imp_levels: int = 0
   imp_prune: float = 0.2
-  imp_weights: int = 1     # W1 entries (H·d): IMP's per-level counts (methods.imp_keep_counts)
+  imp_weights: int = 1     # prunable entries (H·d of W1): IMP's per-level counts (methods.imp_keep_counts)
 
   @property
   def cells(self) -> tuple:
@@ -132,6 +135,15 @@ class ModelGroup:
     return [idx[i:i + per] for i in range(0, len(idx), per)]
 
 
+def prunable_size(spec: cycle.CycleSpec, d: int, n: int) -> int:
+  """Entries of the family's prunable leaf in one network (H·d for the built-in families),
+  read from the shapes its `init` makes (jax.eval_shape: nothing is computed)."""
+  fam = cycle.family_of(spec)
+  params = jax.eval_shape(lambda k: fam.init(spec, k, jnp.zeros((d, n), jnp.float32)),
+                          jax.random.PRNGKey(0))
+  return math.prod(params[fam.prunable].shape)
+
+
 def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
   """One ModelGroup per (model.hidden, task) of a validated config, in that order (tasks:
   `_tasks`)."""
@@ -150,9 +162,10 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         imp_prune=cfg.imp.prune_fraction,
         c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)),
         family=t.family, options=fam.options(cfg, tk))
+    size = prunable_size(spec, cfg.model.d, tk.n)
+    validate.distinct_counts(cfg, {hidden: size})
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),
-                    as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction,
-                    hidden * cfg.model.d)
+                    as_tuple(cfg.probe_epochs), cfg.imp.levels, cfg.imp.prune_fraction, size)
     out.append(ModelGroup(f"H{hidden}-{suffix}", cfg.model.d, tk, spec,
                           tuple(itertools.product(as_tuple(cfg.embeddings),
                                                   as_tuple(cfg.seeds))),

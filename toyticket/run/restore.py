@@ -8,13 +8,13 @@ import os
 import ml_collections
 import numpy as np
 
-from toyticket.core import identity
+from toyticket.core import identity, usercode
 from toyticket.run import checkpoints
 from toyticket.run.config import ConfigError
 from toyticket.run.grid import ModelGroup
 from toyticket.core.files import read_json
 
-MUST_MATCH = ("data_seed", "task", "model", "train")   # fields that decide a dense run
+MUST_MATCH = ("data_seed", "task", "model", "train", "user")   # fields that decide a dense run
 
 
 def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
@@ -37,7 +37,9 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
       raise ConfigError(name, ours, f"the restored run's value {theirs!r}")
   prov = src_cfg.get("provenance")
   src_version = prov.get("code_version", "unknown") if isinstance(prov, dict) else "unknown"
-  if identity.run_id(src_cfg, str(src_version)) != os.path.basename(os.path.normpath(src)):
+  src_user = prov.get("user_code") if isinstance(prov, dict) else None
+  if identity.run_id(src_cfg, str(src_version), src_user) != os.path.basename(
+      os.path.normpath(src)):
     raise checkpoints.CheckpointError(   # an edited config.json would relabel its runs
         f"checkpoint error: {cfg_path} does not hash to its run id "
         f"{os.path.basename(os.path.normpath(src))!r} (edited, or the directory renamed)")
@@ -45,6 +47,11 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
     raise ConfigError("restore_from", src, f"a run made by this code version "
                       f"{identity.code_version()} (it was made by {src_version}; set "
                       "--config.restore_any_version=True to restore it anyway)")
+  ours = usercode.source_digest(cfg.to_dict())
+  if (src_user or {}) != ours and not cfg.get("restore_any_version", False):
+    raise ConfigError("restore_from", src, "a run made with the same user code (its model or "
+                      "data file has changed since; set --config.restore_any_version=True "
+                      "to restore it anyway)")
   table = {}
   chunk_dir = os.path.join(src, "chunks")
   for name in sorted(os.listdir(chunk_dir)) if os.path.isdir(chunk_dir) else []:

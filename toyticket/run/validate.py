@@ -55,22 +55,27 @@ def _get(c, dotted):
   return c
 
 
-def _distinct_counts(c: ml_collections.ConfigDict) -> None:
-  """No two labels may describe the same computation: per hidden width H, every density
-  keeps its own count k = round(ρ·H·d) ≥ 1 of W1 (a density below 0.5/(H·d) would be
-  clipped to one weight and mislabelled; two densities with one k would be two labels of
-  one mask), and every IMP level keeps fewer weights than the one before."""
+def distinct_counts(c: ml_collections.ConfigDict, sizes: dict) -> None:
+  """No two labels may describe the same computation: per hidden width H, with `sizes[H]`
+  prunable weights (H·d of W1 for the built-in families), every density keeps its own
+  count k = round(ρ·size) ≥ 1 (a density below 0.5/size would be clipped to one weight and
+  mislabelled; two densities with one k would be two labels of one mask), and every IMP
+  level keeps fewer weights than the one before. A size of None (known only once the
+  family builds its model: `grid.groups` checks again) is skipped."""
   for h in as_tuple(c.model.hidden):
-    size = h * c.model.d
+    size = sizes.get(h)
+    if size is None:
+      continue
     ks = {}
     for rho in as_tuple(c.densities):
       if rho * size < 0.5:
-        raise ConfigError("densities", rho, f"densities ≥ 0.5/(H·d) = {0.5 / size:.3g} "
-                          f"(H = {h}, d = {c.model.d}: smaller ones keep one weight)")
+        raise ConfigError("densities", rho, f"densities ≥ 0.5/size = {0.5 / size:.3g} "
+                          f"(H = {h}: {size} prunable weights; smaller ones keep one weight)")
       k = min(size, max(1, round(rho * size)))
       if k in ks:
         raise ConfigError("densities", c.densities, f"densities that keep distinct counts "
-                          f"of W1 ({ks[k]} and {rho} both keep {k} of {size} at H = {h})")
+                          f"of the prunable weights ({ks[k]} and {rho} both keep {k} of "
+                          f"{size} at H = {h})")
       ks[k] = rho
     if c.imp.levels:
       counts = (size,) + methods.imp_keep_counts(size, c.imp.prune_fraction, c.imp.levels)
@@ -78,7 +83,8 @@ def _distinct_counts(c: ml_collections.ConfigDict) -> None:
                   None)
       if same is not None:
         raise ConfigError("imp.levels", c.imp.levels, f"at most {same - 1} levels at "
-                          f"prune_fraction {c.imp.prune_fraction} with H·d = {size} (level "
+                          f"prune_fraction {c.imp.prune_fraction} with {size} prunable "
+                          f"weights at H = {h} (level "
                           f"{same} would keep the same {counts[same]} weights)")
 
 
@@ -134,7 +140,8 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _ints("rewind_epoch", c.rewind_epoch, 0, tr.epochs, f"an epoch in [0, train.epochs={tr.epochs}]")
   _ints("imp.levels", c.imp.levels, 0, 30)
   _nums("imp.prune_fraction", c.imp.prune_fraction, lambda v: 0 < v < 1, "a number in (0, 1)")
-  _distinct_counts(c)
+  fam = families.reading(t.family)
+  distinct_counts(c, {h: fam.prunable_size(c, h) for h in as_tuple(c.model.hidden)})
   if c.imp.levels and not set(as_tuple(c.rewinds)) & {"init", "probe", "fixed"}:
     raise ConfigError("rewinds", c.rewinds, "at least one of init, probe, fixed when "
                       "imp.levels > 0 (IMP rewinds each level to one of them)")

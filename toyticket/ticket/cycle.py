@@ -106,11 +106,12 @@ def dense_phase(spec: CycleSpec, dense_in, data):
 
 
 def _context(spec, traj, key, probe_epoch, data):
-  n = spec.score_examples
+  n, fam = spec.score_examples, family_of(spec)
   return discovery.Context(traj, probe_epoch, stream(key, prng.DISCOVERY), data["x_train"][:n],
                            data["y_train"][:n], data.get("clause_vars"),
                            data.get("clause_pols"), spec.discovery, loss=loss_fn(spec),
-                           prunable=family_of(spec).prunable, scored=family_of(spec).scored)
+                           prunable=fam.prunable, scored=fam.scored(spec),
+                           synflow=fam.synflow(spec))
 
 
 def discover(spec: CycleSpec, traj, dense_in, cells, data):
@@ -152,11 +153,11 @@ def discover(spec: CycleSpec, traj, dense_in, cells, data):
 def rewind_params(spec: CycleSpec, tr, key, rewind, probe_index, w1_post):
   """Start point of one sparse run of the dense run with trajectory tr and seed key, by
   rewind code (names.REWINDS): θ0 (init), θ at the cell's probe epoch (probe), a fresh draw
-  with the same C0 (fresh), the dense end with the method's W1 (final, post-training
+  with the same C0 (fresh; a family without a "C0" leaf gets None), the dense end with the method's W1 (final, post-training
   reference), or θ at spec.rewind_epoch whatever the probe epoch (fixed; paper fig 26)."""
   p_init = discovery.at(tr, 0)
   p_probe = discovery.at(tr, jnp.asarray(spec.probe_epochs)[probe_index])
-  p_fresh = init_params(spec, stream(key, prng.FRESH), p_init["C0"])
+  p_fresh = init_params(spec, stream(key, prng.FRESH), p_init.get("C0"))
   p_final = {**discovery.at(tr, -1), family_of(spec).prunable: w1_post}
   p_fixed = discovery.at(tr, spec.rewind_epoch)
   options = [p_init, p_probe, p_fresh, p_final, p_fixed]

@@ -26,8 +26,14 @@ def register_readings(*classes) -> None:
 
 class Family(Protocol):
   name: str
-  prunable: str   # the masked leaf of params, (H, d): what every weight-space method scores
-  scored: tuple   # the leaves a whole-network saliency (GraSP) differentiates together
+  prunable: str   # the masked leaf of params, 2-D: what every weight-space method scores
+
+  def scored(self, spec) -> tuple:
+    """The leaves a whole-network saliency (GraSP) differentiates together."""
+
+  def synflow(self, spec) -> Callable | None:
+    """scores(params, mask) → SynFlow's |∂R/∂w ⊙ w| of the prunable leaf, or None where
+    the family has no SynFlow objective (its methods then exclude "synflow")."""
 
   def validate(self, cfg) -> None:
     """Raises config.ConfigError (one line) for what this family cannot run."""
@@ -48,7 +54,8 @@ class Family(Protocol):
     a row holds the size after the hidden width and the floors after the seed."""
 
   def init(self, spec, key, c0) -> dict:
-    """θ of one network around embedding c0."""
+    """θ of one network around embedding c0 (None for a family whose params have no
+    "C0"); the prunable leaf's size is read from it (`grid.prunable_size`)."""
 
   def train_path(self, spec, shared_frozen_c0: bool) -> str:
     """The gradient path (a name) for a batch of runs on the default backend."""

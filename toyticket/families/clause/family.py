@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from toyticket.families.clause import kernels, model, readings, sae, task
 from toyticket.core.checks import as_tuple
+from toyticket.discovery import weight
 from toyticket.ticket.train import Step
 
 
@@ -33,7 +34,13 @@ TASK_ARRAYS = ("x_train", "y_train", "x_test", "y_test", "clause_vars", "clause_
 class ClauseFamily:
   name = "clause"
   prunable = "W1"
-  scored = ("W1", "W2")   # what GraSP differentiates together (C0 and biases are not pruned)
+
+  def scored(self, spec) -> tuple:
+    """What GraSP differentiates together: W1 and W2 (C0 and biases are not pruned)."""
+    return ("W1", "W2")
+
+  def synflow(self, spec):
+    return weight.chain_synflow
 
   def tasks(self, cfg) -> list:
     """One task per task.m ("m8")."""

@@ -196,6 +196,10 @@ class ClauseReading:
         raise ConfigError("task.m", t.m, f"integers in [1, C(task.n, task.k) = {limit}] "
                           "(distinct clauses)")
 
+  def prunable_size(self, c, hidden: int) -> int:
+    """The masked leaf's entries at this width: H·d."""
+    return hidden * c.model.d
+
   def chunk_rows(self, dense_labels, cell_labels, densities, out, options) -> dict:
     cells, dense, oracle = chunk_rows(dense_labels, cell_labels, densities, out)
     return {"cells": cells, "dense": dense, "oracle": oracle,

@@ -43,7 +43,13 @@ def analyse_cells_tms(spec, traj, start, masks, density, straj, slosses, data):
 class TmsFamily:
   name = "tms"
   prunable = "W"      # TMS's W (m, n)
-  scored = ("W",)     # its only weight matrix (GraSP)
+
+  def scored(self, spec) -> tuple:
+    """GraSP differentiates W, TMS's only weight matrix."""
+    return ("W",)
+
+  def synflow(self, spec):
+    return None       # no SynFlow objective (methods.METHODS["synflow"].tasks)
 
   def tasks(self, cfg) -> list:
     """One task per task.sparsity ("S0.9")."""

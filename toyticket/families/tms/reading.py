@@ -28,15 +28,7 @@ def tms_rows(dense_labels: list[dict], cell_labels: list[dict], out: dict) -> tu
   `chance_represented`, `chance_superposed`), the mask on the dense final without
   retraining, same-feature recall and Gram similarity with the dense final; `diverged` as
   for clause rows."""
-  d, c = out["dense"], out["cells"]
-  dense_rows = [{**lab, **readings.row(d, "dense", (i,), ())} for i, lab in enumerate(dense_labels)]
-  rows = []
-  for j, lab in enumerate(cell_labels):
-    row = {k: v for k, v in lab.items() if k != "dense_pos"}
-    row.update(readings.row(c, "cells", (j,), (), dense_rows[lab["dense_pos"]],
-                            after_scalars=readings.mark_diverged))
-    rows.append(row)
-  return rows, dense_rows
+  return readings.dense_and_cell_rows(dense_labels, cell_labels, out)
 
 
 def summary_tms(rows: list[dict], dense_rows: list[dict], agg=None, dense_agg=None) -> str:
@@ -94,6 +86,10 @@ class TmsReading:
     if as_tuple(c.sae.l1):
       raise ConfigError("sae.l1", c.sae.l1, "() with task.family='tms' (SAEs read clause "
                         "codes)")
+
+  def prunable_size(self, c, hidden: int) -> int:
+    """The masked leaf's entries at this width: H·d."""
+    return hidden * c.model.d
 
   def chunk_rows(self, dense_labels, cell_labels, densities, out, options) -> dict:
     cells, dense = tms_rows(dense_labels, cell_labels, out)

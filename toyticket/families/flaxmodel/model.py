@@ -68,12 +68,12 @@ def layout(shapes: dict, prunable: str, scored: str, frozen: str) -> Layout:
   if PACKED in shapes:
     raise ValueError(f"the module has a parameter named {PACKED!r}, which toyticket uses "
                      "for the packed prunable weights; rename it")
-  pick = lambda rx: tuple(p for p in shapes if rx and re.search(rx, p))
+  pick = lambda rx: tuple(p for p in sorted(shapes) if rx and re.search(rx, p))
   sel = pick(prunable)
   if not sel:
-    raise ValueError(f"user.prunable={prunable!r} matches none of the module's parameters "
-                     f"({', '.join(shapes)})")
-  rest = tuple(p for p in shapes if p not in sel)
+    raise ValueError(f"a regular expression matching some of the module's parameters: "
+                     f"{', '.join(shapes)}")
+  rest = tuple(p for p in sorted(shapes) if p not in sel)
   scored_rest = tuple(p for p in pick(scored) if p in rest)
   return Layout(tuple((p, tuple(shapes[p])) for p in sel), rest, (PACKED,) + scored_rest,
                 pick(frozen))

@@ -245,3 +245,26 @@ def test_a_users_own_model_and_task_run_end_to_end_from_a_config(tmp_path):
   # the frozen LayerNorm never trained: its scale is 1 in every sparse final
   net = __import__("toyticket").load_network(run_dir, cell=0)
   np.testing.assert_array_equal(net.params["norm/scale"], 1.0)
+
+
+def test_prune_module_is_prune_on_the_packed_weights_in_the_modules_nesting():
+  """prune_module on the clause model as a flax module gives, for W1, the mask prune()
+  gives on the clause model's dict (SNIP, same params); a two-kernel MLP is ranked
+  globally (exact count over both kernels)."""
+  import toyticket
+  from toyticket.families.clause import task
+  tk = task.make_task(0, 8, 4, 4, "dnf", "positive", 128, 64)
+  p = clause_model.init_params(jax.random.PRNGKey(3), jnp.eye(8), 8, tk.n_out)
+  module = __import__("byo_user").clause_mlp(8, tk.n_out)
+  got = toyticket.prune_module("snip", module, p, 0.25, tk.x_train, tk.y_train,
+                               prunable="^W1$", scored="^W2$")
+  want = toyticket.prune("snip", p, 0.25, tk.x_train, tk.y_train)
+  np.testing.assert_array_equal(got["W1"], want)
+  mlp = __import__("toyticket.families.flaxmodel.examples", fromlist=["x"]).mlp(6, 2)
+  params = mlp.init(jax.random.PRNGKey(0), jnp.zeros((1, 8)))["params"]
+  m = toyticket.prune_module("init_magnitude", mlp, params, 0.1, tk.x_train, tk.y_train)
+  sizes = [params[k]["kernel"].size for k in ("Dense_0", "Dense_1", "Dense_2")]
+  assert set(m) == {"Dense_0", "Dense_1", "Dense_2"} and set(m["Dense_0"]) == {"kernel"}
+  assert sum(m[k]["kernel"].sum() for k in m) == round(0.1 * sum(sizes))
+  with pytest.raises(ValueError, match="allowed"):
+    toyticket.prune_module("w1_kappa", mlp, params, 0.1, tk.x_train, tk.y_train)

@@ -92,6 +92,7 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
           "import toyticket.reading.report, toyticket.reading.replication;"
           "import toyticket.core.rundir, toyticket.core.host, toyticket.core.errors;"
           "import toyticket.families.clause.reading, toyticket.families.tms.reading;"
+          "import toyticket.families.flaxmodel.reading, toyticket.core.usercode;"
           "import toyticket.reading.run, toyticket.reading.family, toyticket.core.readings;"
           "toyticket.reading.plots.all_figures();"
           "assert 'jax' not in sys.modules, 'jax imported';"

@@ -13,7 +13,7 @@ from toyticket.core import usercode
 # labelled, and where dense runs were restored from (restore-then-rewind is bit-identical;
 # chunking is bit-identical, tested). `quick` only rewrites other fields, which count.
 NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_from",
-              "quick", "restore_any_version")
+              "quick", "restore_any_version", "progress")
 
 # toyticket's modules that cannot change a result: the reading side (figures, report
 # pages, the replication report), the one-line error types, this machine's facts.
@@ -23,7 +23,8 @@ READING_MODULES = ("reading/plots.py", "reading/report.py", "reading/replication
                    "families/clause/heatmaps.py", "families/clause/sae_figures.py",
                    "families/tms/figures.py", "core/errors.py", "core/host.py",
                    # standalone APIs the sweep never calls (one network's mask, loading one)
-                   "discovery/prune.py", "run/networks.py",
+                   "discovery/prune.py", "run/networks.py", "families/flaxmodel/prune.py",
+                   "families/flaxmodel/figures.py",
                    # an installed toyticket carries its configs and command lines inside
                    # the package (pyproject's package-dir): a config's values are hashed
                    # in the run id, the command lines compute nothing

@@ -65,6 +65,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.restore_from = ""            # a run dir: restore its dense checkpoints, skip dense
   c.restore_any_version = False  # allow restore_from a run made by another code version
   c.figures = ("methods",)
+  c.progress = False             # epoch progress from inside the program (not cached)
   c.distributed = False          # call jax.distributed.initialize() (multi-host run axis)
   return c
 

@@ -48,6 +48,11 @@ def _call(g: ModelGroup, block: list[int], restored: dict | None):
   return cycle.sparse_cycle, cycle.sparse_cycle_jit, args
 
 
+def shard_count(shard: bool = True) -> int:
+  """The devices of this process a chunk's program runs on (`execute`)."""
+  return jax.local_device_count() if shard and jax.device_count() > 1 else 1
+
+
 def execute(g: ModelGroup, block: list[int], restored: dict | None = None,
             shard: bool = True) -> dict:
   """Runs one chunk; returns the cycle's outputs as numpy, per-cell outputs flattened to

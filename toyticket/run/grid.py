@@ -161,7 +161,7 @@ def groups(cfg: ml_collections.ConfigDict) -> list[ModelGroup]:
         rewind_epoch=cfg.rewind_epoch, imp_levels=cfg.imp.levels,
         imp_prune=cfg.imp.prune_fraction,
         c0_frozen=not any(names.TRAINABLE[f] for f in as_tuple(cfg.embeddings)),
-        family=t.family, options=fam.options(cfg, tk))
+        family=t.family, options=fam.options(cfg, tk), progress=cfg.progress)
     size = prunable_size(spec, cfg.model.d, tk.n)
     validate.distinct_counts(cfg, {hidden: size})
     grid = CellGrid(as_tuple(cfg.methods), as_tuple(cfg.densities), as_tuple(cfg.rewinds),

@@ -14,6 +14,7 @@ import ml_collections
 
 from toyticket.core import identity
 from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
+from toyticket.ticket import progress
 from toyticket.core import families, readings, rundir
 from toyticket.reading import report, results
 
@@ -120,7 +121,13 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
       if main and rd.discard_chunk(cid):
         log(f"chunk {cid}: files damaged or missing; recomputing it")
       t0, c0 = time.time(), sharding.COMPILE_SECONDS[0]
-      out = execute.execute(g, block, restore.pick(restored, g, block))
+      if cfg.progress and main:
+        progress.set_sink(progress_sink(log, f"[{n + 1}/{len(plan)}]", cfg.train.epochs,
+                                        execute.shard_count()))
+      try:
+        out = execute.execute(g, block, restore.pick(restored, g, block))
+      finally:
+        progress.set_sink(None)
       if not main:
         continue
       tables = fam.chunk_rows(g.dense_labels(block), g.cell_labels(block), g.densities, out,
@@ -146,6 +153,27 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
                     results.paired_rows(rows, fam.paired_metrics), sae_rows,
                     {g.gid: g.task.tables() for g, _ in plan})
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
+
+
+def progress_sink(log: Callable[[str], None], prefix: str, epochs: int, devices: int = 1):
+  """sink(phase, epoch) for `progress.set_sink`: a log line when a training phase
+  ("dense", "sparse", "imp": each IMP level is a pass) reaches a quarter of its epochs,
+  with the seconds since the chunk's program started (the first call). Each of this
+  process's `devices` runs its shard of the program and reports every epoch: a line is
+  written when the last of them reaches it."""
+  marks = sorted({max(1, round(epochs * q / 4)) for q in (1, 2, 3, 4)})
+  state = {"t0": None, "seen": {}}
+
+  def sink(phase: str, e: int) -> None:
+    now = time.time()
+    state["t0"] = state["t0"] or now
+    seen = state["seen"][phase, e] = state["seen"].get((phase, e), 0) + 1
+    if seen % devices == 0 and e + 1 in marks:
+      k = seen // devices             # the pass: IMP's level
+      label = f"{phase} (level {k})" if phase == "imp" else phase
+      log(f"  {prefix} {label}: epoch {e + 1}/{epochs} started "
+          f"({now - state['t0']:.1f} s into the chunk)")
+  return sink
 
 
 def chunk_line(n: int, total: int, cid: str, n_dense: int, n_cells: int, times: list,

@@ -113,7 +113,8 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("task.polarity", t.polarity, task.POLARITIES)
   _choice("train.optimizer", tr.optimizer, names.OPTIMIZERS)
   _choice("train.grad_impl", tr.grad_impl, names.GRAD_IMPLS)
-  for flag in ("quick", "codes.readout_check", "distributed", "restore_any_version"):
+  for flag in ("quick", "codes.readout_check", "distributed", "restore_any_version",
+               "progress"):
     if not isinstance(_get(c, flag), bool):
       raise ConfigError(flag, _get(c, flag), "True or False")
   _ints("seeds", c.seeds, 0, 2**32 - 1)

@@ -19,6 +19,7 @@ dense trajectories (restored checkpoints). PRNG streams: `prng`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Hashable
 
 import jax
@@ -28,7 +29,7 @@ from toyticket.core import families, names, prng
 from toyticket.discovery import impls as discovery
 from toyticket.discovery import methods as methods_lib
 from toyticket.discovery.methods import METHODS
-from toyticket.ticket import train
+from toyticket.ticket import progress, train
 
 REWINDS = names.REWINDS
 
@@ -49,6 +50,7 @@ class CycleSpec:
   c0_frozen: bool = False     # every run's C0 is frozen (sparse groups may embed once)
   family: str = "clause"      # names.TASK_FAMILIES: the task family (`family_of`)
   options: Hashable = None    # that family's static options (`Family.options`)
+  progress: bool = False      # report epochs from inside the program (`progress`)
 
 
 def family_of(spec: CycleSpec):
@@ -83,15 +85,18 @@ def init_dense(spec: CycleSpec, dense_in) -> dict:
       dense_in["key"], dense_in["c0"])
 
 
-def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str):
+def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str,
+                phase: str = "sparse"):
   """`train.train` vmapped over dense runs: the C runs of dense run r (leaves (R, C, ...),
   masks (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path`
-  is the family's gradient path (`Family.train_path`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
+  is the family's gradient path (`Family.train_path`); `phase` names it to the progress
+  reporter (`spec.progress`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
   step = family_of(spec).step(spec, path)
+  report = functools.partial(progress.epoch, phase) if spec.progress else None
 
   def one(p, m, key, c0_trainable):
     return train.train(p, m, c0_trainable, stream(key, prng.SHUFFLE), data["x_train"],
-                       data["y_train"], spec.train, step)
+                       data["y_train"], spec.train, step, report)
   return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"])
 
 
@@ -101,7 +106,7 @@ def dense_phase(spec: CycleSpec, dense_in, data):
   p0 = jax.tree.map(lambda a: a[:, None], init_dense(spec, dense_in))
   traj, losses = train_batch(spec, p0, jnp.ones_like(p0[family_of(spec).prunable]), dense_in,
                              data,
-                             train_path(spec, shared_frozen_c0=False))
+                             train_path(spec, shared_frozen_c0=False), phase="dense")
   return jax.tree.map(lambda a: a[:, 0], traj), losses[:, 0]
 
 
@@ -200,7 +205,7 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
   def level(carry, rho):
     prev_mask, w1 = carry
     mask = topk(w1, prev_mask, rho)
-    straj, slosses = train_batch(spec, start, mask, dense_in, data, path)
+    straj, slosses = train_batch(spec, start, mask, dense_in, data, path, phase="imp")
     cells = family_of(spec).analyse_cells(spec, traj, start, mask, jnp.full((r, k), rho),
                                           straj, slosses, data)
     final = jax.tree.map(lambda v: v[:, :, -1], straj)

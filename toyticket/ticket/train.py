@@ -101,7 +101,8 @@ class Step(NamedTuple):
 
 
 def train(params0: dict, masks: jax.Array, c0_trainable: jax.Array,
-          shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig, step: Step):
+          shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig, step: Step,
+          report: Callable | None = None):
   """Trains C runs that see the same minibatches (one data order) for tc.epochs epochs.
 
   Sharing the order lets every step gather x[idx] once and run the C runs' products as one
@@ -110,7 +111,9 @@ def train(params0: dict, masks: jax.Array, c0_trainable: jax.Array,
   Args: params0 pytree with leading axis C, masks (C, H, d) 0/1 on `step.prunable`,
     c0_trainable scalar 0/1 (gates `step.gated`'s gradient; ignored with `step.embed`),
     shuffle_key, x (N, n), y (N, O), tc static schedule, step static (`Step`: the
-    family's gradient path, e.g. the clause model's `kernels.PATHS`).
+    family's gradient path, e.g. the clause model's `kernels.PATHS`); report: None, or a
+    host function called with the epoch number at the start of every epoch
+    (`jax.debug.callback`; `progress`), which changes nothing computed.
   Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
     epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss
     (nats).
@@ -140,6 +143,8 @@ def train(params0: dict, masks: jax.Array, c0_trainable: jax.Array,
     return (params, opt_state), loss
 
   def epoch(carry, e):
+    if report is not None:
+      jax.debug.callback(report, e)
     batches = epoch_batches(shuffle_key, e, x.shape[0], tc.batch_size)
     carry, step_losses = jax.lax.scan(one_step, carry, batches)
     return carry, (carry[0], step_losses.mean(0))

@@ -58,7 +58,7 @@ class Context:
   leaf (`Family.prunable`), the one every weight-space method scores; scored: the leaves a
   whole-network method (GraSP) differentiates together (`Family.scored`); synflow:
   scores(params, mask) → SynFlow's |∂R/∂w ⊙ w| of the prunable leaf (`Family.synflow`;
-  None where the family has no SynFlow objective); all static.
+  None: the clause model's chain, like the other defaults here); all static.
   """
   traj: model.Params
   probe_epoch: jax.Array

@@ -195,9 +195,10 @@ def _synflow_select(_, ctx, rho):
   `synflow_joint` restores the interaction between layers."""
   p = at(ctx.traj, 0)
   t_max = ctx.hp.synflow_iters
+  scores = ctx.synflow or chain_synflow     # None: the clause model's, like Context's defaults
 
   def body(t, mask):
-    return topk_mask(ctx.synflow(p, mask), rho ** ((t + 1) / t_max), within=mask)
+    return topk_mask(scores(p, mask), rho ** ((t + 1) / t_max), within=mask)
 
   return (jax.lax.fori_loop(0, t_max, body, jnp.ones_like(p[ctx.prunable])), final_w1(ctx),
           EPOCH["init"](ctx))

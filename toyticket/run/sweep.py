@@ -14,7 +14,7 @@ import ml_collections
 
 from toyticket.core import identity
 from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
-from toyticket.ticket import progress
+from toyticket.ticket import progress, train
 from toyticket.core import families, readings, rundir
 from toyticket.reading import report, results
 
@@ -161,7 +161,7 @@ def progress_sink(log: Callable[[str], None], prefix: str, epochs: int, devices:
   with the seconds since the chunk's program started (the first call). Each of this
   process's `devices` runs its shard of the program and reports every epoch: a line is
   written when the last of them reaches it."""
-  marks = sorted({max(1, round(epochs * q / 4)) for q in (1, 2, 3, 4)})
+  marks = {e + 1 for e in train.progress_epochs(epochs)}
   state = {"t0": None, "seen": {}}
 
   def sink(phase: str, e: int) -> None:

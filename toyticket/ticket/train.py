@@ -100,6 +100,12 @@ class Step(NamedTuple):
   frozen: tuple = ()
 
 
+def progress_epochs(epochs: int) -> tuple:
+  """The epochs (0-based) whose start is reported with progress on: a quarter, half,
+  three quarters and all of the phase begun (epoch e + 1 of E)."""
+  return tuple(sorted({max(1, round(epochs * q / 4)) - 1 for q in (1, 2, 3, 4)}))
+
+
 def train(params0: dict, masks: jax.Array, c0_trainable: jax.Array,
           shuffle_key: jax.Array, x: jax.Array, y: jax.Array, tc: TrainConfig, step: Step,
           report: Callable | None = None):
@@ -112,8 +118,9 @@ def train(params0: dict, masks: jax.Array, c0_trainable: jax.Array,
     c0_trainable scalar 0/1 (gates `step.gated`'s gradient; ignored with `step.embed`),
     shuffle_key, x (N, n), y (N, O), tc static schedule, step static (`Step`: the
     family's gradient path, e.g. the clause model's `kernels.PATHS`); report: None, or a
-    host function called with the epoch number at the start of every epoch
-    (`jax.debug.callback`; `progress`), which changes nothing computed.
+    host function called with the epoch number e at the start of the epochs
+    `progress_epochs` names (`jax.debug.callback` under a `lax.cond`; `progress`), which
+    changes nothing computed.
   Returns: (traj, losses): traj is params stacked over epochs 0..E, leaves (C, E+1, ...),
     epoch 0 = the start point with the mask applied; losses (C, E) mean minibatch loss
     (nats).
@@ -142,9 +149,11 @@ def train(params0: dict, masks: jax.Array, c0_trainable: jax.Array,
     params = {**params, leaf: params[leaf] * masks}
     return (params, opt_state), loss
 
+  marks = jnp.asarray(progress_epochs(tc.epochs), jnp.int32)
+
   def epoch(carry, e):
-    if report is not None:
-      jax.debug.callback(report, e)
+    if report is not None:            # only at the epochs a reader is told about
+      jax.lax.cond(jnp.any(e == marks), lambda: jax.debug.callback(report, e), lambda: None)
     batches = epoch_batches(shuffle_key, e, x.shape[0], tc.batch_size)
     carry, step_losses = jax.lax.scan(one_step, carry, batches)
     return carry, (carry[0], step_losses.mean(0))

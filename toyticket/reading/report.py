@@ -124,21 +124,31 @@ def _ignore_interrupts() -> None:
   signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-BIG_RUN = 500   # rows from which drawing in parallel pays for spawning the workers
+BIG_RUN = 500   # rows from which drawing in parallel pays for SPAWNING the workers
 
 
-def build(run_dir: str, workers: int = 0, svg: bool = False) -> list[str]:
+def _start_method() -> str:
+  """"fork" where this process has not loaded JAX (whose threads make forking unsafe) and
+  the platform forks: a forked worker starts at once; else "spawn" (~3 s importing)."""
+  import sys
+  return "fork" if "jax" not in sys.modules and hasattr(os, "fork") else "spawn"
+
+
+def build(run_dir: str, workers: int = 0, svg: bool = False, aggregate=None) -> list[str]:
   """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
   (full table) and index.html of a finished run directory. Returns the PNG paths.
 
-  workers: processes drawing figures in parallel (1: all in this process; 0, the default:
-  one per available core, at most one per figure, for a run of at least BIG_RUN rows, else
-  1 — a spawned worker first spends ~3 s importing and loading the run, measured on 2
-  cores: the default sweep (1,488 rows) 14 s with 2 workers vs 22 s in one process, a
-  124-row quick run 11 s vs 8 s). Workers are spawned, not
-  forked, so a caller that has started JAX's threads is safe; the files are the same either
-  way. svg: also write each figure as SVG (vector; slower)."""
+  workers: processes drawing figures in parallel while this one computes the page's
+  statistics (1: all in this process; 0, the default: one per available core, at most one
+  per figure — forked where JAX is not loaded, e.g. `experiments.report`; spawned by a
+  sweep, whose JAX threads make forking unsafe, and then only for a run of at least
+  BIG_RUN rows: a spawned worker first spends ~3 s importing). The files are the same
+  either way. svg: also write each figure as SVG (vector; slower). aggregate: the cell
+  rows' `results.aggregate` when the caller has it (a sweep just wrote it to
+  aggregate.csv), so it is not computed twice."""
   cfg, res = load(run_dir)
+  if aggregate is not None:
+    res.aggregate = aggregate
   names = cfg.get("figures", ())
   fam = families.reading(cfg.get("task", {}).get("family", "clause"))
   if not isinstance(names, list) or not all(n in fam.figures for n in names):
@@ -149,21 +159,26 @@ def build(run_dir: str, workers: int = 0, svg: bool = False) -> list[str]:
   for f in os.listdir(fig_dir) if os.path.isdir(fig_dir) else []:
     if f.endswith((".png", ".svg")):       # drawn by an earlier build: redraw all
       os.remove(os.path.join(fig_dir, f))
+  method = _start_method()
   if not workers:
-    workers = host.available_cores() if len(res.rows) >= BIG_RUN else 1
+    workers = (host.available_cores() if method == "fork" or len(res.rows) >= BIG_RUN
+               else 1)
   workers = min(workers, len(names))
+  summary = lambda: fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
+                                dense_agg=res.dense_aggregate) + "\n"
   if workers > 1:
     import concurrent.futures
     import multiprocessing
     with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"),
+        workers, mp_context=multiprocessing.get_context(method),
         initializer=_ignore_interrupts) as pool:
-      drawn = list(pool.map(_draw, [run_dir] * len(names), names, [svg] * len(names)))
+      jobs = [pool.submit(_draw, run_dir, name, svg) for name in names]
+      text = summary()                  # the page's statistics while the figures draw
+      drawn = [job.result() for job in jobs]
   else:
     drawn = [plots.make_figures([name], res, svg) for name in names]
+    text = summary()
   figures = dict(zip(names, drawn))
-  files.atomic_write(os.path.join(run_dir, "summary.txt"),
-                      fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
-                                  dense_agg=res.dense_aggregate) + "\n")
+  files.atomic_write(os.path.join(run_dir, "summary.txt"), text)
   files.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))
   return [p for paths in figures.values() for p in paths]

@@ -27,6 +27,7 @@ class Sweep:
   dense_rows: list    # per dense run (dense.csv)
   oracle_rows: list   # per (dense run, density) (dense_oracle.csv)
   sae_rows: list = dataclasses.field(default_factory=list)   # per (network, L1) (sae.csv)
+  aggregate: list | None = None   # `results.aggregate(rows)` (aggregate.csv; process 0)
 
 
 def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
@@ -147,12 +148,14 @@ def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
     dense_rows += meta["dense"]
     oracle_rows += meta["oracle"]
     sae_rows += meta.get("sae", [])
+  agg = None
   if main:
     rd.write_plan(cids)
-    rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, results.aggregate(rows),
+    agg = results.aggregate(rows)
+    rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, agg,
                     results.paired_rows(rows, fam.paired_metrics), sae_rows,
                     {g.gid: g.task.tables() for g, _ in plan})
-  return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows)
+  return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows, agg)
 
 
 def progress_sink(log: Callable[[str], None], prefix: str, epochs: int, devices: int = 1):
@@ -221,5 +224,5 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   path = rundir.RunDir.path_for(workdir, cfg.to_dict())
   with _locked(path):
     sw = _run_chunks(cfg, workdir, *_prepare(cfg, path, log), log)
-    figs = report.build(sw.run_dir) if distributed.is_main() else []
+    figs = report.build(sw.run_dir, aggregate=sw.aggregate) if distributed.is_main() else []
   return sw, families.reading(cfg.task.family).summary(sw.rows, sw.dense_rows, top=3), figs

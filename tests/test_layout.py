@@ -172,3 +172,13 @@ def test_group_labels_follow_the_grid(tiny_group):
   assert [lab["dense_pos"] for lab in labels] == [0] * per + [1] * per
   assert labels[per]["seed"] == g.dense[2][1] and labels[per]["embedding"] == g.dense[2][0]
   assert [lab["method"] for lab in labels[:per]] == [c.method for c in g.grid.cells]
+
+
+def test_the_wheel_lists_every_package():
+  """pyproject's explicit package list names every toyticket package (a new family's
+  package missing there would be absent from an installed toyticket)."""
+  tomllib = pytest.importorskip("tomllib")
+  with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+    listed = set(tomllib.load(f)["tool"]["setuptools"]["packages"])
+  found = {name for name, path in _modules().items() if path.endswith("__init__.py")}
+  assert found <= listed, sorted(found - listed)

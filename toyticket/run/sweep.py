@@ -225,4 +225,5 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   with _locked(path):
     sw = _run_chunks(cfg, workdir, *_prepare(cfg, path, log), log)
     figs = report.build(sw.run_dir, aggregate=sw.aggregate) if distributed.is_main() else []
-  return sw, families.reading(cfg.task.family).summary(sw.rows, sw.dense_rows, top=3), figs
+  return sw, families.reading(cfg.task.family).summary(sw.rows, sw.dense_rows, top=3,
+                                                      agg=sw.aggregate), figs

@@ -48,6 +48,13 @@ def _call(g: ModelGroup, block: list[int], restored: dict | None):
   return cycle.sparse_cycle, cycle.sparse_cycle_jit, args
 
 
+def _one_device(fn, spec, args):
+  """The compiled unsharded program of fn at `spec` (`sharding.compiled`, with the
+  exported-program cache)."""
+  return sharding.compiled(sharding.one_device_static(fn, spec), args,
+                           exported=sharding.describe(fn, spec, "one_device"))
+
+
 def shard_count(shard: bool = True) -> int:
   """The devices of this process a chunk's program runs on (`execute`)."""
   return jax.local_device_count() if shard and jax.device_count() > 1 else 1
@@ -66,7 +73,7 @@ def execute(g: ModelGroup, block: list[int], restored: dict | None = None,
   if shard and jax.device_count() > 1:   # each device runs its own dense runs
     out = sharding.run_sharded(fn, g.spec, args, n_replicated=1)
   else:
-    out = sharding.to_host(sharding.compiled(jitted, args, (g.spec,))(*args))
+    out = sharding.to_host(_one_device(fn, g.spec, args)(*args))
   return {k: jax.tree.map(g.grid.flatten, v) if k in cycle.CELL_OUTPUTS else v
           for k, v in out.items()}
 
@@ -80,5 +87,5 @@ def memory_need(g: ModelGroup, block: list[int], restored: dict | None = None,
     program = sharding.compiled_sharded(fn, g.spec, args, n_replicated=1)
     n = jax.local_device_count()
   else:
-    program, n = sharding.compiled(jitted, args, (g.spec,)), 1
+    program, n = _one_device(fn, g.spec, args), 1
   return sharding.memory_need(program.memory_analysis(), n)

@@ -79,20 +79,36 @@ def per_device_static(fn, static, n_args: int, n_replicated: int = 0):
   return per_device(functools.partial(fn, static), n_args, n_replicated)
 
 
+@functools.lru_cache(maxsize=None)
+def one_device_static(fn, static):
+  """jit(partial(fn, static)): the unsharded program of `fn` for one static spec (the same
+  HLO as jit(fn, static_argnums=0)(static, ...)), cached like `per_device_static`."""
+  return jax.jit(functools.partial(fn, static))
+
+
 _COMPILED: dict = {}
 
 
-def compiled(jitted, args: tuple, static: tuple = ()):
+def compiled(jitted, args: tuple, static: tuple = (), exported: str | None = None):
   """`jitted.lower(*static, *args).compile()`, once per (jitted, static arguments, argument
   tree, shapes, dtypes and shardings), checked by `check_fits` BEFORE it first runs; call
   the result with `args` only. The program is the one `jitted(*static, *args)` would run
-  (same HLO, same persistent-cache entry), so this costs no second compile."""
+  (same HLO, same persistent-cache entry), so this costs no second compile.
+
+  exported: a description of what `jitted` computes beyond its arguments (the function
+  and its static spec; `static` must then be empty) turns on the exported-program cache
+  (`aot.compiled`): a later process skips tracing it."""
   leaves, tree = jax.tree.flatten(args)
   key = (jitted, static, tree, tuple((np.shape(a), str(getattr(a, "dtype", type(a))),
                                       getattr(a, "sharding", None)) for a in leaves))
   if key not in _COMPILED:
     t0 = time.perf_counter()
-    program = jitted.lower(*static, *args).compile()
+    program = None
+    if exported is not None and not static:
+      from toyticket.run import aot
+      program = aot.compiled(jitted, args, exported)
+    if program is None:
+      program = jitted.lower(*static, *args).compile()
     COMPILE_SECONDS[0] += time.perf_counter() - t0
     check_fits(program.memory_analysis())
     _COMPILED[key] = program
@@ -177,10 +193,21 @@ def _placed(args: tuple, n_replicated: int) -> tuple[int, tuple]:
   return r, (*split, *args[len(split):])
 
 
+def describe(fn, static, *extra) -> str | None:
+  """What a program of `fn` at static spec `static` computes beyond its arguments' shapes
+  (`compiled`'s `exported`): the function's name and the spec's repr (frozen dataclasses:
+  every field, recursively); None for a spec with in-program progress (host callbacks,
+  which jax.export cannot keep)."""
+  if getattr(static, "progress", False):
+    return None
+  return repr((f"{fn.__module__}.{fn.__qualname__}", static, *extra))
+
+
 def compiled_sharded(fn, static, args: tuple, n_replicated: int = 0):
   """The compiled (`compiled`) program `run_sharded` runs for these arguments."""
   _, placed = _placed(args, n_replicated)
-  return compiled(per_device_static(fn, static, len(args), n_replicated), placed)
+  return compiled(per_device_static(fn, static, len(args), n_replicated), placed,
+                  exported=describe(fn, static, "per_device", len(args), n_replicated))
 
 
 def run_sharded(fn, static, args: tuple, n_replicated: int = 0):
@@ -191,5 +218,6 @@ def run_sharded(fn, static, args: tuple, n_replicated: int = 0):
   to a multiple of the device count by repeating the last run, and the copies are dropped
   from every output leaf ([:R])."""
   r, placed = _placed(args, n_replicated)
-  out = compiled(per_device_static(fn, static, len(args), n_replicated), placed)(*placed)
+  out = compiled(per_device_static(fn, static, len(args), n_replicated), placed,
+                 exported=describe(fn, static, "per_device", len(args), n_replicated))(*placed)
   return jax.tree.map(lambda a: a[:r], to_host(out))

@@ -8,6 +8,7 @@ select; `c0` (d, n) is the embedding a network starts around.
 """
 from __future__ import annotations
 
+import pickle
 from typing import Any, Callable, Hashable, Protocol
 
 import jax
@@ -17,10 +18,14 @@ from toyticket.ticket.train import Step
 
 def register_readings(*classes) -> None:
   """Registers a family's readings classes (`toyticket.core.readings`: plain frozen
-  dataclasses, every field an array or None) as JAX pytrees, once."""
+  dataclasses, every field an array or None) as JAX pytrees, once, and for `jax.export`'s
+  serialisation (the exported-program cache, `run.aot`; auxiliary data pickled)."""
   for cls in classes:
     if not getattr(cls, "_pytree", False):
       jax.tree_util.register_dataclass(cls)
+      jax.export.register_pytree_node_serialization(
+          cls, serialized_name=f"{cls.__module__}.{cls.__qualname__}",
+          serialize_auxdata=pickle.dumps, deserialize_auxdata=pickle.loads)
       cls._pytree = True
 
 

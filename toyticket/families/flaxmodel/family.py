@@ -55,6 +55,7 @@ class FlaxOptions:
   scored: str
   frozen: str
   n_in: int
+  code: tuple = ()     # ((field, sha256 of its source file), ...): the user's code version
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -215,7 +216,8 @@ class FlaxFamily:
 
   def options(self, cfg, tk) -> FlaxOptions:
     u = cfg.user
-    return FlaxOptions(u.module, u.loss, u.prunable, u.scored, u.frozen, tk.n)
+    return FlaxOptions(u.module, u.loss, u.prunable, u.scored, u.frozen, tk.n,
+                       tuple(sorted(usercode.source_digest(cfg.to_dict()).items())))
 
   def scored(self, spec) -> tuple:
     """The packed prunable weights and the leaves `user.scored` matches (GraSP's)."""

@@ -138,6 +138,17 @@ def test_user_code_is_part_of_the_run_id(tmp_path):
   assert usercode.source_digest(plain) == {}
 
 
+def _tower_config():
+  """The tiny config on the user's Tower model and regression task."""
+  c = tiny_config(embeddings=("identity",), methods=("random",))
+  c.discovery.earlybird_window = 3
+  c.figures = ("flax_methods",)
+  c.task.family = "flax"
+  c.user = dict(module=f"{USER}:tower", data=f"{USER}:waves", loss="mse", prunable="kernel",
+                scored="", frozen="")
+  return c
+
+
 class _WithStats(nn.Module):
   @nn.compact
   def __call__(self, x):
@@ -153,12 +164,7 @@ class _WithStats(nn.Module):
     ("prunable", "(", "valid regular expression"),
 ])
 def test_bad_user_code_is_one_config_error(field, value, why):
-  c = tiny_config(embeddings=("identity",), methods=("random",))
-  c.discovery.earlybird_window = 3
-  c.figures = ("flax_methods",)
-  c.task.family = "flax"
-  c.user = dict(module=f"{USER}:tower", data=f"{USER}:waves", loss="mse", prunable="kernel",
-                scored="", frozen="")
+  c = _tower_config()
   c.user[field] = value
   with pytest.raises(ConfigError, match=why) as e:
     config.validate(c)
@@ -167,12 +173,7 @@ def test_bad_user_code_is_one_config_error(field, value, why):
 
 
 def test_a_module_with_batch_statistics_is_refused(monkeypatch):
-  c = tiny_config(embeddings=("identity",), methods=("random",))
-  c.discovery.earlybird_window = 3
-  c.figures = ("flax_methods",)
-  c.task.family = "flax"
-  c.user = dict(module=f"{USER}:tower", data=f"{USER}:waves", loss="mse", prunable="kernel",
-                scored="", frozen="")
+  c = _tower_config()
   import byo_user
   monkeypatch.setattr(byo_user, "tower", lambda hidden, n_out: _WithStats(), raising=True)
   monkeypatch.setitem(sys.modules, usercode_module_name(USER), byo_user)

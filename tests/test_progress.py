@@ -17,7 +17,8 @@ def test_progress_epochs_are_the_quarters():
 
 
 def test_callbacks_reach_the_sink_and_change_no_result():
-  cfg = tiny_config(progress=True, embeddings=("learned",))
+  cfg = tiny_config(progress=True, embeddings=("learned",), methods=("oracle",),
+                    rewinds=("probe",), densities=(0.5,))
   cfg.imp.levels = 2
   g_on = grid.groups(cfg)[0]
   cfg.progress = False

@@ -246,6 +246,15 @@ def test_a_users_own_model_and_task_run_end_to_end_from_a_config(tmp_path):
   # the frozen LayerNorm never trained: its scale is 1 in every sparse final
   net = __import__("toyticket").load_network(run_dir, cell=0)
   np.testing.assert_array_equal(net.params["norm/scale"], 1.0)
+  # an edit of the user's model file: a new run id, and restoring the old run is refused
+  with open(tmp_path / "byo_user.py", "a") as f:
+    f.write("\n# edited\n")
+  p = subprocess.run([sys.executable, "-m", "experiments.sweep", "--config=mine.py",
+                      "--workdir=runs", f"--config.restore_from={run_dir}"], cwd=tmp_path,
+                     env=env, capture_output=True, text=True, timeout=600)
+  lines = p.stderr.strip().splitlines()
+  assert p.returncode == 2 and len(lines) == 1 and "same user code" in lines[0], p.stderr
+  assert os.listdir(os.path.join(tmp_path, "runs", "mine")) == [os.path.basename(run_dir)]
 
 
 def test_prune_module_is_prune_on_the_packed_weights_in_the_modules_nesting():

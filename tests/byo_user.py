@@ -47,3 +47,14 @@ def waves(seed: int, n_train: int, n_test: int) -> dict:
 
   (xa, ya), (xb, yb) = draw(n_train), draw(n_test)
   return {"x_train": xa, "y_train": ya, "x_test": xb, "y_test": yb}
+
+
+def strings(seed: int, n_train: int, n_test: int) -> dict:
+  """Not numbers."""
+  d = waves(seed, n_train, n_test)
+  return {**d, "x_train": d["x_train"].astype(str)}
+
+
+def narrow(hidden: int, n_out: int) -> nn.Module:
+  """One output whatever n_out is."""
+  return Tower(hidden, 1)

@@ -110,17 +110,21 @@ class RunDir:
     self.path = path
 
   @staticmethod
-  def path_for(workdir: str, cfg_dict: dict) -> str:
-    return os.path.join(workdir, cfg_dict["name"], run_id(cfg_dict))
+  def path_for(workdir: str, cfg_dict: dict, user_code: dict | None = None) -> str:
+    """<workdir>/<name>/<run id>; user_code: the run's content identity beyond the config
+    and toyticket's code (`identity.run_id`; None: the source files the config names)."""
+    return os.path.join(workdir, cfg_dict["name"], run_id(cfg_dict, user_code=user_code))
 
   @classmethod
-  def create(cls, workdir: str, cfg_dict: dict) -> "RunDir":
+  def create(cls, workdir: str, cfg_dict: dict, user_code: dict | None = None) -> "RunDir":
     """<workdir>/<name>/<run id>/ with its sub-folders and config.json: the config's
-    fields plus "provenance" (`provenance()`)."""
-    rd = cls(cls.path_for(workdir, cfg_dict))
+    fields plus "provenance" (`provenance()`, and `user_code`: the content identity in
+    the run id)."""
+    rd = cls(cls.path_for(workdir, cfg_dict, user_code))
     for sub in SUBDIRS:
       os.makedirs(os.path.join(rd.path, sub), exist_ok=True)
-    prov, old = {**provenance(), "user_code": usercode.source_digest(cfg_dict)}, None
+    user_code = usercode.source_digest(cfg_dict) if user_code is None else user_code
+    prov, old = {**provenance(), "user_code": user_code}, None
     if os.path.exists(rd.file("config.json")):     # a resume: keep who made it
       made = read_json(rd.file("config.json"))
       old = made.get("provenance") if isinstance(made, dict) else None

@@ -17,7 +17,7 @@ from toyticket.core.files import read_json
 MUST_MATCH = ("data_seed", "task", "model", "train", "user")   # fields that decide a dense run
 
 
-def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
+def load(src: str, cfg: ml_collections.ConfigDict, user_code: dict | None = None) -> dict:
   """{(group id, embedding, seed): {"dense_traj", "dense_losses"}} from run dir `src`.
 
   Raises CheckpointError (one line) if src is not a run dir or a file of it is damaged,
@@ -47,7 +47,7 @@ def load(src: str, cfg: ml_collections.ConfigDict) -> dict:
     raise ConfigError("restore_from", src, f"a run made by this code version "
                       f"{identity.code_version()} (it was made by {src_version}; set "
                       "--config.restore_any_version=True to restore it anyway)")
-  ours = usercode.source_digest(cfg.to_dict())
+  ours = usercode.source_digest(cfg.to_dict()) if user_code is None else user_code
   if (src_user or {}) != ours and not cfg.get("restore_any_version", False):
     raise ConfigError("restore_from", src, "a run made with the same user code (its model or "
                       "data file has changed since; set --config.restore_any_version=True "

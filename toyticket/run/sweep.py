@@ -12,9 +12,9 @@ from typing import Callable
 
 import ml_collections
 
-from toyticket.core import identity
+from toyticket.core import identity, usercode
 from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
-from toyticket.ticket import progress, train
+from toyticket.ticket import cycle, progress, train
 from toyticket.core import families, readings, rundir
 from toyticket.reading import report, results
 
@@ -43,9 +43,23 @@ def run_sweep(cfg: ml_collections.ConfigDict, workdir: str,
   share of each chunk; process 0 alone locks, decides what is done, writes and logs, and
   only its Sweep holds rows (the others' are empty)."""
   log = _main_log(log)
-  path = rundir.RunDir.path_for(workdir, cfg.to_dict())
+  plan, ident, path = _where(cfg, workdir)
   with _locked(path):
-    return _run_chunks(cfg, workdir, *_prepare(cfg, path, log), log)
+    return _run_chunks(cfg, workdir, ident, *_prepare(cfg, path, log, plan, ident), log)
+
+
+def _where(cfg: ml_collections.ConfigDict, workdir: str) -> tuple[list, dict, str]:
+  """(the plan, the run's content identity, its run directory). Every process checks that
+  all hold the same config and code first. The identity is the user code and data the
+  task families report (`Family.identity`: {} for the built-in families), with the source
+  files a config names: hashed into the run id, so that an edited model, helper module or
+  data file makes a new run. Nothing is written."""
+  distributed.agree(identity.fingerprint(cfg.to_dict()))   # every process: same config, code
+  plan = grid.plan(cfg)
+  ident = dict(usercode.source_digest(cfg.to_dict()))
+  for g in dict.fromkeys(g for g, _ in plan):
+    ident.update(cycle.family_of(g.spec).identity(g.spec))
+  return plan, ident, rundir.RunDir.path_for(workdir, cfg.to_dict(), ident)
 
 
 def _main_log(log: Callable[[str], None]) -> Callable[[str], None]:
@@ -70,16 +84,14 @@ def _locked(path: str):
     yield
 
 
-def _prepare(cfg: ml_collections.ConfigDict, path: str,
-             log) -> tuple[list, dict | None, dict]:
+def _prepare(cfg: ml_collections.ConfigDict, path: str, log, plan: list,
+             ident: dict) -> tuple[list, dict | None, dict]:
   """The plan, the restored dense runs and the memory the first chunk still to compute
   needs (`execute.memory_need`, {} if none is left); every check that can fail runs here,
   before anything is written, the memory check (ResourceError) included: that chunk's
   program is compiled here (or loaded from the cache), and run later without a second
   compile."""
-  distributed.agree(identity.fingerprint(cfg.to_dict()))   # every process: same config, code
-  plan = grid.plan(cfg)
-  restored = restore.load(cfg.restore_from, cfg) if cfg.restore_from else None
+  restored = restore.load(cfg.restore_from, cfg, ident) if cfg.restore_from else None
   if restored is not None:           # every dense run must be there before any write
     restore.check_complete(restored, plan)
   for g in dict.fromkeys(g for g, _ in plan):
@@ -103,12 +115,12 @@ def _first_need(plan: list, path: str, restored: dict | None) -> dict:
   return execute.memory_need(g, block, restore.pick(restored, g, block))
 
 
-def _run_chunks(cfg, workdir, plan, restored, need, log) -> Sweep:
+def _run_chunks(cfg, workdir, ident, plan, restored, need, log) -> Sweep:
   """run_sweep's loop, under the run directory's lock."""
   main = distributed.is_main()
   fam = families.reading(cfg.task.family)
-  rd = (rundir.RunDir.create(workdir, cfg.to_dict()) if main else
-        rundir.RunDir(rundir.RunDir.path_for(workdir, cfg.to_dict())))
+  rd = (rundir.RunDir.create(workdir, cfg.to_dict(), ident) if main else
+        rundir.RunDir(rundir.RunDir.path_for(workdir, cfg.to_dict(), ident)))
   log(plan_text(plan, cfg, rd.path, need))
   rows, dense_rows, oracle_rows, sae_rows = [], [], [], []
   t_start, times = time.time(), []
@@ -221,9 +233,9 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   table) and index.html (the report page), written by process 0 only. Returns (sweep,
   short summary, figure paths)."""
   log = _main_log(log)
-  path = rundir.RunDir.path_for(workdir, cfg.to_dict())
+  plan, ident, path = _where(cfg, workdir)
   with _locked(path):
-    sw = _run_chunks(cfg, workdir, *_prepare(cfg, path, log), log)
+    sw = _run_chunks(cfg, workdir, ident, *_prepare(cfg, path, log, plan, ident), log)
     figs = report.build(sw.run_dir, aggregate=sw.aggregate) if distributed.is_main() else []
   return sw, families.reading(cfg.task.family).summary(sw.rows, sw.dense_rows, top=3,
                                                       agg=sw.aggregate), figs

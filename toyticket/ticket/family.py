@@ -58,6 +58,11 @@ class Family(Protocol):
     """Row labels every dense run of this task carries: (its size, its floor_* labels);
     a row holds the size after the hidden width and the floors after the seed."""
 
+  def identity(self, spec) -> dict:
+    """{name: digest} of what results depend on beyond the config and toyticket's code
+    (a user's model and data; {} for the built-in families): hashed into the run id and
+    recorded in the provenance (`run.sweep`)."""
+
   def init(self, spec, key, c0) -> dict:
     """θ of one network around embedding c0 (None for a family whose params have no
     "C0"); the prunable leaf's size is read from it (`grid.prunable_size`)."""

@@ -80,6 +80,10 @@ class ClauseFamily:
   def loss(self, spec):
     return model.loss
 
+  def identity(self, spec) -> dict:
+    """Nothing beyond the config and toyticket's code (`core.identity.code_version`)."""
+    return {}
+
   def analyse_dense(self, spec, traj, losses, densities, data):
     return readings.analyse_dense(spec, traj, losses, densities, data)
 

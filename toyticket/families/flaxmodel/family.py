@@ -95,6 +95,10 @@ def _arrays(field, ref, out, n_train, n_test, loss) -> dict:
   except (KeyError, TypeError) as e:
     raise ConfigError(field, ref, f"a data function returning a mapping of "
                       f"{', '.join(TASK_ARRAYS)} (missing {e})") from None
+  for k, a in arrs.items():
+    if a.dtype.kind not in "biuf":
+      raise ConfigError(field, ref, f"a data function whose {k} is numeric (it has dtype "
+                        f"{a.dtype})")
   want = {"x_train": n_train, "y_train": n_train, "x_test": n_test, "y_test": n_test}
   for k, n in want.items():
     a = arrs[k]
@@ -116,6 +120,9 @@ def _arrays(field, ref, out, n_train, n_test, loss) -> dict:
         arrs[k] = arrs[k][:, None]
     if arrs["y_train"].shape[1:] != arrs["y_test"].shape[1:] or arrs["y_train"].ndim != 2:
       raise ConfigError(field, ref, "y_train and y_test of shape (N, n_out), one n_out")
+    if loss == "bce" and any(np.any((arrs[k] < 0) | (arrs[k] > 1)) for k in ("y_train", "y_test")):
+      raise ConfigError(field, ref, "y_train and y_test in [0, 1] with user.loss='bce' "
+                        "(targets of a sigmoid cross-entropy)")
   for k in TASK_ARRAYS:
     if arrs[k].dtype != np.int32:
       arrs[k] = arrs[k].astype(np.float32)
@@ -162,11 +169,40 @@ def network(options: FlaxOptions, hidden: int, n_out: int):
     raise ConfigError("user.module", ref, f"a module that initialises on inputs (1, "
                       f"{options.n_in}) ({type(e).__name__}: "
                       f"{(str(e).splitlines() or [''])[0][:200]})") from None
+  if model.PACKED in shapes:
+    raise ConfigError("user.module", ref, f"a module without a parameter named "
+                      f"{model.PACKED!r} (toyticket's name for the packed prunable weights)")
   try:
     lay = model.layout(shapes, options.prunable, options.scored, options.frozen)
   except ValueError as e:
     raise ConfigError("user.prunable", options.prunable, str(e)) from None
+  out = model.output_shape(module, lay, options.n_in)
+  if out != (2, n_out):
+    raise ConfigError("user.module", ref, f"a module whose outputs for x (B, {options.n_in}) "
+                      f"are (B, n_out) = (B, {n_out}) as the data's targets need (it gives "
+                      f"{out} for B = 2)")
   return module, lay
+
+
+def content_digests(cfg, tk: FlaxTask, options: FlaxOptions) -> tuple:
+  """((name, sha256), ...) of everything a flax run computes from besides the config and
+  toyticket's code: the named source files (`usercode.source_digest`), the module's init
+  and apply as lowered programs at every configured width (`model.program_digest`: code
+  in files the named one imports counts) and the data arrays' bytes (data a data function
+  reads from disk counts). In the run id, the exported-program key and the jit key."""
+  import hashlib
+  from toyticket.core.checks import as_tuple
+  out = dict(usercode.source_digest(cfg.to_dict()))
+  h = hashlib.sha256()
+  for k in TASK_ARRAYS:
+    a = np.ascontiguousarray(getattr(tk, k))
+    h.update(f"{k}|{a.dtype.str}|{a.shape}".encode())
+    h.update(a.tobytes())
+  out["data arrays"] = h.hexdigest()[:16]
+  out["model program"] = hashlib.sha256("".join(
+      model.program_digest(network(options, hidden, tk.n_out)[0], tk.n)
+      for hidden in as_tuple(cfg.model.hidden)).encode()).hexdigest()[:16]
+  return tuple(sorted(out.items()))
 
 
 def analyse_dense(spec, traj, losses, densities, data):
@@ -215,9 +251,16 @@ class FlaxFamily:
     return [("user", make_task(cfg))]
 
   def options(self, cfg, tk) -> FlaxOptions:
+    """The `user` section, the input width and the user's code and data version
+    (`content_digests`)."""
     u = cfg.user
-    return FlaxOptions(u.module, u.loss, u.prunable, u.scored, u.frozen, tk.n,
-                       tuple(sorted(usercode.source_digest(cfg.to_dict()).items())))
+    opts = FlaxOptions(u.module, u.loss, u.prunable, u.scored, u.frozen, tk.n)
+    return dataclasses.replace(opts, code=content_digests(cfg, tk, opts))
+
+  def identity(self, spec) -> dict:
+    """What the run's results depend on beyond the config and toyticket's code: the user's
+    source files, the lowered model and the data's bytes (`content_digests`)."""
+    return dict(spec.options.code)
 
   def scored(self, spec) -> tuple:
     """The packed prunable weights and the leaves `user.scored` matches (GraSP's)."""

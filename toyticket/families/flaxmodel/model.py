@@ -147,6 +147,28 @@ def synflow_scores(module, lay: Layout, n_in: int, params, mask) -> jax.Array:
   return jnp.abs(jax.grad(r)(w) * w * mask)
 
 
+def output_shape(module, lay: Layout, n_in: int) -> tuple:
+  """The shape of the module's outputs for a batch of 2 inputs (jax.eval_shape)."""
+  params = {PACKED: jax.ShapeDtypeStruct((1, lay.size), jnp.float32)}
+  rest = jax.eval_shape(lambda k: flat(module.init(k, jnp.zeros((1, n_in)))["params"]),
+                        jax.random.PRNGKey(0))
+  params.update({p: rest[p] for p in lay.rest})
+  return tuple(jax.eval_shape(lambda p: apply(module, lay, p, jnp.ones_like(p[PACKED]),
+                                              jnp.zeros((2, n_in))), params).shape)
+
+
+def program_digest(module, n_in: int) -> str:
+  """sha256 of the module's init and apply as lowered StableHLO (no source locations): what
+  it computes, however its code is spread over files (an edited helper module it imports
+  changes it; an edited comment does not)."""
+  import hashlib
+  x1, x2 = jnp.zeros((1, n_in), jnp.float32), jnp.zeros((2, n_in), jnp.float32)
+  variables = jax.eval_shape(module.init, jax.random.PRNGKey(0), x1)
+  text = (jax.jit(module.init).lower(jax.random.PRNGKey(0), x1).as_text()
+          + jax.jit(module.apply).lower(variables, x2).as_text())
+  return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @functools.lru_cache(maxsize=None)
 def shapes_of(module, n_in: int, example_dtype: str = "float32") -> dict:
   """{path: shape} of the module's "params" collection (traced with jax.eval_shape: no

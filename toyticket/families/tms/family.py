@@ -80,6 +80,10 @@ class TmsFamily:
   def loss(self, spec):
     return functools.partial(tms.loss_of, decay=spec.options.importance_decay)
 
+  def identity(self, spec) -> dict:
+    """Nothing beyond the config and toyticket's code (`core.identity.code_version`)."""
+    return {}
+
   def analyse_dense(self, spec, traj, losses, densities, data):
     return analyse_dense_tms(spec, traj, losses, densities, data)
 

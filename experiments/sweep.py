@@ -26,6 +26,7 @@ from . import cli
 from toyticket.run import config
 from toyticket.core import rundir
 from toyticket.core import errors, host
+from toyticket.reading import workers
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
                                           lock_config=True)
@@ -57,6 +58,8 @@ def main(argv):
     setup = distributed_setup()
     if problem := host.xla_flags_problem():
       fail(problem)
+    if cfg.figures and setup is None and not cfg.distributed:
+      workers.start()        # the figure workers' fork server imports while JAX loads
     from toyticket.run import distributed, sharding  # JAX from here on
     from toyticket.run import sweep as sweep_lib
     sharding.use_cpu_cores(_CPU_DEVICES.value)

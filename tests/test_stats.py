@@ -126,6 +126,28 @@ def test_vectorised_bootstrap_equals_one_call_per_row():
   assert np.all(lo >= m.min(1)) and np.all(hi <= m.max(1))
 
 
+def test_bootstrap_cis_bit_identical_to_scipy_bootstrap():
+  from scipy import stats as sps
+  rng = np.random.default_rng(5)
+  m = np.concatenate([rng.normal(size=(3, 7)), rng.integers(0, 3, size=(2, 7))]).astype(float)
+  lo, hi = stats.bootstrap_cis(m, seed=11, resamples=999)
+  for i, row in enumerate(m):
+    ci = sps.bootstrap((row,), np.mean, axis=-1, vectorized=True, method="percentile",
+                       n_resamples=999, rng=np.random.default_rng(11)).confidence_interval
+    assert (lo[i], hi[i]) == (ci.low, ci.high)          # exactly, not approximately
+
+
+def test_linear_quantiles_equal_scipy_quantile_exactly():
+  from scipy import stats as sps
+  y = np.random.default_rng(2).normal(size=(4, 101))
+  y[1, :50] = 0.25                                          # ties
+  ps = np.asarray([0.0, 0.025, 0.5, 0.975, 1.0])
+  got = stats.linear_quantiles(y, ps)
+  want = np.asarray(sps.quantile(y, ps, axis=-1))
+  for i in range(len(ps)):
+    np.testing.assert_array_equal(got[i], want[..., i])
+
+
 def test_detectable_rate_difference_is_finite_for_rare_events():
   assert stats.detectable_rate_difference(10, 10, 0.0) is None
   small = stats.detectable_rate_difference(17, 266, 1 / 283)

@@ -19,7 +19,8 @@ NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_
 # pages, the replication report), the one-line error types, this machine's facts.
 READING_MODULES = ("reading/plots.py", "reading/report.py", "reading/replication.py",
                    "reading/rules.py", "reading/claims.py", "reading/decide.py",
-                   "reading/schema_doc.py", "reading/family.py", "families/clause/figures.py",
+                   "reading/schema_doc.py", "reading/family.py", "reading/workers.py",
+                   "families/clause/figures.py",
                    "families/clause/heatmaps.py", "families/clause/sae_figures.py",
                    "families/tms/figures.py", "core/errors.py", "core/host.py",
                    # standalone APIs the sweep never calls (one network's mask, loading one)

@@ -139,7 +139,8 @@ def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES,
   n_resamples=resamples, rng=np.random.default_rng(seed))` computes — the same index draws
   (`rng.integers(0, n, (resamples, n))`), the same statistic and scipy's own quantile, so
   the CIs are bit-identical (tested) — without scipy's per-call overhead, `block` rows at a
-  time. Returns (lo (F,), hi (F,)); constant rows get (v, v)."""
+  time, and with the two order statistics each quantile reads selected rather than sorted
+  (`linear_quantiles`). Returns (lo (F,), hi (F,)); constant rows get (v, v)."""
   m = np.asarray(matrix, float)
   if m.ndim != 2 or m.shape[1] < 2 or not m.shape[0]:
     raise ValueError("bootstrap_cis needs a (fields, n ≥ 2) matrix")
@@ -149,10 +150,28 @@ def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES,
   lo, hi = np.empty(m.shape[0]), np.empty(m.shape[0])
   for a in range(0, m.shape[0], block):
     theta = np.mean(m[a:a + block][..., idx], axis=-1)            # (rows, resamples)
-    ci = np.asarray(sps.quantile(theta, interval, axis=-1))
-    lo[a:a + block], hi[a:a + block] = ci[..., 0], ci[..., 1]
+    lo[a:a + block], hi[a:a + block] = linear_quantiles(theta, interval)
   const = np.all(m == m[:, :1], axis=1)
   return np.where(const, m[:, 0], lo), np.where(const, m[:, 0], hi)
+
+
+def linear_quantiles(y, ps) -> list:
+  """[quantile of each row of y (rows, N) at p for p in ps], by scipy.stats.quantile's
+  default ('linear', Hyndman–Fan type 7) formula, float for float: with jg = p·N + (1 − p),
+  j + 1 = ⌊jg⌋ and g = jg mod 1, q = (1 − g)·y₍ⱼ₎ + g·y₍ⱼ₊₁₎ over the row sorted, indices
+  clipped to [0, N − 1]. The order statistics come from one `np.partition` (O(N)) instead
+  of a sort (O(N log N)); y finite. Returns one (rows,) array per p."""
+  y = np.asarray(y, float)
+  n = y.shape[-1]
+  ps = np.asarray(ps, float)
+  jg = ps * n + (1 - ps)
+  jp1 = jg // 1
+  g = jg % 1
+  j = np.clip(jp1 - 1, 0, n - 1).astype(np.int64)
+  jp1 = np.clip(jp1, 0, n - 1).astype(np.int64)
+  kth = sorted({int(k) for k in np.concatenate([j, jp1])})
+  part = np.partition(y, kth, axis=-1)
+  return [(1 - g[i]) * part[..., j[i]] + g[i] * part[..., jp1[i]] for i in range(len(ps))]
 
 
 def _t_power(ncp: float, df: int, alpha: float = ALPHA) -> float:

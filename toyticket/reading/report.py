@@ -9,6 +9,7 @@ import os
 from toyticket.core import files
 from toyticket.core import families, host
 from toyticket.reading import claims, decide, plots, results
+from toyticket.reading import workers as workers_lib
 from toyticket.reading.run import Run
 from toyticket.core import rundir
 
@@ -127,22 +128,17 @@ def _ignore_interrupts() -> None:
 BIG_RUN = 500   # rows from which drawing in parallel pays for SPAWNING the workers
 
 
-def _start_method() -> str:
-  """"fork" where this process has not loaded JAX (whose threads make forking unsafe) and
-  the platform forks: a forked worker starts at once; else "spawn" (~3 s importing)."""
-  import sys
-  return "fork" if "jax" not in sys.modules and hasattr(os, "fork") else "spawn"
-
-
 def build(run_dir: str, workers: int = 0, svg: bool = False, aggregate=None) -> list[str]:
   """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
   (full table) and index.html of a finished run directory. Returns the PNG paths.
 
   workers: processes drawing figures in parallel while this one computes the page's
   statistics (1: all in this process; 0, the default: one per available core, at most one
-  per figure — forked where JAX is not loaded, e.g. `experiments.report`; spawned by a
-  sweep, whose JAX threads make forking unsafe, and then only for a run of at least
-  BIG_RUN rows: a spawned worker first spends ~3 s importing). The files are the same
+  per figure — forked (`workers.start_method`): from this process where JAX is not loaded,
+  e.g. `experiments.report`; from the fork server, with the reading side preloaded, in a
+  sweep, whose JAX threads make forking unsafe; spawned only where neither exists, and
+  then only for a run of at least BIG_RUN rows: a spawned worker first spends ~3 s
+  importing). The files are the same
   either way. svg: also write each figure as SVG (vector; slower). aggregate: the cell
   rows' `results.aggregate` when the caller has it (a sweep just wrote it to
   aggregate.csv), so it is not computed twice."""
@@ -159,18 +155,17 @@ def build(run_dir: str, workers: int = 0, svg: bool = False, aggregate=None) -> 
   for f in os.listdir(fig_dir) if os.path.isdir(fig_dir) else []:
     if f.endswith((".png", ".svg")):       # drawn by an earlier build: redraw all
       os.remove(os.path.join(fig_dir, f))
-  method = _start_method()
+  context, method = workers_lib.context()
   if not workers:
-    workers = (host.available_cores() if method == "fork" or len(res.rows) >= BIG_RUN
+    workers = (host.available_cores() if method != "spawn" or len(res.rows) >= BIG_RUN
                else 1)
   workers = min(workers, len(names))
   summary = lambda: fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
                                 dense_agg=res.dense_aggregate) + "\n"
   if workers > 1:
     import concurrent.futures
-    import multiprocessing
     with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method),
+        workers, mp_context=context,
         initializer=_ignore_interrupts) as pool:
       jobs = [pool.submit(_draw, run_dir, name, svg) for name in names]
       text = summary()                  # the page's statistics while the figures draw

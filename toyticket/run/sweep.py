@@ -16,7 +16,7 @@ from toyticket.core import identity, usercode
 from toyticket.run import checkpoints, distributed, execute, grid, restore, sharding
 from toyticket.ticket import cycle, progress, train
 from toyticket.core import families, readings, rundir
-from toyticket.reading import report, results
+from toyticket.reading import results
 
 
 @dataclasses.dataclass
@@ -236,6 +236,9 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
   plan, ident, path = _where(cfg, workdir)
   with _locked(path):
     sw = _run_chunks(cfg, workdir, ident, *_prepare(cfg, path, log, plan, ident), log)
-    figs = report.build(sw.run_dir, aggregate=sw.aggregate) if distributed.is_main() else []
+    figs = []
+    if distributed.is_main():
+      from toyticket.reading import report   # matplotlib: only once figures are drawn
+      figs = report.build(sw.run_dir, aggregate=sw.aggregate)
   return sw, families.reading(cfg.task.family).summary(sw.rows, sw.dense_rows, top=3,
                                                       agg=sw.aggregate), figs

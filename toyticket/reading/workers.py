@@ -1,0 +1,56 @@
+"""Processes that draw figures: forked where this process has not loaded JAX, else forked
+from a fork server started before they are needed, with the reading side preloaded.
+
+Forking a process that runs JAX is unsafe (its runtime threads do not survive a fork), so
+a sweep cannot fork its figure workers; spawning them costs each ~3 s of imports
+(matplotlib, scipy.stats, the figure modules) after the chunk, on the critical path. A
+sweep therefore calls `start()` first: multiprocessing's fork server is a fresh Python
+(fork + exec, safe from a threaded parent) that imports PRELOAD once, while the sweep
+loads and runs its chunk program; every worker is then a fork of it and starts at once.
+Nothing here imports JAX or matplotlib.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+
+# What a figure worker imports: the report module pulls in plots, every family's figure
+# module, the statistics and matplotlib.
+PRELOAD = ["toyticket.reading.report"]
+
+_started = [False]
+
+
+def _server_available() -> bool:
+  return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+def start() -> bool:
+  """Starts the fork server with PRELOAD imported (it keeps importing in the background;
+  idempotent). Returns whether one runs. Where fork is safe (no JAX loaded) or the
+  platform has no fork server, nothing is started."""
+  if _started[0]:
+    return True
+  if not _server_available():
+    return False
+  from multiprocessing import forkserver
+  forkserver.set_forkserver_preload(PRELOAD)
+  forkserver.ensure_running()
+  _started[0] = True
+  return True
+
+
+def start_method() -> str:
+  """"fork" where this process has not loaded JAX and the platform forks (a worker
+  starts at once); else "forkserver" where available (`start` is called here if no one
+  called it earlier: one ~3 s import, shared by every worker); else "spawn"."""
+  if "jax" not in sys.modules and hasattr(os, "fork"):
+    return "fork"
+  return "forkserver" if start() else "spawn"
+
+
+def context():
+  """(multiprocessing context, its start method) for figure workers (`start_method`)."""
+  method = start_method()
+  return multiprocessing.get_context(method), method

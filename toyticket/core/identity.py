@@ -9,10 +9,13 @@ import os
 
 from toyticket.core import usercode
 
-# Config fields that cannot change a result: how results are drawn, chunked, placed or
-# labelled, and where dense runs were restored from (restore-then-rewind is bit-identical;
-# chunking is bit-identical, tested). `quick` only rewrites other fields, which count.
-NOT_HASHED = ("name", "figures", "max_cells_per_chunk", "distributed", "restore_from",
+# Config fields that cannot change a result: how results are drawn, placed or labelled,
+# and where dense runs were restored from (restore-then-rewind is bit-identical). `quick`
+# only rewrites other fields, which count. `max_cells_per_chunk` is hashed: how many dense
+# runs one program batches changes XLA:CPU's float rounding at realistic sizes (the
+# default sweep in 3 chunks instead of 1: 393 metrics.csv fields differ in the last
+# digits), so another chunking is another run, never a silent mix.
+NOT_HASHED = ("name", "figures", "distributed", "restore_from",
               "quick", "restore_any_version", "progress")
 
 # toyticket's modules that cannot change a result: the reading side (figures, report
@@ -72,7 +75,7 @@ def run_id(cfg_dict: dict, version: str | None = None, user_code: dict | None = 
   and "provenance") as sorted JSON, the code version (`code_version()`, or `version`) and,
   for a config that names user code (a "flax" family's model and data), the digests of
   those source files (`usercode.source_digest`, or `user_code` as recorded in a run's
-  provenance): changing only figures, chunk size or the workdir reuses the run; changing
+  provenance): changing only figures or the workdir reuses the run; changing
   result-changing code, toyticket's or the user's, makes a new one."""
   hashed = {k: v for k, v in cfg_dict.items() if k not in NOT_HASHED + ("provenance",)}
   hashed["code_version"] = code_version() if version is None else version

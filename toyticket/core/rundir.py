@@ -13,10 +13,9 @@ result-changing fields (`run_id`), holding
   figures/*.png
 
 with <chunk> = f"{group id}-{hash of its dense runs}" (`chunk_id`): a chunk is named by its
-content, so a re-run with other chunking reuses exactly the chunks whose dense runs it
-plans again and recomputes the rest. `plan.json` lists the current plan's chunks in row
-order; readers (`load_arrays`) follow it, so chunks of an earlier chunking left in the
-directory are never read twice. Every file is written to a temporary name and renamed, so
+content (another chunking, `max_cells_per_chunk`, is another run id: it can round
+differently). `plan.json` lists the current plan's chunks in row order; readers
+(`load_arrays`) follow it, so no chunk file beside them is ever read twice. Every file is written to a temporary name and renamed, so
 an interrupted sweep leaves only whole files, and a re-run skips the chunks that are done;
 a chunk's rows carry the sha256 of themselves and of its arrays, and its checkpoint the
 sha256 of every file, all verified before a chunk is reused.

@@ -294,6 +294,18 @@ def test_quick_keeps_smaller_data_sizes_and_validates_after():
     config.validate(q)
 
 
+def test_train_layout_is_checked_and_progress_needs_the_batched_one():
+  c = config.base_config()
+  c.train.layout = "per_run"
+  with pytest.raises(config.ConfigError, match="train.layout.*batched, per_dense_run"):
+    config.validate(c)
+  c.train.layout, c.progress = "per_dense_run", True   # its epochs repeat per dense run
+  with pytest.raises(config.ConfigError, match="train.layout.*'batched' when progress"):
+    config.validate(c)
+  c.progress = False
+  config.validate(c)
+
+
 def test_atomic_write_leaves_no_tmp_on_failure(tmp_path):
   with pytest.raises(TypeError):
     files.atomic_write(str(tmp_path / "x"), 12345)          # not bytes: write fails

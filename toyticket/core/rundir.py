@@ -205,6 +205,16 @@ class RunDir:
     """plan.json: the current plan's chunks in row order (what readers read)."""
     atomic_write(self.file("plan.json"), json.dumps({"chunks": list(chunk_ids)}))
 
+  def write_rows(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
+                 sae_rows: list = (), tasks: dict | None = None) -> None:
+    """What figures read, ahead of the statistics: tasks.json and metrics.json with empty
+    "aggregate" and "paired" (`write_tables` then writes everything), so a sweep can start
+    drawing while it computes them."""
+    atomic_write(self.file("tasks.json"), json.dumps(tasks or {}))
+    atomic_write(self.file("metrics.json"), json.dumps(
+        {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
+         "aggregate": [], "paired": [], "sae": list(sae_rows)}, indent=1))
+
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
                    agg: list, paired: list, sae_rows: list = (), tasks: dict | None = None
                    ) -> None:

@@ -128,23 +128,35 @@ def _ignore_interrupts() -> None:
 BIG_RUN = 500   # rows from which drawing in parallel pays for SPAWNING the workers
 
 
-def build(run_dir: str, workers: int = 0, svg: bool = False, aggregate=None) -> list[str]:
-  """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
-  (full table) and index.html of a finished run directory. Returns the PNG paths.
+class Drawing:
+  """Figures being drawn for a run directory (`start`); `finish` writes the page."""
 
-  workers: processes drawing figures in parallel while this one computes the page's
-  statistics (1: all in this process; 0, the default: one per available core, at most one
-  per figure — forked (`workers.start_method`): from this process where JAX is not loaded,
-  e.g. `experiments.report`; from the fork server, with the reading side preloaded, in a
+  def __init__(self, cfg: dict, res: Run, names: list, svg: bool, pool=None, jobs=None):
+    self.cfg, self.res, self.names, self.svg, self.pool, self.jobs = (
+        cfg, res, names, svg, pool, jobs)
+
+  def close(self) -> None:
+    """Stops the workers (figures not yet drawn are dropped); idempotent."""
+    if self.pool is not None:
+      self.pool.shutdown(wait=True, cancel_futures=True)
+      self.pool = None
+
+
+def start(run_dir: str, workers: int = 0, svg: bool = False) -> Drawing:
+  """Checks the run's figure names, removes its earlier figure files and starts drawing
+  the config's `figures` (from the saved rows: metrics.json, tasks.json, chunks) in
+  worker processes; `finish` then writes summary.txt and index.html. The caller may
+  compute and write the statistics (aggregate.csv, paired.csv) meanwhile.
+
+  workers: processes drawing figures (1: none, `finish` draws them in this process; 0,
+  the default: one per available core, at most one per figure — forked
+  (`workers.start_method`): from this process where JAX is not loaded, e.g.
+  `experiments.report`; from the fork server, with the reading side preloaded, in a
   sweep, whose JAX threads make forking unsafe; spawned only where neither exists, and
   then only for a run of at least BIG_RUN rows: a spawned worker first spends ~3 s
-  importing). The files are the same
-  either way. svg: also write each figure as SVG (vector; slower). aggregate: the cell
-  rows' `results.aggregate` when the caller has it (a sweep just wrote it to
-  aggregate.csv), so it is not computed twice."""
+  importing). The files are the same either way. svg: also write each figure as SVG
+  (vector; slower)."""
   cfg, res = load(run_dir)
-  if aggregate is not None:
-    res.aggregate = aggregate
   names = cfg.get("figures", ())
   fam = families.reading(cfg.get("task", {}).get("family", "clause"))
   if not isinstance(names, list) or not all(n in fam.figures for n in names):
@@ -160,20 +172,45 @@ def build(run_dir: str, workers: int = 0, svg: bool = False, aggregate=None) -> 
     workers = (host.available_cores() if method != "spawn" or len(res.rows) >= BIG_RUN
                else 1)
   workers = min(workers, len(names))
-  summary = lambda: fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
-                                dense_agg=res.dense_aggregate) + "\n"
-  if workers > 1:
-    import concurrent.futures
-    with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=context,
-        initializer=_ignore_interrupts) as pool:
-      jobs = [pool.submit(_draw, run_dir, name, svg) for name in names]
-      text = summary()                  # the page's statistics while the figures draw
-      drawn = [job.result() for job in jobs]
-  else:
-    drawn = [plots.make_figures([name], res, svg) for name in names]
-    text = summary()
-  figures = dict(zip(names, drawn))
-  files.atomic_write(os.path.join(run_dir, "summary.txt"), text)
-  files.atomic_write(os.path.join(run_dir, "index.html"), page(cfg, res, figures))
+  if workers <= 1:
+    return Drawing(cfg, res, names, svg)
+  import concurrent.futures
+  pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                initializer=_ignore_interrupts)
+  try:
+    return Drawing(cfg, res, names, svg, pool,
+                   [pool.submit(_draw, run_dir, name, svg) for name in names])
+  except BaseException:
+    pool.shutdown(wait=True, cancel_futures=True)
+    raise
+
+
+def finish(drawing: Drawing, aggregate=None) -> list[str]:
+  """summary.txt (full table) and index.html of a `start`ed drawing, its statistics
+  computed while the workers draw; waits for the figures. Returns the PNG paths.
+  aggregate: the cell rows' `results.aggregate` when the caller has it (a sweep just
+  wrote it to aggregate.csv), so it is not computed twice."""
+  res, cfg = drawing.res, drawing.cfg
+  if aggregate is not None:
+    res.aggregate = aggregate
+  fam = families.reading(cfg.get("task", {}).get("family", "clause"))
+  try:
+    text = fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
+                       dense_agg=res.dense_aggregate) + "\n"
+    if drawing.jobs is None:
+      drawn = [plots.make_figures([name], res, drawing.svg) for name in drawing.names]
+    else:
+      drawn = [job.result() for job in drawing.jobs]
+  finally:
+    drawing.close()
+  figures = dict(zip(drawing.names, drawn))
+  files.atomic_write(os.path.join(res.run_dir, "summary.txt"), text)
+  files.atomic_write(os.path.join(res.run_dir, "index.html"), page(cfg, res, figures))
   return [p for paths in figures.values() for p in paths]
+
+
+def build(run_dir: str, workers: int = 0, svg: bool = False, aggregate=None) -> list[str]:
+  """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
+  (full table) and index.html of a finished run directory: `start`, then `finish`.
+  Returns the PNG paths."""
+  return finish(start(run_dir, workers, svg), aggregate)

@@ -41,8 +41,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.user = dict(module="", data="", loss="bce", prunable="kernel", scored="", frozen="")
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.model = dict(d=16, hidden=16)
+  # grad_impl auto: fused on CPU, autodiff elsewhere (kernels.py); layout: how a device
+  # steps its sparse and IMP runs — "batched" (all dense runs' cells in one vmapped step)
+  # or "per_dense_run" (one dense run's cells at a time; smaller working set, faster on
+  # CPU, rounds differently: cycle.train_batch)
   c.train = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=128, epochs=30,
-                 grad_impl="auto")   # auto: fused on CPU, autodiff elsewhere (kernels.py)
+                 grad_impl="auto", layout="batched")
   c.probe_epochs = (2,)
   c.methods = ("oracle", "init_magnitude", "random")
   c.densities = (0.25, 0.5)       # 0.25 (75 % sparsity) is the paper's main setting

@@ -115,8 +115,11 @@ def _first_need(plan: list, path: str, restored: dict | None) -> dict:
   return execute.memory_need(g, block, restore.pick(restored, g, block))
 
 
-def _run_chunks(cfg, workdir, ident, plan, restored, need, log) -> Sweep:
-  """run_sweep's loop, under the run directory's lock."""
+def _run_chunks(cfg, workdir, ident, plan, restored, need, log,
+                rows_written: Callable[[str], None] | None = None) -> Sweep:
+  """run_sweep's loop, under the run directory's lock. rows_written(run_dir), on process
+  0, once the rows are on disk (`RunDir.write_rows`) and before the statistics are
+  computed: `run` starts drawing figures there."""
   main = distributed.is_main()
   fam = families.reading(cfg.task.family)
   rd = (rundir.RunDir.create(workdir, cfg.to_dict(), ident) if main else
@@ -163,10 +166,13 @@ def _run_chunks(cfg, workdir, ident, plan, restored, need, log) -> Sweep:
   agg = None
   if main:
     rd.write_plan(cids)
+    tasks = {g.gid: g.task.tables() for g, _ in plan}
+    if rows_written is not None:
+      rd.write_rows(cfg.to_dict(), rows, dense_rows, oracle_rows, sae_rows, tasks)
+      rows_written(rd.path)
     agg = results.aggregate(rows)
     rd.write_tables(cfg.to_dict(), rows, dense_rows, oracle_rows, agg,
-                    results.paired_rows(rows, fam.paired_metrics), sae_rows,
-                    {g.gid: g.task.tables() for g, _ in plan})
+                    results.paired_rows(rows, fam.paired_metrics), sae_rows, tasks)
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows, agg)
 
 
@@ -229,16 +235,28 @@ def checkpoint_tree(out: dict) -> dict:
 
 def run(cfg: ml_collections.ConfigDict, workdir: str,
         log: Callable[[str], None] = print) -> tuple[Sweep, str, list]:
-  """run_sweep, then the config's figures (from the saved results), summary.txt (the full
-  table) and index.html (the report page), written by process 0 only. Returns (sweep,
-  short summary, figure paths)."""
+  """run_sweep, with the config's figures (from the saved rows: `report.start`) drawn in
+  worker processes while the statistics are computed and written, then summary.txt (the
+  full table) and index.html (the report page; `report.finish`), written by process 0
+  only. Returns (sweep, short summary, figure paths)."""
   log = _main_log(log)
   plan, ident, path = _where(cfg, workdir)
+  drawing = []
+
+  def rows_written(run_dir: str) -> None:     # figures draw while the statistics compute
+    from toyticket.reading import report      # matplotlib etc.: only once figures are drawn
+    drawing.append(report.start(run_dir))
+
   with _locked(path):
-    sw = _run_chunks(cfg, workdir, ident, *_prepare(cfg, path, log, plan, ident), log)
-    figs = []
-    if distributed.is_main():
-      from toyticket.reading import report   # matplotlib: only once figures are drawn
-      figs = report.build(sw.run_dir, aggregate=sw.aggregate)
+    try:
+      sw = _run_chunks(cfg, workdir, ident, *_prepare(cfg, path, log, plan, ident), log,
+                       rows_written)
+      figs = []
+      if distributed.is_main():
+        from toyticket.reading import report
+        figs = report.finish(drawing[0], aggregate=sw.aggregate)
+    finally:
+      for d in drawing:
+        d.close()
   return sw, families.reading(cfg.task.family).summary(sw.rows, sw.dense_rows, top=3,
                                                       agg=sw.aggregate), figs

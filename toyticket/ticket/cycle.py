@@ -87,17 +87,29 @@ def init_dense(spec: CycleSpec, dense_in) -> dict:
 
 def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str,
                 phase: str = "sparse"):
-  """`train.train` vmapped over dense runs: the C runs of dense run r (leaves (R, C, ...),
-  masks (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path`
-  is the family's gradient path (`Family.train_path`); `phase` names it to the progress
-  reporter (`spec.progress`). Returns traj (R, C, E+1, ...), losses (R, C, E)."""
+  """`train.train` over dense runs: the C runs of dense run r (leaves (R, C, ...), masks
+  (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path` is the
+  family's gradient path (`Family.train_path`); `phase` names it to the progress reporter
+  (`spec.progress`). Returns traj (R, C, E+1, ...), losses (R, C, E).
+
+  `spec.train.layout` (names.LAYOUTS) decides how the R dense runs are stepped:
+  "batched" vmaps them (every step updates all R·C runs: the reference, one wide
+  program); "per_dense_run" runs them one after another (`lax.map`), each dense run's C
+  cells vmapped, so a step's working set is C runs instead of R·C — on XLA:CPU, where R·C
+  runs outgrow the caches, the default sweep's chunk computes in 9.1 s instead of 12.6 s
+  (docs/performance.md). The same runs, equal up to float rounding (tested), not bit for
+  bit: XLA:CPU's rounding depends on the batch shape. Dense training (C = 1 per dense run,
+  `phase` "dense") is always batched."""
   step = family_of(spec).step(spec, path)
   report = functools.partial(progress.epoch, phase) if spec.progress else None
 
   def one(p, m, key, c0_trainable):
     return train.train(p, m, c0_trainable, stream(key, prng.SHUFFLE), data["x_train"],
                        data["y_train"], spec.train, step, report)
-  return jax.vmap(one)(start, masks, dense_in["key"], dense_in["c0_trainable"])
+  args = (start, masks, dense_in["key"], dense_in["c0_trainable"])
+  if spec.train.layout == "per_dense_run" and phase != "dense":
+    return jax.lax.map(lambda a: one(*a), args)
+  return jax.vmap(one)(*args)
 
 
 def dense_phase(spec: CycleSpec, dense_in, data):

@@ -30,6 +30,7 @@ class TrainConfig:
   batch_size: int = 128
   epochs: int = 30
   grad_impl: str = "auto"     # names.GRAD_IMPLS; kernels.train_path resolves it
+  layout: str = "batched"     # names.LAYOUTS; cycle.train_batch
 
 
 def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:

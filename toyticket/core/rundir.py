@@ -213,7 +213,7 @@ class RunDir:
     atomic_write(self.file("tasks.json"), json.dumps(tasks or {}))
     atomic_write(self.file("metrics.json"), json.dumps(
         {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
-         "aggregate": [], "paired": [], "sae": list(sae_rows)}, indent=1))
+         "aggregate": [], "paired": [], "sae": list(sae_rows)}))   # C encoder: no indent
 
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
                    agg: list, paired: list, sae_rows: list = (), tasks: dict | None = None

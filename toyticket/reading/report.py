@@ -52,8 +52,25 @@ def _replication_href(run_dir: str) -> str:
   return os.path.relpath(REPLICATION_MD, os.path.abspath(run_dir))
 
 
-def page(cfg: dict, res: Run, figures: dict) -> str:
-  """The report page: config, provenance, best methods, figures with captions, CSVs."""
+def sections(cfg: dict, res: Run) -> dict:
+  """The page's computed parts (`page`): the representative-run line and best methods
+  (the family's `page_section`), the paired-significance tables of its first paired
+  metric, and the paper's claims evaluated on this run."""
+  fam = families.reading(cfg.get("task", {}).get("family", "clause"))
+  rep_line, best = fam.page_section(res.rows, res.dense_rows, res.aggregate,
+                                    res.dense_aggregate)
+  metric = fam.paired_metrics[0]
+  return {"rep_line": rep_line, "best": best, "metric": metric,
+          "paired": decide.significance_html(results.paired_rows(res.rows, (metric,)), metric),
+          "on_claims": decide.claims_html(res, claims.CLAIMS)}
+
+
+def page(cfg: dict, res: Run, figures: dict, parts: dict | None = None) -> str:
+  """The report page: config, provenance, best methods, figures with captions, CSVs.
+  parts: `sections(cfg, res)` when the caller computed them already."""
+  parts = sections(cfg, res) if parts is None else parts
+  rep_line, best, metric, paired, on_claims = (
+      parts[k] for k in ("rep_line", "best", "metric", "paired", "on_claims"))
   prov = cfg.get("provenance", {})
   config = {k: v for k, v in cfg.items() if k != "provenance"}
   figs = []
@@ -66,12 +83,6 @@ def page(cfg: dict, res: Run, figures: dict) -> str:
                   f"{html.escape(CAPTIONS[name])}</figcaption></figure>")
   csvs = "".join(f"<li><a href='{f}'>{f}</a>: {d}</li>" for f, d in CSVS
                  if os.path.exists(os.path.join(res.run_dir, f)))
-  fam = families.reading(config.get("task", {}).get("family", "clause"))
-  rep_line, best = fam.page_section(res.rows, res.dense_rows, res.aggregate,
-                                    res.dense_aggregate)
-  metric = fam.paired_metrics[0]
-  paired = decide.significance_html(results.paired_rows(res.rows, (metric,)), metric)
-  on_claims = decide.claims_html(res, claims.CLAIMS)
   return f"""<!doctype html>
 <html><head><meta charset="utf-8">
 <title>toyticket: {html.escape(config.get('name', ''))}</title>
@@ -197,6 +208,7 @@ def finish(drawing: Drawing, aggregate=None) -> list[str]:
   try:
     text = fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
                        dense_agg=res.dense_aggregate) + "\n"
+    parts = sections(cfg, res)               # still while the workers draw
     if drawing.jobs is None:
       drawn = [plots.make_figures([name], res, drawing.svg) for name in drawing.names]
     else:
@@ -205,7 +217,7 @@ def finish(drawing: Drawing, aggregate=None) -> list[str]:
     drawing.close()
   figures = dict(zip(drawing.names, drawn))
   files.atomic_write(os.path.join(res.run_dir, "summary.txt"), text)
-  files.atomic_write(os.path.join(res.run_dir, "index.html"), page(cfg, res, figures))
+  files.atomic_write(os.path.join(res.run_dir, "index.html"), page(cfg, res, figures, parts))
   return [p for paths in figures.values() for p in paths]
 
 

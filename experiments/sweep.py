@@ -58,7 +58,7 @@ def main(argv):
     setup = distributed_setup()
     if problem := host.xla_flags_problem():
       fail(problem)
-    if cfg.figures and setup is None and not cfg.distributed:
+    if cfg.figures and not cfg.quick and setup is None and not cfg.distributed:
       workers.start()        # the figure workers' fork server imports while JAX loads
     from toyticket.run import distributed, sharding  # JAX from here on
     from toyticket.run import sweep as sweep_lib

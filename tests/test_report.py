@@ -145,18 +145,18 @@ def test_report_rebuilds_from_saved_results(run, tmp_path):
 
 def test_figure_workers_fork_only_where_safe():
   """Forked from this process only without JAX (its threads do not survive a fork); a JAX
-  process forks them from the fork server, which `start` launched with the reading side
-  preloaded (the fixture's sweep drew its figures that way)."""
+  process forks them from the fork server once `start` launched it with the reading side
+  preloaded (a sweep does, unless quick), else spawns them."""
   import subprocess
   import sys
   code = ("import sys; from toyticket.reading import workers; a = workers.start_method(); "
-          "import jax; b = workers.start_method(); "
-          "from multiprocessing import forkserver; "
-          "print(a, b, forkserver._forkserver._forkserver_pid is not None, "
+          "import jax; b = workers.start_method(); workers.start(); "
+          "c = workers.start_method(); from multiprocessing import forkserver; "
+          "print(a, b, c, forkserver._forkserver._forkserver_pid is not None, "
           "'matplotlib' in sys.modules)")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        check=True).stdout.split()
-  assert out == ["fork", "forkserver", "True", "False"]   # nothing heavy in the parent
+  assert out == ["fork", "spawn", "forkserver", "True", "False"]   # nothing heavy here
 
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(

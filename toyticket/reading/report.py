@@ -163,9 +163,9 @@ def start(run_dir: str, workers: int = 0, svg: bool = False) -> Drawing:
   the default: one per available core, at most one per figure — forked
   (`workers.start_method`): from this process where JAX is not loaded, e.g.
   `experiments.report`; from the fork server, with the reading side preloaded, in a
-  sweep, whose JAX threads make forking unsafe; spawned only where neither exists, and
-  then only for a run of at least BIG_RUN rows: a spawned worker first spends ~3 s
-  importing). The files are the same either way. svg: also write each figure as SVG
+  sweep that started one (`workers.start`; JAX threads make forking the sweep unsafe);
+  spawned where neither exists, and then only for a run of at least BIG_RUN rows: a
+  spawned worker first spends ~3 s importing). The files are the same either way. svg: also write each figure as SVG
   (vector; slower)."""
   cfg, res = load(run_dir)
   names = cfg.get("figures", ())

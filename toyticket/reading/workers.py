@@ -43,11 +43,12 @@ def start() -> bool:
 
 def start_method() -> str:
   """"fork" where this process has not loaded JAX and the platform forks (a worker
-  starts at once); else "forkserver" where available (`start` is called here if no one
-  called it earlier: one ~3 s import, shared by every worker); else "spawn"."""
+  starts at once); else "forkserver" where `start` launched one (a sweep does, unless
+  quick); else "spawn" (each worker imports for ~3 s: `report.start` then draws small
+  runs in this process)."""
   if "jax" not in sys.modules and hasattr(os, "fork"):
     return "fork"
-  return "forkserver" if start() else "spawn"
+  return "forkserver" if _started[0] else "spawn"
 
 
 def context():

@@ -15,7 +15,8 @@ result-changing fields (`run_id`), holding
 with <chunk> = f"{group id}-{hash of its dense runs}" (`chunk_id`): a chunk is named by its
 content (another chunking, `max_cells_per_chunk`, is another run id: it can round
 differently). `plan.json` lists the current plan's chunks in row order; readers
-(`load_arrays`) follow it, so no chunk file beside them is ever read twice. Every file is written to a temporary name and renamed, so
+(`load_arrays`) follow it, so no chunk file beside them is ever read twice. Every file is
+written to a temporary name and renamed, so
 an interrupted sweep leaves only whole files, and a re-run skips the chunks that are done;
 a chunk's rows carry the sha256 of themselves and of its arrays, and its checkpoint the
 sha256 of every file, all verified before a chunk is reused.
@@ -210,10 +211,16 @@ class RunDir:
     """What figures read, ahead of the statistics: tasks.json and metrics.json with empty
     "aggregate" and "paired" (`write_tables` then writes everything), so a sweep can start
     drawing while it computes them."""
+    self._write_json(cfg_dict, rows, dense_rows, oracle_rows, [], [], sae_rows, tasks,
+                     indent=None)       # no indent: json's C encoder, ~2.5× faster
+
+  def _write_json(self, cfg_dict, rows, dense_rows, oracle_rows, agg, paired, sae_rows,
+                  tasks, indent) -> None:
+    """tasks.json and metrics.json (everything)."""
     atomic_write(self.file("tasks.json"), json.dumps(tasks or {}))
     atomic_write(self.file("metrics.json"), json.dumps(
         {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
-         "aggregate": [], "paired": [], "sae": list(sae_rows)}))   # C encoder: no indent
+         "aggregate": agg, "paired": paired, "sae": list(sae_rows)}, indent=indent))
 
   def write_tables(self, cfg_dict: dict, rows: list, dense_rows: list, oracle_rows: list,
                    agg: list, paired: list, sae_rows: list = (), tasks: dict | None = None
@@ -221,10 +228,8 @@ class RunDir:
     """metrics.json (everything), one CSV per table (TABLES order; the OPTIONAL ones only
     when they have rows) and tasks.json: per model group, its task's tables (the clause
     world's clauses; `Task.tables`), so readers never regenerate a task."""
-    atomic_write(self.file("tasks.json"), json.dumps(tasks or {}))
-    atomic_write(self.file("metrics.json"), json.dumps(
-        {"config": cfg_dict, "runs": rows, "dense": dense_rows, "oracle": oracle_rows,
-         "aggregate": agg, "paired": paired, "sae": list(sae_rows)}, indent=1))
+    self._write_json(cfg_dict, rows, dense_rows, oracle_rows, agg, paired, sae_rows, tasks,
+                     indent=1)
     for name, table in zip(TABLES, (rows, agg, dense_rows, oracle_rows, paired, sae_rows)):
       if table or name not in OPTIONAL:
         atomic_write(self.file(name), to_csv(table))

@@ -137,10 +137,10 @@ def bootstrap_cis(matrix, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES,
   same n runs, every value finite), the fields sharing resamples. Computes exactly what
   `scipy.stats.bootstrap((m,), np.mean, axis=-1, vectorized=True, method="percentile",
   n_resamples=resamples, rng=np.random.default_rng(seed))` computes — the same index draws
-  (`rng.integers(0, n, (resamples, n))`), the same statistic and scipy's own quantile, so
-  the CIs are bit-identical (tested) — without scipy's per-call overhead, `block` rows at a
-  time, and with the two order statistics each quantile reads selected rather than sorted
-  (`linear_quantiles`). Returns (lo (F,), hi (F,)); constant rows get (v, v)."""
+  (`rng.integers(0, n, (resamples, n))`), the same statistic and scipy's quantile formula
+  (`linear_quantiles`), so the CIs are bit-identical (tested) — without scipy's per-call overhead, `block` rows at a
+  time, and with the two order statistics each quantile reads selected rather than
+  sorted. Returns (lo (F,), hi (F,)); constant rows get (v, v)."""
   m = np.asarray(matrix, float)
   if m.ndim != 2 or m.shape[1] < 2 or not m.shape[0]:
     raise ValueError("bootstrap_cis needs a (fields, n ≥ 2) matrix")

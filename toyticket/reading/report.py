@@ -142,9 +142,9 @@ BIG_RUN = 500   # rows from which drawing in parallel pays for SPAWNING the work
 class Drawing:
   """Figures being drawn for a run directory (`start`); `finish` writes the page."""
 
-  def __init__(self, cfg: dict, res: Run, names: list, svg: bool, pool=None, jobs=None):
-    self.cfg, self.res, self.names, self.svg, self.pool, self.jobs = (
-        cfg, res, names, svg, pool, jobs)
+  def __init__(self, cfg: dict, res: Run, names: list, svg: bool, pool=None):
+    self.cfg, self.res, self.names, self.svg, self.pool = cfg, res, names, svg, pool
+    self.jobs = None      # one future per name while a pool draws them
 
   def close(self) -> None:
     """Stops the workers (figures not yet drawn are dropped); idempotent."""
@@ -152,21 +152,46 @@ class Drawing:
       self.pool.shutdown(wait=True, cancel_futures=True)
       self.pool = None
 
+  def finish(self, aggregate=None) -> list[str]:
+    """summary.txt (full table) and index.html, their statistics computed while the
+    workers draw; waits for the figures. Returns the PNG paths. aggregate: the cell rows'
+    `results.aggregate` when the caller has it (a sweep just wrote it to aggregate.csv),
+    so it is not computed twice."""
+    res, cfg = self.res, self.cfg
+    if aggregate is not None:
+      res.aggregate = aggregate
+    fam = families.reading(cfg.get("task", {}).get("family", "clause"))
+    try:
+      text = fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
+                         dense_agg=res.dense_aggregate) + "\n"
+      parts = sections(cfg, res)               # still while the workers draw
+      if self.jobs is None:
+        drawn = [plots.make_figures([name], res, self.svg) for name in self.names]
+      else:
+        drawn = [job.result() for job in self.jobs]
+    finally:
+      self.close()
+    figures = dict(zip(self.names, drawn))
+    files.atomic_write(os.path.join(res.run_dir, "summary.txt"), text)
+    files.atomic_write(os.path.join(res.run_dir, "index.html"),
+                       page(cfg, res, figures, parts))
+    return [p for paths in figures.values() for p in paths]
+
 
 def start(run_dir: str, workers: int = 0, svg: bool = False) -> Drawing:
   """Checks the run's figure names, removes its earlier figure files and starts drawing
   the config's `figures` (from the saved rows: metrics.json, tasks.json, chunks) in
-  worker processes; `finish` then writes summary.txt and index.html. The caller may
+  worker processes; `Drawing.finish` then writes summary.txt and index.html. The caller may
   compute and write the statistics (aggregate.csv, paired.csv) meanwhile.
 
-  workers: processes drawing figures (1: none, `finish` draws them in this process; 0,
+  workers: processes drawing figures (1: none, `Drawing.finish` draws them here; 0,
   the default: one per available core, at most one per figure — forked
   (`workers.start_method`): from this process where JAX is not loaded, e.g.
   `experiments.report`; from the fork server, with the reading side preloaded, in a
   sweep that started one (`workers.start`; JAX threads make forking the sweep unsafe);
   spawned where neither exists, and then only for a run of at least BIG_RUN rows: a
-  spawned worker first spends ~3 s importing). The files are the same either way. svg: also write each figure as SVG
-  (vector; slower)."""
+  spawned worker first spends ~3 s importing). The files are the same either way.
+  svg: also write each figure as SVG (vector; slower)."""
   cfg, res = load(run_dir)
   names = cfg.get("figures", ())
   fam = families.reading(cfg.get("task", {}).get("family", "clause"))
@@ -186,43 +211,18 @@ def start(run_dir: str, workers: int = 0, svg: bool = False) -> Drawing:
   if workers <= 1:
     return Drawing(cfg, res, names, svg)
   import concurrent.futures
-  pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                initializer=_ignore_interrupts)
+  drawing = Drawing(cfg, res, names, svg, concurrent.futures.ProcessPoolExecutor(
+      workers, mp_context=context, initializer=_ignore_interrupts))
   try:
-    return Drawing(cfg, res, names, svg, pool,
-                   [pool.submit(_draw, run_dir, name, svg) for name in names])
+    drawing.jobs = [drawing.pool.submit(_draw, run_dir, name, svg) for name in names]
   except BaseException:
-    pool.shutdown(wait=True, cancel_futures=True)
-    raise
-
-
-def finish(drawing: Drawing, aggregate=None) -> list[str]:
-  """summary.txt (full table) and index.html of a `start`ed drawing, its statistics
-  computed while the workers draw; waits for the figures. Returns the PNG paths.
-  aggregate: the cell rows' `results.aggregate` when the caller has it (a sweep just
-  wrote it to aggregate.csv), so it is not computed twice."""
-  res, cfg = drawing.res, drawing.cfg
-  if aggregate is not None:
-    res.aggregate = aggregate
-  fam = families.reading(cfg.get("task", {}).get("family", "clause"))
-  try:
-    text = fam.summary(res.rows, res.dense_rows, agg=res.aggregate,
-                       dense_agg=res.dense_aggregate) + "\n"
-    parts = sections(cfg, res)               # still while the workers draw
-    if drawing.jobs is None:
-      drawn = [plots.make_figures([name], res, drawing.svg) for name in drawing.names]
-    else:
-      drawn = [job.result() for job in drawing.jobs]
-  finally:
     drawing.close()
-  figures = dict(zip(drawing.names, drawn))
-  files.atomic_write(os.path.join(res.run_dir, "summary.txt"), text)
-  files.atomic_write(os.path.join(res.run_dir, "index.html"), page(cfg, res, figures, parts))
-  return [p for paths in figures.values() for p in paths]
+    raise
+  return drawing
 
 
 def build(run_dir: str, workers: int = 0, svg: bool = False, aggregate=None) -> list[str]:
   """Figures (the config's `figures`; earlier figure files are removed first), summary.txt
-  (full table) and index.html of a finished run directory: `start`, then `finish`.
-  Returns the PNG paths."""
-  return finish(start(run_dir, workers, svg), aggregate)
+  (full table) and index.html of a finished run directory: `start`, then
+  `Drawing.finish`. Returns the PNG paths."""
+  return start(run_dir, workers, svg).finish(aggregate)

@@ -22,17 +22,12 @@ PRELOAD = ["toyticket.reading.report"]
 _started = [False]
 
 
-def _server_available() -> bool:
-  return "forkserver" in multiprocessing.get_all_start_methods()
-
-
 def start() -> bool:
   """Starts the fork server with PRELOAD imported (it keeps importing in the background;
-  idempotent). Returns whether one runs. Where fork is safe (no JAX loaded) or the
-  platform has no fork server, nothing is started."""
+  idempotent). Returns whether one runs (False where the platform has no fork server)."""
   if _started[0]:
     return True
-  if not _server_available():
+  if "forkserver" not in multiprocessing.get_all_start_methods():
     return False
   from multiprocessing import forkserver
   forkserver.set_forkserver_preload(PRELOAD)

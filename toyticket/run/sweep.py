@@ -237,7 +237,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
         log: Callable[[str], None] = print) -> tuple[Sweep, str, list]:
   """run_sweep, with the config's figures (from the saved rows: `report.start`) drawn in
   worker processes while the statistics are computed and written, then summary.txt (the
-  full table) and index.html (the report page; `report.finish`), written by process 0
+  full table) and index.html (the report page; `Drawing.finish`), written by process 0
   only. Returns (sweep, short summary, figure paths)."""
   log = _main_log(log)
   plan, ident, path = _where(cfg, workdir)
@@ -251,10 +251,7 @@ def run(cfg: ml_collections.ConfigDict, workdir: str,
     try:
       sw = _run_chunks(cfg, workdir, ident, *_prepare(cfg, path, log, plan, ident), log,
                        rows_written)
-      figs = []
-      if distributed.is_main():
-        from toyticket.reading import report
-        figs = report.finish(drawing[0], aggregate=sw.aggregate)
+      figs = drawing[0].finish(aggregate=sw.aggregate) if distributed.is_main() else []
     finally:
       for d in drawing:
         d.close()

@@ -95,9 +95,8 @@ def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str,
   `spec.train.layout` (names.LAYOUTS) decides how the R dense runs are stepped:
   "batched" vmaps them (every step updates all R·C runs: the reference, one wide
   program); "per_dense_run" runs them one after another (`lax.map`), each dense run's C
-  cells vmapped, so a step's working set is C runs instead of R·C — on XLA:CPU, where R·C
-  runs outgrow the caches, the default sweep's chunk computes in 9.1 s instead of 12.6 s
-  (docs/performance.md). The same runs, equal up to float rounding (tested), not bit for
+  cells vmapped, so a step's working set is C runs instead of R·C (faster on XLA:CPU,
+  where R·C runs outgrow the caches: docs/performance.md). The same runs, equal up to float rounding (tested), not bit for
   bit: XLA:CPU's rounding depends on the batch shape. Dense training (C = 1 per dense run,
   `phase` "dense") is always batched."""
   step = family_of(spec).step(spec, path)

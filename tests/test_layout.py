@@ -103,6 +103,20 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
   assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]
 
 
+def test_a_config_check_imports_no_jax_matplotlib_or_scipy():
+  """A bad flag or config fails in ~0.2 s: checking a config (every family's rules) pulls in
+  none of JAX, matplotlib (the figure modules import it when they draw) or scipy."""
+  code = ("import sys; from toyticket.run import config; from toyticket.core import families;"
+          "[families.reading(n) for n in families.PACKAGES];"
+          "c = config.load_file('configs/embedding_sweep.py'); config.validate(c);"
+          "config.validate(config.apply_quick(c));"
+          "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'jax', 'matplotlib', 'scipy'});"
+          "print(heavy)")
+  p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                     timeout=120)
+  assert p.returncode == 0 and p.stdout.strip() == "[]", (p.stdout, p.stderr[-2000:])
+
+
 def test_vocabulary_matches_implementations():
   from toyticket.ticket import cycle
   from toyticket.families.clause import metrics

@@ -15,18 +15,23 @@ import functools
 import math
 
 import numpy as np
-from scipy import optimize
-from scipy import stats as sps
 
 ALPHA, POWER = 0.05, 0.8
 BOOTSTRAP_RESAMPLES = 2000
+
+
+def _sps():
+  """scipy.stats, imported on first use (0.5 s): a config check or a plain-Python
+  import of this module does not pay for it."""
+  from scipy import stats
+  return stats
 
 
 @functools.lru_cache(maxsize=4096)
 def t_quantile(q: float, df: int) -> float:
   """The q quantile of Student's t with df degrees of freedom (cached: a report asks for
   the same few thousands of times)."""
-  return float(sps.t.ppf(q, df))
+  return float(_sps().t.ppf(q, df))
 
 
 def t975(df: int) -> float:
@@ -53,7 +58,7 @@ def t_two_sided_p(t: float, df: int) -> float:
   """P(|T| ≥ |t|) for Student's T with df degrees of freedom."""
   if not math.isfinite(t):
     return 0.0
-  return float(2.0 * sps.t.sf(abs(t), df))
+  return float(2.0 * _sps().t.sf(abs(t), df))
 
 
 def paired(a, b) -> dict:
@@ -91,7 +96,7 @@ def holm(pvalues: list) -> list:
 def fisher_exact(a: int, b: int, c: int, d: int) -> float:
   """Two-sided Fisher exact test p value of the 2×2 table [[a, b], [c, d]] (rows: groups,
   columns: success, failure), `scipy.stats.fisher_exact`."""
-  return float(sps.fisher_exact([[a, b], [c, d]], alternative="two-sided").pvalue)
+  return float(_sps().fisher_exact([[a, b], [c, d]], alternative="two-sided").pvalue)
 
 
 def bootstrap_ci(values, seed: int = 0, resamples: int = BOOTSTRAP_RESAMPLES):
@@ -175,9 +180,9 @@ def linear_quantiles(y, ps) -> list:
 
 
 def _t_power(ncp: float, df: int, alpha: float = ALPHA) -> float:
-  tc = sps.t.ppf(1 - alpha / 2, df)
-  upper = float(np.nan_to_num(sps.nct.sf(tc, df, ncp), nan=1.0))
-  lower = float(np.nan_to_num(sps.nct.cdf(-tc, df, ncp), nan=0.0))   # far tail: ≈ 0
+  tc = _sps().t.ppf(1 - alpha / 2, df)
+  upper = float(np.nan_to_num(_sps().nct.sf(tc, df, ncp), nan=1.0))
+  lower = float(np.nan_to_num(_sps().nct.cdf(-tc, df, ncp), nan=0.0))   # far tail: ≈ 0
   return upper + lower
 
 
@@ -193,6 +198,7 @@ def detectable(sd: float | None, n: int, alpha: float = ALPHA) -> float | None:
   hi = 4.0
   while _t_power(hi, n - 1, alpha) < POWER:    # bracket the root (λ ≈ 2.8 for large n)
     hi *= 2.0
+  from scipy import optimize
   lam = optimize.brentq(lambda ncp: _t_power(ncp, n - 1, alpha) - POWER, 0.0, hi)
   return float(lam * sd / math.sqrt(n))
 
@@ -205,7 +211,7 @@ def detectable_rate_difference(n1: int, n2: int, pooled: float) -> float | None:
   normal approximation's pooled variance vanishes); None without events or sites."""
   if not n1 or not n2 or not 0 < pooled < 1:
     return None
-  z = sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(POWER)
+  z = _sps().norm.ppf(1 - ALPHA / 2) + _sps().norm.ppf(POWER)
   h = z * math.sqrt(1 / n1 + 1 / n2)
   c = math.asin(math.sqrt(pooled))
   lo, hi = max(c - h / 4, 0.0), min(c + h / 4, math.pi / 2)

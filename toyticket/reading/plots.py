@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 
 from toyticket.core import families, stats
 from toyticket.discovery.methods import ROW_METHODS
@@ -97,6 +95,7 @@ def save(fig, res, name, footer: str = "", margins: dict | None = None):
 
 
 def grid(n_rows, n_cols, w=4.0, h=3.0):
+  from matplotlib.figure import Figure   # here, not at import: a config check stays fast
   fig = Figure(figsize=(w * n_cols, h * n_rows))
   return fig, fig.subplots(n_rows, n_cols, squeeze=False)
 
@@ -323,6 +322,7 @@ def make_figures(figure_names, res: Results, svg: bool = False) -> list[str]:
   """Draws the named figures (of `all_figures`) at 8-pt text; returns the PNG paths
   written (with svg=True each also gets an SVG twin: vector, about 40 % more drawing
   time)."""
+  import matplotlib
   figs = all_figures()
   os.makedirs(os.path.join(res.run_dir, "figures"), exist_ok=True)
   _SVG[0] = svg

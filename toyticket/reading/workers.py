@@ -15,9 +15,10 @@ import multiprocessing
 import os
 import sys
 
-# What a figure worker imports: the report module pulls in plots, every family's figure
-# module, the statistics and matplotlib.
-PRELOAD = ["toyticket.reading.report"]
+# What a figure worker imports: the report module pulls in plots and every family's figure
+# module; those import matplotlib and scipy.stats only when they draw, so name them too.
+PRELOAD = ["toyticket.reading.report", "scipy.stats", "matplotlib.figure",
+           "matplotlib.patches", "matplotlib.backends.backend_agg"]
 
 _started = [False]
 

@@ -4,7 +4,6 @@ lines over methods, densities, rewinds and probe epochs, registered with `plots.
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from toyticket.core import names
 from toyticket.core.names import CLASSES, TEMPLATE_NAMES
@@ -201,6 +200,7 @@ def expansion_figure(res):
       rs = plots.sel(res.rows, group=g, method=m, rewind=rw)
       if rs:
         bars_.append((f"{label} {g} ρ={rs[0]['density']}", plots.stat(rs, "sparse_acc")))
+  from matplotlib.figure import Figure
   fig = Figure(figsize=(8, 4))
   ax = fig.subplots()
   ax.bar(range(len(bars_)), [m for _, (m, _) in bars_], yerr=[s for _, (_, s) in bars_],

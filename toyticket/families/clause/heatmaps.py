@@ -4,7 +4,6 @@ of chosen runs with their exact 4P / 3N1P sites boxed, registered with `plots.fi
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.patches import Rectangle
 
 from toyticket.core.names import TEMPLATE_NAMES
 from toyticket.reading import plots, results
@@ -19,6 +18,7 @@ def _dense_index(res, row) -> int:
 
 def _exact_boxes(ax, exact, clause_vars):
   """Boxes on a C1 heat map at every exact site's variables (green 4P, red 3N1P)."""
+  from matplotlib.patches import Rectangle
   for h, c, t in np.argwhere(exact):
     for v in clause_vars[c]:
       ax.add_patch(Rectangle((v - 0.5, h - 0.5), 1, 1, fill=False, lw=1.2,
@@ -86,6 +86,7 @@ def _clause_vars(res, row) -> np.ndarray:
 
 def _c1_panel(ax, c1, near, clause_vars, title):
   """C1 heat map with every near-code site's variables boxed (green 4P, red 3N1P)."""
+  from matplotlib.patches import Rectangle
   lim = max(float(np.abs(c1).max()), 1e-12)
   ax.imshow(c1, cmap="RdBu_r", vmin=-lim, vmax=lim)
   for h, c, t in np.argwhere(near):

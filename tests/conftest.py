@@ -41,3 +41,12 @@ def tiny():
 @pytest.fixture(scope="session")
 def tiny_group(tiny):
   return grid.groups(tiny)[0]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cli_server():
+  """Starts this worker's CLI fork server (`zygote`) at its first test, so that its imports
+  overlap the in-process tests before the first CLI run."""
+  import zygote
+  zygote.start()
+  yield

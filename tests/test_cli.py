@@ -3,28 +3,22 @@ import glob
 import os
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Subprocesses share a persistent compilation cache: identical programs compile once.
-CACHE = {"JAX_COMPILATION_CACHE_DIR": os.path.join(tempfile.gettempdir(), "toyticket-jax-cache"),
-         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+from zygote import CACHE, ROOT, cli_env, run_module
 CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
                  if not p.endswith("__init__.py"))
 
 
 def sweep(*args, workdir, optimize=False):
-  """The sweep CLI in a subprocess; optimize=True drops the suite's LLVM -O0 (conftest) for
-  a run whose execution, not its compile, dominates at -O0."""
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+  """The sweep CLI as a new process (`zygote.run_module`); optimize=True drops the suite's
+  LLVM -O0 (conftest) for a run whose execution, not its compile, dominates at -O0."""
+  env = cli_env()
   if optimize:
     env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
                                 if f != "--xla_backend_optimization_level=0")
-  return subprocess.run([sys.executable, "-m", "experiments.sweep", *args,
-                         f"--workdir={workdir}"], cwd=ROOT, env=env, capture_output=True,
-                        text=True, timeout=600)
+  return run_module("experiments.sweep", *args, f"--workdir={workdir}", env=env, cwd=ROOT)
 
 
 BAD = [
@@ -169,12 +163,9 @@ def test_a_chunk_that_cannot_fit_in_memory_is_refused_before_anything_is_written
 
 def test_garbage_xla_flags_fail_in_one_line(tmp_path):
   """Issue 29: an unknown flag in XLA_FLAGS aborted inside XLA (exit 1)."""
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE,
-         "XLA_FLAGS": "--xla_no_such_flag=1 garbage"}
-  p = subprocess.run([sys.executable, "-m", "experiments.sweep",
-                      "--config=configs/ticket_cycle.py", "--config.quick=True",
-                      f"--workdir={tmp_path / 'w'}"], cwd=ROOT, env=env, capture_output=True,
-                     text=True, timeout=300)
+  p = run_module("experiments.sweep", "--config=configs/ticket_cycle.py",
+                 "--config.quick=True", f"--workdir={tmp_path / 'w'}", cwd=ROOT,
+                 env=cli_env(XLA_FLAGS="--xla_no_such_flag=1 garbage"), timeout=300)
   lines = p.stderr.strip().splitlines()
   assert p.returncode == 2 and len(lines) == 1, p.stderr[-2000:]
   assert "XLA_FLAGS" in lines[0] and "xla_no_such_flag" in lines[0], lines[0]
@@ -195,11 +186,8 @@ def test_garbage_xla_flags_fail_in_one_line(tmp_path):
 def test_every_command_fails_in_one_line(module, args, want, code, tmp_path):
   """Audit D12–D16, S1: the report and replicate commands' flag and usage errors were
   absl's two lines or a docstring (exit 1); --out was checked after every sweep ran."""
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
-  p = subprocess.run([sys.executable, "-m", module, *args, f"--workdir={tmp_path / 'w'}"]
-                     if module != "experiments.report" else
-                     [sys.executable, "-m", module, *args], cwd=ROOT, env=env,
-                     capture_output=True, text=True, timeout=300)
+  extra = [f"--workdir={tmp_path / 'w'}"] if module != "experiments.report" else []
+  p = run_module(module, *args, *extra, cwd=ROOT, env=cli_env(), timeout=300)
   lines = p.stderr.strip().splitlines()
   assert p.returncode == code and len(lines) == 1 and want in lines[0], p.stderr[-2000:]
 

@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from test_cli import CACHE, CONFIGS, ROOT
+from test_cli import CONFIGS, ROOT
+from zygote import cli_env, run_module
 
 
 def bench(*args, out):
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
-  return subprocess.run([sys.executable, "-m", "experiments.bench", "--runs=4", "--share=2",
-                         "--epochs=1", "--loop_runs=2", "--repeats=1", f"--out={out}", *args],
-                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+  return run_module("experiments.bench", "--runs=4", "--share=2", "--epochs=1",
+                    "--loop_runs=2", "--repeats=1", f"--out={out}", *args, cwd=ROOT,
+                    env=cli_env())
 
 
 @pytest.mark.parametrize("embedding,grad_impl,shared_path",

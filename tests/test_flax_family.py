@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import chex
@@ -23,6 +22,7 @@ from toyticket.families.clause import model as clause_model
 from toyticket.families.flaxmodel import family as flax_family, model as flax_model
 from toyticket.run import config, execute, grid
 from toyticket.ticket import cycle
+from zygote import cli_env, run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER = os.path.join(ROOT, "tests", "byo_user.py")
@@ -278,10 +278,9 @@ def test_a_users_own_model_and_task_run_end_to_end_from_a_config(tmp_path):
   runs it, writes every table and figure, and the paired statistics compare methods."""
   shutil.copy(USER, tmp_path / "byo_user.py")
   (tmp_path / "mine.py").write_text(CONFIG)
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT}
-  p = subprocess.run([sys.executable, "-m", "experiments.sweep", "--config=mine.py",
-                      "--workdir=runs"], cwd=tmp_path, env=env, capture_output=True,
-                     text=True, timeout=600)
+  env = cli_env()
+  p = run_module("experiments.sweep", "--config=mine.py", "--workdir=runs", cwd=tmp_path,
+                 env=env)
   assert p.returncode == 0, p.stderr[-3000:]
   (run_dir,) = [l.split()[1] for l in p.stdout.splitlines() if l.startswith("results: ")]
   run_dir = os.path.join(tmp_path, run_dir)
@@ -306,9 +305,8 @@ def test_a_users_own_model_and_task_run_end_to_end_from_a_config(tmp_path):
   # an edit of the user's model file: a new run id, and restoring the old run is refused
   with open(tmp_path / "byo_user.py", "a") as f:
     f.write("\n# edited\n")
-  p = subprocess.run([sys.executable, "-m", "experiments.sweep", "--config=mine.py",
-                      "--workdir=runs", f"--config.restore_from={run_dir}"], cwd=tmp_path,
-                     env=env, capture_output=True, text=True, timeout=600)
+  p = run_module("experiments.sweep", "--config=mine.py", "--workdir=runs",
+                 f"--config.restore_from={run_dir}", cwd=tmp_path, env=env)
   lines = p.stderr.strip().splitlines()
   assert p.returncode == 2 and len(lines) == 1 and "same user code" in lines[0], p.stderr
   assert os.listdir(os.path.join(tmp_path, "runs", "mine")) == [os.path.basename(run_dir)]

@@ -1,13 +1,9 @@
 """`make replicate` in quick mode, end to end (its own module, so that xdist runs it beside
 the per-config CLI tests of test_cli.py: its sweeps are the configs' `:replicate` variants,
 which those runs do not make)."""
-import os
-import subprocess
-import sys
-
 import pytest  # noqa: F401
 
-from test_cli import CACHE, ROOT
+from zygote import ROOT, cli_env, run_module
 
 
 @pytest.fixture(scope="module")
@@ -18,11 +14,9 @@ def quick_workdir(tmp_path_factory):
 def test_replicate_quick_writes_a_report_row_per_claim(quick_workdir, tmp_path):
   """`make replicate` in quick mode: every sweep runs, every claim gets a row."""
   from toyticket.reading import claims
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
   out = tmp_path / "replication.md"
-  p = subprocess.run([sys.executable, "-m", "experiments.replicate", "--quick",
-                      f"--workdir={quick_workdir}", f"--out={out}"], cwd=ROOT, env=env,
-                     capture_output=True, text=True, timeout=900)
+  p = run_module("experiments.replicate", "--quick", f"--workdir={quick_workdir}",
+                 f"--out={out}", cwd=ROOT, env=cli_env(), timeout=900)
   assert p.returncode == 0, p.stderr[-3000:]
   text = out.read_text()
   assert "QUICK mode" in text

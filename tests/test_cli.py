@@ -21,6 +21,24 @@ def sweep(*args, workdir, optimize=False):
   return run_module("experiments.sweep", *args, f"--workdir={workdir}", env=env, cwd=ROOT)
 
 
+def test_a_cli_run_forked_from_the_server_equals_one_in_a_new_interpreter(tmp_path):
+  """tests/zygote.py: exit code, stdout and stderr of a failing and a succeeding command
+  are those of `python -m`; an environment that differs in what is read at import (here
+  JAX_PLATFORMS) gets a real subprocess."""
+  cases = [("experiments.sweep", ["--config=configs/ticket_cycle.py", "--config.task.k=20",
+                                  f"--workdir={tmp_path / 'w'}"]),
+           ("experiments.report", []),
+           ("experiments.main", ["sweep", "--help"])]
+  for module, args in cases:
+    a = run_module(module, *args, env=cli_env(), cwd=ROOT)
+    b = subprocess.run([sys.executable, "-m", module, *args], env=cli_env(), cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert getattr(a, "forked", False), module
+    assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), module
+  c = run_module("experiments.report", env=cli_env(JAX_PLATFORMS="cpu,tpu"), cwd=ROOT)
+  assert c.returncode == 2 and not getattr(c, "forked", False)
+
+
 BAD = [
     ("--config.discovery.grasp_temperature=1e-300", "discovery.grasp_temperature"),  # 0 in f32
     ("--config.methods=('oracle','magic')", "methods"),

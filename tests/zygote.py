@@ -75,8 +75,7 @@ def _child(req: dict) -> None:
         print(e.code, file=sys.stderr)
         code = 1
     except BaseException:                     # what the interpreter prints, exit 1
-      import traceback
-      traceback.print_exc()
+      sys.excepthook(*sys.exc_info())
       code = 1
     threading._shutdown()                     # as Py_Finalize: threads, then atexit
     import atexit
@@ -158,7 +157,9 @@ class _Server:
       cmd = [sys.executable, "-m", module, *req["args"]]
       if killed:
         raise subprocess.TimeoutExpired(cmd, timeout, read(req["stdout"]), read(req["stderr"]))
-      return subprocess.CompletedProcess(cmd, code, read(req["stdout"]), read(req["stderr"]))
+      p = subprocess.CompletedProcess(cmd, code, read(req["stdout"]), read(req["stderr"]))
+      p.forked = True        # answered by the server (a test of this module checks it)
+      return p
 
 
 _SERVERS: dict = {}

@@ -85,6 +85,14 @@ def test_no_import_cycles():
     visit(m, [])
 
 
+def python_prints(code: str) -> str:
+  """What a new interpreter running `code` prints (stripped); fails the test if it fails."""
+  p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                     timeout=120)
+  assert p.returncode == 0, p.stderr[-2000:]
+  return p.stdout.strip()
+
+
 def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
   code = ("import sys, matplotlib;"
           "raw = lambda: dict.__getitem__(matplotlib.rcParams, 'backend'); before = raw();"
@@ -98,9 +106,7 @@ def test_config_and_plots_pull_in_no_jax_and_select_no_backend():
           "assert 'jax' not in sys.modules, 'jax imported';"
           "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported';"
           "assert raw() == before, 'backend set'; print('ok')")
-  p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                     timeout=120)
-  assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]
+  assert python_prints(code) == "ok"
 
 
 def test_a_config_check_imports_no_jax_matplotlib_or_scipy():
@@ -112,9 +118,7 @@ def test_a_config_check_imports_no_jax_matplotlib_or_scipy():
           "config.validate(config.apply_quick(c));"
           "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'jax', 'matplotlib', 'scipy'});"
           "print(heavy)")
-  p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                     timeout=120)
-  assert p.returncode == 0 and p.stdout.strip() == "[]", (p.stdout, p.stderr[-2000:])
+  assert python_prints(code) == "[]"
 
 
 def test_vocabulary_matches_implementations():

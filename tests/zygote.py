@@ -91,25 +91,26 @@ def _child(req: dict) -> None:
 
 def serve() -> None:
   """The server: imports PRELOAD, then answers one JSON request per stdin line with
-  "pid <pid>" (the run's process, for a timeout kill) and "exit <code>"."""
+  "pid <pid>" (the run's process, for a timeout kill) and "exit <code>" on its own copy of
+  stdout (what imports print goes to stderr)."""
+  proto = os.fdopen(os.dup(1), "w")
+  os.dup2(2, 1)
   import importlib
   for m in PRELOAD:
     importlib.import_module(m)
   from jax._src import xla_bridge
   assert not xla_bridge._backends, "a JAX backend started in the fork server"
-  out = sys.stdout
-  out.write("ready\n")
-  out.flush()
+  say = lambda line: (proto.write(line + "\n"), proto.flush())
+  say("ready")
   for line in sys.stdin:
     req = json.loads(line)
     pid = os.fork()
     if pid == 0:
+      os.close(proto.fileno())
       _child(req)
-    out.write(f"pid {pid}\n")
-    out.flush()
+    say(f"pid {pid}")
     _, status = os.waitpid(pid, 0)
-    out.write(f"exit {os.waitstatus_to_exitcode(status)}\n")
-    out.flush()
+    say(f"exit {os.waitstatus_to_exitcode(status)}")
 
 
 class _Server:
@@ -136,11 +137,16 @@ class _Server:
       raise RuntimeError(f"zygote said {line!r}, expected {word!r}")
     return line[len(word):].strip()
 
+  def usable(self) -> bool:
+    """Whether the server runs and has imported (waits for it; False if it died, e.g. an
+    import failed: its error is on stderr, and the caller uses a real subprocess)."""
+    if not self.ready and self.proc.poll() is None:
+      with self.lock:
+        self.ready = self.proc.stdout.readline() == "ready\n"
+    return self.ready and self.proc.poll() is None
+
   def run(self, module: str, args: list, env: dict, cwd: str, timeout: float):
     with self.lock, tempfile.TemporaryDirectory() as tmp:
-      if not self.ready:
-        self._expect("ready")
-        self.ready = True
       req = dict(module=module, args=[str(a) for a in args], env=env, cwd=str(cwd),
                  stdout=os.path.join(tmp, "out"), stderr=os.path.join(tmp, "err"))
       self.proc.stdin.write(json.dumps(req) + "\n")
@@ -182,7 +188,7 @@ def run_module(module: str, *args, env: dict, cwd, timeout: float = 600):
   if _Server.compatible_with(env, cli_env()):
     start()
   for server in _SERVERS.values():
-    if server.compatible(env) and server.proc.poll() is None:
+    if server.compatible(env) and server.usable():
       return server.run(module, list(args), env, cwd, timeout)
   return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, env=env,
                         capture_output=True, text=True, timeout=timeout)

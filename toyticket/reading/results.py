@@ -19,7 +19,7 @@ from toyticket.discovery.methods import ROW_METHODS
 def num(x):
   """x as a JSON-able float rounded to 6 decimals, None for NaN (a row field)."""
   x = float(x)
-  return None if np.isnan(x) else round(x, 6)
+  return None if math.isnan(x) else round(x, 6)
 
 
 KEYS = ("group", "embedding", "method", "density", "rewind", "probe_epoch", "level")

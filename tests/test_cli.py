@@ -22,12 +22,13 @@ def sweep(*args, workdir, optimize=False):
 
 
 def test_a_cli_run_forked_from_the_server_equals_one_in_a_new_interpreter(tmp_path):
-  """tests/zygote.py: exit code, stdout and stderr of a failing and a succeeding command
-  are those of `python -m`; an environment that differs in what is read at import (here
-  JAX_PLATFORMS) gets a real subprocess."""
+  """tests/zygote.py: exit code, stdout and stderr of failing and succeeding commands are
+  those of `python -m`; an environment that differs in what is read at import (here
+  JAX_PLATFORMS), a command that behaves differently with JAX imported and a flag only the
+  server's imports define get a real subprocess."""
   cases = [("experiments.sweep", ["--config=configs/ticket_cycle.py", "--config.task.k=20",
                                   f"--workdir={tmp_path / 'w'}"]),
-           ("experiments.report", []),
+           ("experiments.replicate", ["--quick=maybe"]),
            ("experiments.main", ["sweep", "--help"])]
   for module, args in cases:
     a = run_module(module, *args, env=cli_env(), cwd=ROOT)
@@ -37,6 +38,10 @@ def test_a_cli_run_forked_from_the_server_equals_one_in_a_new_interpreter(tmp_pa
     assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), module
   c = run_module("experiments.report", env=cli_env(JAX_PLATFORMS="cpu,tpu"), cwd=ROOT)
   assert c.returncode == 2 and not getattr(c, "forked", False)
+  # a flag that only the server's preloaded modules define: refused like a new interpreter
+  d = run_module("experiments.sweep", "--config=configs/ticket_cycle.py", "--test_tmpdir=x",
+                 env=cli_env(), cwd=ROOT)
+  assert d.returncode == 2 and not getattr(d, "forked", False), d.stderr
 
 
 BAD = [

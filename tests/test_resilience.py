@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from zygote import CACHE, run_module
+from zygote import CACHE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
@@ -60,9 +60,9 @@ KEY = lambda r: (r["group"], r["embedding"], r["seed"], r["method"], r["density"
 
 
 def sweep(workdir, wait=True):
-  if wait:
-    return run_module("experiments.sweep", *ARGS, f"--workdir={workdir}", cwd=ROOT, env=ENV)
   cmd = [sys.executable, "-m", "experiments.sweep", *ARGS, f"--workdir={workdir}"]
+  if wait:   # a new interpreter (own string-hash seed): these tests compare processes
+    return subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
   # A shell that starts a job in the background ignores SIGINT for it (POSIX), and the
   # ignore is inherited: the sweep re-installs Python's handler before it starts.
   cmd = [sys.executable, "-c", "import runpy, signal; signal.signal(signal.SIGINT, "

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from zygote import CACHE, ROOT, cli_env, run_module
+from zygote import ROOT, cli_env, run_module
 CONFIGS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
                  if not p.endswith("__init__.py"))
 
@@ -163,7 +163,7 @@ def test_bad_config_argument_or_missing_config(args, field, tmp_path):
 
 
 def test_a_platform_without_its_device_fails_in_one_line(tmp_path):
-  env = {**os.environ, "JAX_PLATFORMS": "gpu", "PYTHONPATH": ROOT, **CACHE}
+  env = cli_env(JAX_PLATFORMS="gpu")
   p = subprocess.run([sys.executable, "-m", "experiments.sweep", "--config=configs/ticket_cycle.py",
                       "--config.quick=True", f"--workdir={tmp_path / 'w'}"], cwd=ROOT, env=env,
                      capture_output=True, text=True, timeout=300)

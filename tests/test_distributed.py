@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from test_cli import CACHE, ROOT
+from zygote import ROOT, cli_env
 
 # A small quick run (a small program to compile three times): random masks at one density
 # and rewind, 2 seeds, 3 epochs.
@@ -24,7 +24,7 @@ def free_port() -> int:
 
 
 def launch(workdir, *extra):
-  env = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+  env = cli_env()
   return subprocess.Popen([sys.executable, *ARGS, f"--workdir={workdir}", *extra], cwd=ROOT,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

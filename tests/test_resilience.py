@@ -10,10 +10,9 @@ import time
 
 import pytest
 
-from zygote import CACHE
+from zygote import ROOT, cli_env
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENV = {**os.environ, "JAX_PLATFORMS": "cpu", "PYTHONPATH": ROOT, **CACHE}
+ENV = cli_env()
 
 
 def test_sharded_over_4_devices_equals_unsharded():

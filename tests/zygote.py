@@ -165,9 +165,8 @@ REAL_ONLY = ("experiments.report",)
 class _Server:
   def __init__(self, env: dict):
     self.env = env
-    here = os.path.dirname(os.path.abspath(__file__))
-    self.proc = subprocess.Popen([sys.executable, os.path.join(here, "zygote.py")],
-                                 cwd=os.path.dirname(here), env=env, stdin=subprocess.PIPE,
+    self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__)],
+                                 cwd=ROOT, env=env, stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, text=True, bufsize=1)
     self.lock = threading.Lock()
     self.ready = False

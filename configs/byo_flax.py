@@ -24,7 +24,7 @@ def get_config():
   c.model.hidden = 32
   c.embeddings = ("identity",)
   c.train = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=128, epochs=20,
-                 grad_impl="autodiff", layout="batched")
+                 grad_impl="autodiff", layout="per_dense_run")
   c.probe_epochs = (2,)
   c.methods = ("random", "init_magnitude", "checkpoint_magnitude", "oracle", "snip", "grasp",
                "synflow", "earlybird", "obs")

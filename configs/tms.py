@@ -26,7 +26,7 @@ def get_config():
   c.model.d, c.model.hidden = 20, 5
   c.embeddings = ("identity",)
   c.train = dict(optimizer="adam", lr=1e-2, momentum=0.0, batch_size=256, epochs=60,
-                 grad_impl="autodiff", layout="batched")
+                 grad_impl="autodiff", layout="per_dense_run")
   c.probe_epochs = (2,)
   c.rewind_epoch = 2
   c.methods = ("random", "init_magnitude", "checkpoint_magnitude", "oracle", "obs", "snip",

@@ -78,20 +78,24 @@ def test_fast_training_paths_equal_autodiff(tiny_group, path):
   assert grid.groups(tiny_config(embeddings=("hadamard", "random_fixed")))[0].spec.c0_frozen
 
 
-def test_cycle_batched_equals_one_at_a_time(tiny_group):
+def test_a_dense_run_alone_equals_it_in_a_chunk_bit_for_bit(tiny_group):
+  """Layout "per_dense_run" (the default): every output of a dense run (its readings,
+  trajectory, masks, sparse finals and cell readings) is bit-identical whether its program
+  holds all dense runs, sharded over the devices, or it alone on one device: no result
+  depends on the chunking or the device count. (Under "batched" the same comparison
+  differs in 986 sparse-final weights of 6 dense runs at this size.)"""
   g = tiny_group
+  assert g.spec.train.layout == "per_dense_run"
   block = list(range(len(g.dense)))
-  batched = execute.execute(g, block)
+  whole = execute.execute(g, block)
+  c = whole["masks"].shape[0] // len(block)
   strip = lambda labs: [{k: v for k, v in lab.items() if k != "dense_pos"} for lab in labs]
-  labels = strip(g.cell_labels(block))
-  pick = lambda out, c: {k: out["sparse_final"][k][c] for k in ("W1", "W2", "b1", "C0")}
   for r in block:
-    alone = execute.execute(g, [r])
-    for j, lab in enumerate(strip(g.cell_labels([r]))):
-      i = labels.index(lab)
-      chex.assert_trees_all_close(pick(batched, i), pick(alone, j), rtol=1e-7, atol=1e-5)
-      np.testing.assert_allclose(batched["cells"].sparse_acc[i],
-                                 alone["cells"].sparse_acc[j], atol=1e-5)
+    alone = execute.execute(g, [r], shard=False)
+    assert strip(g.cell_labels([r])) == strip(g.cell_labels(block))[r * c:(r + 1) * c]
+    for k, v in alone.items():
+      part = slice(r * c, (r + 1) * c) if k in cycle.CELL_OUTPUTS else slice(r, r + 1)
+      chex.assert_trees_all_equal(jax.tree.map(lambda a: a[part], whole[k]), v)
 
 
 def test_masks_exact_and_pruned_weights_stay_zero(tiny_group):
@@ -326,16 +330,18 @@ def test_prune_snip_by_hand_and_refuses_bad_input():
 
 
 def test_per_dense_run_layout_equals_batched_up_to_rounding(imp_group):
-  """train.layout="per_dense_run" steps each dense run's cells in turn (`lax.map`) instead
-  of all at once: the same masks and dense runs exactly, the same sparse and IMP runs up to
-  float rounding (every reading, code counts included, and every sparse-final weight).
-  The batched program is the one the IMP tests above compiled."""
+  """train.layout="per_dense_run" (the default) runs each dense run's whole cycle in turn
+  (`lax.map`), "batched" all of them at once: at this size the same masks exactly, the
+  same dense, sparse and IMP runs up to float rounding (every sparse-final weight; every
+  reading, code counts included, within two of 128 test examples). The per_dense_run program is the one the IMP
+  tests above compiled."""
   g = imp_group
   spec = dataclasses.replace(g.spec, train=dataclasses.replace(g.spec.train,
-                                                                layout="per_dense_run"))
+                                                                layout="batched"))
   a = execute.execute(g, [0, 1])
   b = execute.execute(dataclasses.replace(g, spec=spec), [0, 1])
   np.testing.assert_array_equal(a["masks"], b["masks"])
-  chex.assert_trees_all_equal(a["dense"], b["dense"])
+  chex.assert_trees_all_close(a["dense"], b["dense"], rtol=1e-6, atol=1e-6)
   chex.assert_trees_all_close(a["sparse_final"], b["sparse_final"], rtol=1e-4, atol=1e-5)
-  chex.assert_trees_all_close(a["cells"], b["cells"], rtol=1e-4, atol=1e-5)
+  # accuracies are counts of test examples: a last-digit change may flip one or two
+  chex.assert_trees_all_close(a["cells"], b["cells"], rtol=1e-4, atol=0.02)

@@ -258,7 +258,7 @@ def get_config():
   c.model.hidden = 8
   c.embeddings = ("identity",)
   c.train = dict(optimizer="adam", lr=1e-2, momentum=0.0, batch_size=64, epochs=4,
-                 grad_impl="autodiff", layout="batched")
+                 grad_impl="autodiff", layout="per_dense_run")
   c.probe_epochs = (1,)
   c.rewind_epoch = 1
   c.methods = ("random", "init_magnitude", "oracle", "snip", "grasp", "synflow", "earlybird")

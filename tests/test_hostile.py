@@ -3,6 +3,7 @@ wrong result with exit 0."""
 import glob
 import json
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -96,12 +97,13 @@ def test_resume_recomputes_damaged_or_deleted_chunk_files(finished, tmp_path):
   assert not glob.glob(os.path.join(run_dir, "**", "*.tmp"), recursive=True)
 
 
-def test_another_chunking_is_another_run(finished, tmp_path):
-  """How many dense runs one program batches can change float rounding (not on this tiny
-  config, but at the default sweep's size), so `max_cells_per_chunk` is in the run id:
-  another chunking computes every chunk in its own directory and never reads or touches
-  the original's; each run's rows and arrays are whole (no run dropped or counted twice)
-  and here equal the original's."""
+def test_another_chunking_is_the_same_run_and_a_batched_one_hashes_it(finished, tmp_path):
+  """Layout per_dense_run (the default) computes each dense run alone, so the chunking
+  changes no bit: another `max_cells_per_chunk` is the same run directory, its chunks'
+  rows equal the original's, each run's rows and arrays are whole (no run dropped or
+  counted twice) and the original chunks are kept. Under layout "batched", how many dense
+  runs one program holds changes float rounding at the default sweep's size, so the
+  chunking and the device count are in its run id (`cycle.layout_identity`)."""
   import shutil
   from conftest import tiny_config
   c, _, src, rows, dense = finished
@@ -109,16 +111,23 @@ def test_another_chunking_is_another_run(finished, tmp_path):
   run_dir = os.path.join(wd, c.name, os.path.basename(src))
   shutil.copytree(src, run_dir)
   before = sorted(os.listdir(os.path.join(run_dir, "chunks")))
-  seen = {run_dir}
   for cells, chunks in ((4096, 1), (16, 2)):     # the original: 8, 4 chunks
     log = []
     sw = sweep.run_sweep(tiny_config(max_cells_per_chunk=cells), wd, log=log.append)
-    assert sw.run_dir not in seen
-    seen.add(sw.run_dir)
+    assert sw.run_dir == run_dir
     assert sum(" chunk " in line and "runs in" in line for line in log) == chunks, log
     assert sw.rows == rows and sw.dense_rows == dense, cells
     assert rundir.load_arrays(sw.run_dir)["masks"].shape[0] == len(rows)
-  assert sorted(os.listdir(os.path.join(run_dir, "chunks"))) == before
+  assert set(before) <= set(os.listdir(os.path.join(run_dir, "chunks")))
+
+  def batched(cells):                        # its run directory (nothing is computed)
+    b = tiny_config(max_cells_per_chunk=cells)
+    b.train.layout = "batched"
+    return sweep._where(b, wd)[2]
+  here = batched(16)
+  assert len({run_dir, batched(4096), here}) == 3
+  with mock.patch.object(sweep.jax, "device_count", lambda: 7):
+    assert batched(16) != here
   log = []                                   # the original chunking: all reused
   sw = sweep.run_sweep(c, wd, log=log.append)
   assert sw.run_dir == run_dir and not any("runs in" in line for line in log), log
@@ -294,15 +303,12 @@ def test_quick_keeps_smaller_data_sizes_and_validates_after():
     config.validate(q)
 
 
-def test_train_layout_is_checked_and_progress_needs_the_batched_one():
+def test_train_layout_is_checked():
   c = config.base_config()
   c.train.layout = "per_run"
   with pytest.raises(config.ConfigError, match="train.layout.*batched, per_dense_run"):
     config.validate(c)
-  c.train.layout, c.progress = "per_dense_run", True   # its epochs repeat per dense run
-  with pytest.raises(config.ConfigError, match="train.layout.*'batched' when progress"):
-    config.validate(c)
-  c.progress = False
+  c.train.layout, c.progress = "per_dense_run", True   # progress works with either layout
   config.validate(c)
 
 

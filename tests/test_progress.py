@@ -32,18 +32,29 @@ def test_callbacks_reach_the_sink_and_change_no_result():
     progress.set_sink(None)
   off = jax.tree.map(np.asarray, cycle.full_cycle_jit(g_off.spec, *args))
   jax.tree.map(np.testing.assert_array_equal, on, off)
-  epochs = list(train.progress_epochs(3))
-  assert [e for p, e in seen if p == "dense"] == epochs
-  assert [e for p, e in seen if p == "sparse"] == epochs
-  assert [e for p, e in seen if p == "imp"] == epochs * 2          # two IMP levels
+  epochs = list(train.progress_epochs(3))       # layout per_dense_run: each dense run in turn
+  assert [e for p, e in seen if p == "dense"] == epochs * 2
+  assert [e for p, e in seen if p == "sparse"] == epochs * 2
+  assert [e for p, e in seen if p == "imp"] == epochs * 4          # two IMP levels each
 
 
 def test_the_sink_writes_once_every_device_reached_an_epoch():
   lines = []
-  sink = progress_sink(lines.append, "[1/1]", epochs=4, devices=2)
+  sink = progress_sink(lines.append, "[1/1]", epochs=4, devices=2, imp_levels=2)
   for phase in ("dense", "imp", "imp"):
     for e in range(4):
       sink(phase, e)          # device 0
       sink(phase, e)          # device 1
   assert len(lines) == 12
   assert "dense: epoch 1/4" in lines[0] and "imp (level 2): epoch 4/4" in lines[-1]
+  lines = []                          # per_dense_run: 2 dense runs per device, in turn
+  sink = progress_sink(lines.append, "[1/1]", epochs=1, devices=2, in_turn=2, imp_levels=2)
+  for run in range(2):
+    for phase in ("dense", "sparse", "imp", "imp"):
+      sink(phase, 0)
+      sink(phase, 0)
+  assert [line.split(": epoch")[0].split("] ")[1] for line in lines] == [
+      "dense (dense run 1 of 2 per device)", "sparse (dense run 1 of 2 per device)",
+      "imp (dense run 1 of 2 per device, level 1)", "imp (dense run 1 of 2 per device, level 2)",
+      "dense (dense run 2 of 2 per device)", "sparse (dense run 2 of 2 per device)",
+      "imp (dense run 2 of 2 per device, level 1)", "imp (dense run 2 of 2 per device, level 2)"]

@@ -116,8 +116,9 @@ def test_provenance_recorded_and_run_id_ignores_presentation_fields(run):
   d = c.to_dict()
   same = {**d, "figures": ("methods",), "name": "other"}
   assert identity.run_id(same) == identity.run_id(d)
-  # another chunking can round differently: another run (identity.NOT_HASHED)
-  assert identity.run_id({**d, "max_cells_per_chunk": 7}) != identity.run_id(d)
+  # the chunking changes no bit under the default layout (test_hostile: a batched run
+  # hashes it with the device count through the sweep's content identity)
+  assert identity.run_id({**d, "max_cells_per_chunk": 7}) == identity.run_id(d)
   assert identity.run_id({**d, "seeds": (5,)}) != identity.run_id(d)
 
 

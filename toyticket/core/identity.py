@@ -11,12 +11,16 @@ from toyticket.core import usercode
 
 # Config fields that cannot change a result: how results are drawn, placed or labelled,
 # and where dense runs were restored from (restore-then-rewind is bit-identical). `quick`
-# only rewrites other fields, which count. `max_cells_per_chunk` is hashed: how many dense
-# runs one program batches changes XLA:CPU's float rounding at realistic sizes (the
-# default sweep in 3 chunks instead of 1: 393 metrics.csv fields differ in the last
-# digits), so another chunking is another run, never a silent mix.
+# only rewrites other fields, which count. `max_cells_per_chunk` only under the default
+# layout "per_dense_run" (one dense run per program iteration: the chunking and the
+# device count change no bit); under "batched", how many dense runs one program holds
+# changes XLA:CPU's float rounding (the default sweep in 3 chunks instead of 1: 393
+# metrics.csv fields differ in the last digits), so the sweep hashes the chunking and
+# the device count then (`cycle.layout_identity`, under PLACEMENT in the content
+# identity): another placement is another run, never a silent mix.
 NOT_HASHED = ("name", "figures", "distributed", "restore_from",
-              "quick", "restore_any_version", "progress")
+              "quick", "restore_any_version", "progress", "max_cells_per_chunk")
+PLACEMENT = "batched_over"   # the content identity's entry for a batched run's placement
 
 # toyticket's modules that cannot change a result: the reading side (figures, report
 # pages, the replication report), the one-line error types, this machine's facts.

@@ -13,7 +13,7 @@ TEMPLATE_NAMES = ("4P", "3N1P")                 # codes.templates for k = 4: kP,
 SPECIFICITY = ("none", "row")   # codes.extract: clause-local (the paper's), row-specific
 OPTIMIZERS = ("sgd", "adam")                    # train.make_optimizer
 GRAD_IMPLS = ("auto", "autodiff", "fused")      # kernels.resolve
-LAYOUTS = ("batched", "per_dense_run")          # cycle.train_batch: sparse and IMP batches
+LAYOUTS = ("batched", "per_dense_run")          # cycle.by_layout: a device's dense runs
 FAMILIES = ("hadamard", "random_fixed", "learned", "identity")   # embeddings.make_c0
 TRAINABLE = {"hadamard": False, "random_fixed": False, "learned": True, "identity": False}
 TASK_FAMILIES = tuple(families.PACKAGES)        # the task families' registry

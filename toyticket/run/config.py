@@ -42,11 +42,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.embeddings = ("hadamard", "random_fixed", "learned")
   c.model = dict(d=16, hidden=16)
   # grad_impl auto: fused on CPU, autodiff elsewhere (kernels.py); layout: how a device
-  # steps its sparse and IMP runs — "batched" (all dense runs' cells in one vmapped step)
-  # or "per_dense_run" (one dense run's cells at a time; smaller working set, faster on
-  # CPU, rounds differently: cycle.train_batch)
+  # runs its dense runs' cycles — "per_dense_run" (one at a time: results independent of
+  # the device count and chunking, fastest on CPU) or "batched" (all at once in one wide
+  # program; its rounding depends on both, which its run id then hashes: cycle.by_layout)
   c.train = dict(optimizer="sgd", lr=0.05, momentum=0.9, batch_size=128, epochs=30,
-                 grad_impl="auto", layout="batched")
+                 grad_impl="auto", layout="per_dense_run")
   c.probe_epochs = (2,)
   c.methods = ("oracle", "init_magnitude", "random")
   c.densities = (0.25, 0.5)       # 0.25 (75 % sparsity) is the paper's main setting

@@ -48,7 +48,8 @@ def load(src: str, cfg: ml_collections.ConfigDict, user_code: dict | None = None
                       f"{identity.code_version()} (it was made by {src_version}; set "
                       "--config.restore_any_version=True to restore it anyway)")
   ours = usercode.source_digest(cfg.to_dict()) if user_code is None else user_code
-  if (src_user or {}) != ours and not cfg.get("restore_any_version", False):
+  code = lambda d: {k: v for k, v in (d or {}).items() if k != identity.PLACEMENT}
+  if code(src_user) != code(ours) and not cfg.get("restore_any_version", False):
     raise ConfigError("restore_from", src, "a run made with the same user code (its model or "
                       "data file has changed since; set --config.restore_any_version=True "
                       "to restore it anyway)")

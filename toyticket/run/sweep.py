@@ -10,6 +10,7 @@ import os
 import time
 from typing import Callable
 
+import jax
 import ml_collections
 
 from toyticket.core import identity, usercode
@@ -59,6 +60,7 @@ def _where(cfg: ml_collections.ConfigDict, workdir: str) -> tuple[list, dict, st
   ident = dict(usercode.source_digest(cfg.to_dict()))
   for g in dict.fromkeys(g for g, _ in plan):
     ident.update(cycle.family_of(g.spec).identity(g.spec))
+    ident.update(cycle.layout_identity(g.spec, jax.device_count(), cfg.max_cells_per_chunk))
   return plan, ident, rundir.RunDir.path_for(workdir, cfg.to_dict(), ident)
 
 
@@ -138,8 +140,10 @@ def _run_chunks(cfg, workdir, ident, plan, restored, need, log,
         log(f"chunk {cid}: files damaged or missing; recomputing it")
       t0, c0 = time.time(), sharding.COMPILE_SECONDS[0]
       if cfg.progress and main:
+        shards = execute.shard_count()
+        in_turn = -(-len(block) // shards) if cfg.train.layout == "per_dense_run" else 1
         progress.set_sink(progress_sink(log, f"[{n + 1}/{len(plan)}]", cfg.train.epochs,
-                                        execute.shard_count()))
+                                        shards, in_turn, max(cfg.imp.levels, 1)))
       try:
         out = execute.execute(g, block, restore.pick(restored, g, block))
       finally:
@@ -176,12 +180,15 @@ def _run_chunks(cfg, workdir, ident, plan, restored, need, log,
   return Sweep(rd.path, rows, dense_rows, oracle_rows, sae_rows, agg)
 
 
-def progress_sink(log: Callable[[str], None], prefix: str, epochs: int, devices: int = 1):
+def progress_sink(log: Callable[[str], None], prefix: str, epochs: int, devices: int = 1,
+                  in_turn: int = 1, imp_levels: int = 1):
   """sink(phase, epoch) for `progress.set_sink`: a log line when a training phase
   ("dense", "sparse", "imp": each IMP level is a pass) reaches a quarter of its epochs,
   with the seconds since the chunk's program started (the first call). Each of this
   process's `devices` runs its shard of the program and reports every epoch: a line is
-  written when the last of them reaches it."""
+  written when the last of them reaches it. in_turn: dense runs each device runs one
+  after another (layout "per_dense_run": its share of the chunk; "batched": 1), each
+  repeating every phase (IMP: `imp_levels` passes per dense run)."""
   marks = {e + 1 for e in train.progress_epochs(epochs)}
   state = {"t0": None, "seen": {}}
 
@@ -190,8 +197,11 @@ def progress_sink(log: Callable[[str], None], prefix: str, epochs: int, devices:
     state["t0"] = state["t0"] or now
     seen = state["seen"][phase, e] = state["seen"].get((phase, e), 0) + 1
     if seen % devices == 0 and e + 1 in marks:
-      k = seen // devices             # the pass: IMP's level
-      label = f"{phase} (level {k})" if phase == "imp" else phase
+      k = seen // devices - 1         # the pass, from 0
+      per_run = imp_levels if phase == "imp" else 1
+      where = [f"dense run {k // per_run + 1} of {in_turn} per device"] if in_turn > 1 else []
+      where += [f"level {k % per_run + 1}"] if phase == "imp" else []
+      label = f"{phase} ({', '.join(where)})" if where else phase
       log(f"  {prefix} {label}: epoch {e + 1}/{epochs} started "
           f"({now - state['t0']:.1f} s into the chunk)")
   return sink

@@ -114,8 +114,6 @@ def validate(c: ml_collections.ConfigDict) -> None:
   _choice("train.optimizer", tr.optimizer, names.OPTIMIZERS)
   _choice("train.grad_impl", tr.grad_impl, names.GRAD_IMPLS)
   _choice("train.layout", tr.layout, names.LAYOUTS)
-  if c.progress is True and tr.layout != "batched":   # its epochs would repeat per dense run
-    raise ConfigError("train.layout", tr.layout, "'batched' when progress=True")
   for flag in ("quick", "codes.readout_check", "distributed", "restore_any_version",
                "progress"):
     if not isinstance(_get(c, flag), bool):

@@ -25,7 +25,7 @@ from typing import Hashable
 import jax
 import jax.numpy as jnp
 
-from toyticket.core import families, names, prng
+from toyticket.core import families, identity, names, prng
 from toyticket.discovery import impls as discovery
 from toyticket.discovery import methods as methods_lib
 from toyticket.discovery.methods import METHODS
@@ -90,15 +90,8 @@ def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str,
   """`train.train` over dense runs: the C runs of dense run r (leaves (R, C, ...), masks
   (R, C, H, d)) share its data order (stream SHUFFLE) and C0-trainable flag; `path` is the
   family's gradient path (`Family.train_path`); `phase` names it to the progress reporter
-  (`spec.progress`). Returns traj (R, C, E+1, ...), losses (R, C, E).
-
-  `spec.train.layout` (names.LAYOUTS) decides how the R dense runs are stepped:
-  "batched" vmaps them (every step updates all R·C runs: the reference, one wide
-  program); "per_dense_run" runs them one after another (`lax.map`), each dense run's C
-  cells vmapped, so a step's working set is C runs instead of R·C (faster on XLA:CPU,
-  where R·C runs outgrow the caches: docs/performance.md). The same runs, equal up to float rounding (tested), not bit for
-  bit: XLA:CPU's rounding depends on the batch shape. Dense training (C = 1 per dense run,
-  `phase` "dense") is always batched."""
+  (`spec.progress`). Returns traj (R, C, E+1, ...), losses (R, C, E). The R dense runs are
+  vmapped (with layout "per_dense_run", R = 1: `by_layout`)."""
   step = family_of(spec).step(spec, path)
   report = functools.partial(progress.epoch, phase) if spec.progress else None
 
@@ -106,8 +99,6 @@ def train_batch(spec: CycleSpec, start, masks, dense_in, data, path: str,
     return train.train(p, m, c0_trainable, stream(key, prng.SHUFFLE), data["x_train"],
                        data["y_train"], spec.train, step, report)
   args = (start, masks, dense_in["key"], dense_in["c0_trainable"])
-  if spec.train.layout == "per_dense_run" and phase != "dense":
-    return jax.lax.map(lambda a: one(*a), args)
   return jax.vmap(one)(*args)
 
 
@@ -233,8 +224,8 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
                                                                *v.shape[3:]), out)
 
 
-def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
-  """Discovery, rewind, sparse retraining and the analysis, given dense trajectories
+def _sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
+  """`sparse_cycle` on every dense run at once: discovery, rewind, sparse retraining and the analysis, given dense trajectories
   traj (R, E+1, ...) and losses (R, E). cells: one dict per method of spec.methods and,
   when spec.imp_levels > 0, a last dict of IMP inputs (`imp_phase`), whose K·L cells
   follow the one-shot cells on the cell axis.
@@ -268,10 +259,55 @@ def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
           "masks": per_cell[2]}
 
 
-def full_cycle(spec: CycleSpec, dense_in, cells, data):
-  """The whole batch: dense training, then `sparse_cycle`."""
+def _full_cycle(spec: CycleSpec, dense_in, cells, data):
+  """`full_cycle` on every dense run of the batch at once."""
   traj, losses = dense_phase(spec, dense_in, data)
-  return sparse_cycle(spec, traj, losses, dense_in, cells, data)
+  return _sparse_cycle(spec, traj, losses, dense_in, cells, data)
+
+
+def by_layout(fn, spec: CycleSpec, *args):
+  """fn(spec, *args) laid out as `spec.train.layout` (names.LAYOUTS) says; every argument
+  but the last (the task's data, shared) has the dense-run axis R leading, and so has
+  every output.
+
+  "per_dense_run" (the default) runs fn on one dense run at a time (`lax.map` over R;
+  inside, R = 1): the program XLA compiles, and so its float rounding, is the same
+  however many dense runs a device or a chunk holds, so a run's results do not depend on
+  the machine's core count (one XLA:CPU device per core), the process count or the
+  chunking; and its working set (one dense run's C cells) fits the caches on XLA:CPU
+  (docs/performance.md). "batched" vmaps fn over all R dense runs at once (one wide
+  program: fewer, larger kernels, for accelerators): XLA's fusion and FMA-contraction
+  choices, hence the last digits of every result, then depend on how many dense runs a
+  device holds, so the run id hashes the device count and the chunking
+  (`layout_identity`)."""
+  if spec.train.layout == "batched":
+    return fn(spec, *args)
+  *split, data = args
+
+  def one(xs):
+    out = fn(spec, *jax.tree.map(lambda a: a[None], xs), data)
+    return jax.tree.map(lambda a: a[0], out)
+  return jax.lax.map(one, tuple(split))
+
+
+def layout_identity(spec: CycleSpec, devices: int, max_cells_per_chunk: int) -> dict:
+  """What besides the config and the code a result depends on under `spec`'s layout
+  (`by_layout`), for the run id: {} for "per_dense_run"; the global device count and the
+  chunking for "batched"."""
+  if spec.train.layout == "batched":
+    return {identity.PLACEMENT: {"devices": devices, "max_cells_per_chunk": max_cells_per_chunk}}
+  return {}
+
+
+def full_cycle(spec: CycleSpec, dense_in, cells, data):
+  """The whole batch: dense training, then `sparse_cycle`, laid out by `by_layout`."""
+  return by_layout(_full_cycle, spec, dense_in, cells, data)
+
+
+def sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
+  """`_sparse_cycle` (discovery, rewind, sparse retraining, analysis from dense
+  trajectories), laid out by `by_layout`."""
+  return by_layout(_sparse_cycle, spec, traj, dense_losses, dense_in, cells, data)
 
 
 full_cycle_jit = jax.jit(full_cycle, static_argnums=0)   # the whole batch in ONE jit call

@@ -30,7 +30,7 @@ class TrainConfig:
   batch_size: int = 128
   epochs: int = 30
   grad_impl: str = "auto"     # names.GRAD_IMPLS; kernels.train_path resolves it
-  layout: str = "batched"     # names.LAYOUTS; cycle.train_batch
+  layout: str = "per_dense_run"   # names.LAYOUTS; cycle.by_layout
 
 
 def make_optimizer(tc: TrainConfig) -> optax.GradientTransformation:

@@ -81,9 +81,9 @@ def test_fast_training_paths_equal_autodiff(tiny_group, path):
 def test_a_dense_run_alone_equals_it_in_a_chunk_bit_for_bit(tiny_group):
   """Layout "per_dense_run" (the default): every output of a dense run (its readings,
   trajectory, masks, sparse finals and cell readings) is bit-identical whether its program
-  holds all dense runs, sharded over the devices, or it alone on one device: no result
-  depends on the chunking or the device count. (Under "batched" the same comparison
-  differs in 986 sparse-final weights of 6 dense runs at this size.)"""
+  holds all 4 dense runs or it alone: no result depends on how many dense runs a chunk or
+  a device holds (test_resilience checks 4 devices against 1). (Under "batched" the same
+  comparison on a 6-dense-run tiny config differs in 986 sparse-final weights.)"""
   g = tiny_group
   assert g.spec.train.layout == "per_dense_run"
   block = list(range(len(g.dense)))
@@ -170,9 +170,10 @@ def test_missing_or_corrupt_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_chunked_sweep_equals_one_chunk_exactly(tmp_path):
-  """max_cells_per_chunk splits the work without mixing up rows: on this tiny config every
-  row is bit-identical (at the default sweep's size the per-program batch changes float
-  rounding, so the field is hashed into the run id: `identity.NOT_HASHED`)."""
+  """max_cells_per_chunk splits the work without mixing up rows: every row is bit-identical
+  (layout per_dense_run: one program per dense run, so the field is not in the run id,
+  `identity.NOT_HASHED`; under "batched" the per-program batch changes float rounding at
+  the default sweep's size, and the sweep hashes it: `cycle.layout_identity`)."""
   from conftest import tiny_config
   key = lambda r: (r["group"], r["embedding"], r["seed"], r["method"], r["density"], r["rewind"])
   whole = sweep.run_sweep(tiny_config(max_cells_per_chunk=4096), str(tmp_path / "a"))

@@ -188,6 +188,11 @@ def test_restore_across_code_versions_is_refused_unless_allowed(finished, tmp_pa
   allowed = ml_collections.ConfigDict(c.to_dict())
   allowed.restore_any_version = True
   assert restore.load(dst, allowed)
+  old = str(tmp_path / identity.run_id(meta, "0123456789ab", None,   # named as runs were
+                                       identity.NOT_HASHED_BEFORE_2026_12_06))   # until then
+  assert old != dst
+  shutil.copytree(dst, old)
+  assert restore.load(old, allowed)
 
 
 def test_resume_keeps_the_provenance_of_who_made_the_run(finished, tmp_path):

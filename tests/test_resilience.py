@@ -30,9 +30,8 @@ def test_sharded_over_4_devices_equals_unsharded():
     chex.assert_tree_shape_prefix((a["dense"], a["dense_traj"]), (3,))
     chex.assert_tree_shape_prefix((a["cells"], a["sparse_final"], a["masks"]), (3 * len(g.grid),))
     chex.assert_trees_all_equal_shapes(a, b)
+    # one device (no core to share) rounds two readings differently in the last bit
     chex.assert_trees_all_close(a, b, rtol=1e-5, atol=1e-6)
-    la, lb = jax.tree.leaves(a), jax.tree.leaves(b)
-    print("bitwise", all(np.array_equal(x, y, equal_nan=True) for x, y in zip(la, lb)))
   """)
   env = {**ENV, "XLA_FLAGS": ENV.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4"}
   p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,

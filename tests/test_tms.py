@@ -74,7 +74,7 @@ def tms_config(**over):
   c.model.d, c.model.hidden = 6, 2
   c.embeddings = ("identity",)
   c.train = dict(optimizer="adam", lr=0.03, momentum=0.0, batch_size=32, epochs=3,
-                 grad_impl="autodiff", layout="batched")
+                 grad_impl="autodiff", layout="per_dense_run")
   c.seeds, c.probe_epochs = (0, 1, 2), (1,)
   c.methods = ("oracle", "snip", "feature_columns", "random")
   c.densities, c.rewinds = (0.5,), ("probe", "fresh")

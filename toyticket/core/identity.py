@@ -20,6 +20,9 @@ from toyticket.core import usercode
 # identity): another placement is another run, never a silent mix.
 NOT_HASHED = ("name", "figures", "distributed", "restore_from",
               "quick", "restore_any_version", "progress", "max_cells_per_chunk")
+# What run ids hashed before 2026-12-06 (max_cells_per_chunk included): `restore` still
+# recognises a run directory an older toyticket named so.
+NOT_HASHED_BEFORE_2026_12_06 = tuple(f for f in NOT_HASHED if f != "max_cells_per_chunk")
 PLACEMENT = "batched_over"   # the content identity's entry for a batched run's placement
 
 # toyticket's modules that cannot change a result: the reading side (figures, report
@@ -74,14 +77,15 @@ def _file_bytes(path: str) -> bytes:
     return f.read()
 
 
-def run_id(cfg_dict: dict, version: str | None = None, user_code: dict | None = None) -> str:
+def run_id(cfg_dict: dict, version: str | None = None, user_code: dict | None = None,
+           not_hashed: tuple = NOT_HASHED) -> str:
   """12 hex digits of sha256 over the result-changing config fields (all but NOT_HASHED
   and "provenance") as sorted JSON, the code version (`code_version()`, or `version`) and,
   for a config that names user code (a "flax" family's model and data), the digests of
   those source files (`usercode.source_digest`, or `user_code` as recorded in a run's
   provenance): changing only figures or the workdir reuses the run; changing
   result-changing code, toyticket's or the user's, makes a new one."""
-  hashed = {k: v for k, v in cfg_dict.items() if k not in NOT_HASHED + ("provenance",)}
+  hashed = {k: v for k, v in cfg_dict.items() if k not in not_hashed + ("provenance",)}
   hashed["code_version"] = code_version() if version is None else version
   digests = usercode.source_digest(cfg_dict) if user_code is None else user_code
   if digests:

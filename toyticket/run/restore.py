@@ -38,8 +38,9 @@ def load(src: str, cfg: ml_collections.ConfigDict, user_code: dict | None = None
   prov = src_cfg.get("provenance")
   src_version = prov.get("code_version", "unknown") if isinstance(prov, dict) else "unknown"
   src_user = prov.get("user_code") if isinstance(prov, dict) else None
-  if identity.run_id(src_cfg, str(src_version), src_user) != os.path.basename(
-      os.path.normpath(src)):
+  if os.path.basename(os.path.normpath(src)) not in {   # as this or an older toyticket named it
+      identity.run_id(src_cfg, str(src_version), src_user, not_hashed)
+      for not_hashed in (identity.NOT_HASHED, identity.NOT_HASHED_BEFORE_2026_12_06)}:
     raise checkpoints.CheckpointError(   # an edited config.json would relabel its runs
         f"checkpoint error: {cfg_path} does not hash to its run id "
         f"{os.path.basename(os.path.normpath(src))!r} (edited, or the directory renamed)")

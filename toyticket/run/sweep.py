@@ -141,7 +141,8 @@ def _run_chunks(cfg, workdir, ident, plan, restored, need, log,
       t0, c0 = time.time(), sharding.COMPILE_SECONDS[0]
       if cfg.progress and main:
         shards = execute.shard_count()
-        in_turn = -(-len(block) // shards) if cfg.train.layout == "per_dense_run" else 1
+        in_turn = (-(-len(block) // jax.device_count())   # run_sharded splits over all
+                   if cfg.train.layout == "per_dense_run" else 1)
         progress.set_sink(progress_sink(log, f"[{n + 1}/{len(plan)}]", cfg.train.epochs,
                                         shards, in_turn, max(cfg.imp.levels, 1)))
       try:

@@ -300,7 +300,8 @@ def layout_identity(spec: CycleSpec, devices: int, max_cells_per_chunk: int) -> 
 
 
 def full_cycle(spec: CycleSpec, dense_in, cells, data):
-  """The whole batch: dense training, then `sparse_cycle`, laid out by `by_layout`."""
+  """The whole batch: dense training (`dense_phase`), then `sparse_cycle`'s work, laid out
+  by `by_layout`."""
   return by_layout(_full_cycle, spec, dense_in, cells, data)
 
 

@@ -140,11 +140,9 @@ def _run_chunks(cfg, workdir, ident, plan, restored, need, log,
         log(f"chunk {cid}: files damaged or missing; recomputing it")
       t0, c0 = time.time(), sharding.COMPILE_SECONDS[0]
       if cfg.progress and main:
-        shards = execute.shard_count()
-        in_turn = (-(-len(block) // jax.device_count())   # run_sharded splits over all
-                   if cfg.train.layout == "per_dense_run" else 1)
-        progress.set_sink(progress_sink(log, f"[{n + 1}/{len(plan)}]", cfg.train.epochs,
-                                        shards, in_turn, max(cfg.imp.levels, 1)))
+        progress.set_sink(progress_sink(      # run_sharded splits over every device
+            log, f"[{n + 1}/{len(plan)}]", cfg.train.epochs, execute.shard_count(),
+            cycle.in_turn(g.spec, len(block), jax.device_count()), max(cfg.imp.levels, 1)))
       try:
         out = execute.execute(g, block, restore.pick(restored, g, block))
       finally:

@@ -225,10 +225,10 @@ def imp_phase(spec: CycleSpec, traj, dense_in, imp, data):
 
 
 def _sparse_cycle(spec: CycleSpec, traj, dense_losses, dense_in, cells, data):
-  """`sparse_cycle` on every dense run at once: discovery, rewind, sparse retraining and the analysis, given dense trajectories
-  traj (R, E+1, ...) and losses (R, E). cells: one dict per method of spec.methods and,
-  when spec.imp_levels > 0, a last dict of IMP inputs (`imp_phase`), whose K·L cells
-  follow the one-shot cells on the cell axis.
+  """`sparse_cycle` on every dense run at once: discovery, rewind, sparse retraining and
+  the analysis, given dense trajectories traj (R, E+1, ...) and losses (R, E). cells:
+  one dict per method of spec.methods and, when spec.imp_levels > 0, a last dict of IMP
+  inputs (`imp_phase`), whose K·L cells follow the one-shot cells on the cell axis.
 
   Returns {"dense": the family's typed per-dense-run readings (R, ...), "dense_traj":
   traj, "cells": its typed per-cell readings (R, C, ...), "sparse_final": sparse-final params (R, C, ...), "masks":
@@ -288,6 +288,13 @@ def by_layout(fn, spec: CycleSpec, *args):
     out = fn(spec, *jax.tree.map(lambda a: a[None], xs), data)
     return jax.tree.map(lambda a: a[0], out)
   return jax.lax.map(one, tuple(split))
+
+
+def in_turn(spec: CycleSpec, dense_runs: int, devices: int) -> int:
+  """How many dense runs each of `devices` runs one after another (`by_layout`) when a
+  chunk of `dense_runs` is split over them: its share for "per_dense_run", 1 for
+  "batched" (all at once)."""
+  return -(-dense_runs // devices) if spec.train.layout != "batched" else 1
 
 
 def layout_identity(spec: CycleSpec, devices: int, max_cells_per_chunk: int) -> dict:
